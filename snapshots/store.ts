@@ -1,0 +1,220 @@
+// The undo side (certbot's reverter, Bastille): before bulwark writes anything it records every path
+// it will touch — content (content-addressed objects), mode, owner, symlink target, or "absent" — in a
+// manifest. Restore puts each path back byte for byte and removes what did not exist before. What
+// bulwark wrote is recorded too, so a file someone edited afterwards is reported, never silently lost.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { StepId } from '../src/change.js';
+import { ensurePrivateDir, readJson, writeFileDurable } from '../src/fsutil.js';
+import type { Host } from '../src/host.js';
+
+export type FileEntry =
+  | { readonly path: string; readonly state: 'absent' }
+  | { readonly path: string; readonly state: 'file'; readonly hash: string; readonly mode: number; readonly uid: number; readonly gid: number }
+  | { readonly path: string; readonly state: 'symlink'; readonly target: string; readonly uid: number; readonly gid: number }
+  | { readonly path: string; readonly state: 'dir'; readonly mode: number; readonly uid: number; readonly gid: number };
+
+/** How a path looks now, in the same terms as a snapshot entry, to compare the two. */
+export type Fingerprint = string;
+
+export interface Manifest {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly step?: StepId;
+  /** What the snapshot was taken for: "before apply of exposure", "before rollback of ...". */
+  readonly label: string;
+  readonly files: FileEntry[];
+  /** Fingerprints of what bulwark left at each path after applying; set when the apply finished. */
+  written?: Record<string, Fingerprint>;
+  /** Directories the apply created (removed again on restore when empty). */
+  createdDirs?: string[];
+  /** Service actions to run after a restore so the programs read the old files again. */
+  serviceUndo?: { names: string[]; action: string; command?: { file: string; args: string[] } }[];
+  rolledBackAt?: string;
+  /** Id of the snapshot taken of the state just before this one was restored. */
+  rolledBackBy?: string;
+}
+
+export interface RestoreReport {
+  restored: string[];
+  removed: string[];
+  /** Paths changed by someone else after bulwark wrote them; their edited versions are kept in the
+   *  pre-restore snapshot. */
+  drifted: string[];
+  failed: { path: string; error: string }[];
+}
+
+export class SnapshotStore {
+  readonly dir: string;
+  private readonly objects: string;
+
+  constructor(stateDir: string) {
+    this.dir = path.join(stateDir, 'snapshots');
+    this.objects = path.join(this.dir, 'objects');
+  }
+
+  async init(): Promise<void> {
+    await ensurePrivateDir(this.dir);
+    await ensurePrivateDir(this.objects);
+  }
+
+  /** Records the current state of every path (links themselves, not followed) and saves the manifest. */
+  async capture(host: Host, paths: readonly string[], meta: { step?: StepId; label: string }): Promise<Manifest> {
+    await this.init();
+    const unique = [...new Set(paths)].sort();
+    const files: FileEntry[] = [];
+    for (const boxPath of unique) files.push(await this.captureOne(host, boxPath));
+    const manifest: Manifest = { id: newSnapshotId(), createdAt: new Date().toISOString(), step: meta.step, label: meta.label, files };
+    await this.save(manifest);
+    return manifest;
+  }
+
+  async save(manifest: Manifest): Promise<void> {
+    await writeFileDurable(this.manifestPath(manifest.id), JSON.stringify(manifest, null, 2) + '\n');
+  }
+
+  async get(id: string): Promise<Manifest | null> {
+    if (!/^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/.test(id)) return null;
+    return readJson<Manifest>(this.manifestPath(id));
+  }
+
+  /** Every snapshot, newest first. */
+  async list(): Promise<Manifest[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const manifests: Manifest[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort().reverse()) {
+      const manifest = await readJson<Manifest>(path.join(this.dir, name));
+      if (manifest) manifests.push(manifest);
+    }
+    return manifests;
+  }
+
+  /** Records what bulwark left at each path, for drift detection at restore. */
+  async recordWritten(host: Host, manifest: Manifest, createdDirs: string[]): Promise<void> {
+    const written: Record<string, Fingerprint> = {};
+    for (const entry of manifest.files) written[entry.path] = await fingerprint(host, entry.path);
+    manifest.written = written;
+    manifest.createdDirs = [...new Set([...(manifest.createdDirs ?? []), ...createdDirs])];
+    await this.save(manifest);
+  }
+
+  /** Paths whose current state differs from what bulwark wrote (someone edited them since). */
+  async drifted(host: Host, manifest: Manifest): Promise<string[]> {
+    if (!manifest.written) return [];
+    const changed: string[] = [];
+    for (const [boxPath, expected] of Object.entries(manifest.written)) {
+      if ((await fingerprint(host, boxPath)) !== expected) changed.push(boxPath);
+    }
+    return changed;
+  }
+
+  /**
+   * Puts every path back as it was. Idempotent: restoring twice gives the same tree. A failure on one
+   * path is recorded and the others are still restored (certbot: a failing undo must not stop the rest).
+   */
+  async restore(host: Host, manifest: Manifest): Promise<RestoreReport> {
+    const report: RestoreReport = { restored: [], removed: [], drifted: await this.drifted(host, manifest), failed: [] };
+    for (const entry of manifest.files) {
+      try {
+        const now = await fingerprint(host, entry.path);
+        if (now === entryFingerprint(entry)) continue;
+        if (entry.state === 'absent') {
+          await host.remove(entry.path);
+          report.removed.push(entry.path);
+        } else if (entry.state === 'file') {
+          const content = await fs.readFile(this.objectPath(entry.hash));
+          if (sha256(content) !== entry.hash) throw new Error(`snapshot object ${entry.hash} is corrupt`);
+          await host.writeAtomic(entry.path, content, { noFollow: true, forceMeta: true, mode: entry.mode, uid: entry.uid, gid: entry.gid });
+          report.restored.push(entry.path);
+        } else if (entry.state === 'symlink') {
+          await host.symlink(entry.path, entry.target, { uid: entry.uid, gid: entry.gid });
+          report.restored.push(entry.path);
+        } else {
+          // Directories are recorded for their metadata; their contents are separate entries.
+          await host.chmod(entry.path, entry.mode);
+          report.restored.push(entry.path);
+        }
+      } catch (error) {
+        report.failed.push({ path: entry.path, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    // Deepest first, so nested new directories go before their parents.
+    for (const dir of [...(manifest.createdDirs ?? [])].sort((a, b) => b.length - a.length)) {
+      if (await host.removeEmptyDir(dir)) report.removed.push(dir + '/');
+    }
+    return report;
+  }
+
+  async markRolledBack(manifest: Manifest, by: string | undefined): Promise<void> {
+    manifest.rolledBackAt = new Date().toISOString();
+    if (by) manifest.rolledBackBy = by;
+    await this.save(manifest);
+  }
+
+  private async captureOne(host: Host, boxPath: string): Promise<FileEntry> {
+    const meta = await host.lstat(boxPath);
+    if (meta === null) return { path: boxPath, state: 'absent' };
+    if (meta.type === 'symlink') return { path: boxPath, state: 'symlink', target: await host.readlink(boxPath), uid: meta.uid, gid: meta.gid };
+    if (meta.type === 'dir') return { path: boxPath, state: 'dir', mode: meta.mode, uid: meta.uid, gid: meta.gid };
+    const content = (await host.readBytes(boxPath, { noFollow: true })) ?? Buffer.alloc(0);
+    const hash = sha256(content);
+    await this.putObject(hash, content);
+    return { path: boxPath, state: 'file', hash, mode: meta.mode, uid: meta.uid, gid: meta.gid };
+  }
+
+  private async putObject(hash: string, content: Buffer): Promise<void> {
+    const file = this.objectPath(hash);
+    try {
+      await fs.access(file);
+      return; // Content-addressed: the same bytes are stored once.
+    } catch {
+      await writeFileDurable(file, content, 0o600);
+    }
+  }
+
+  private objectPath(hash: string): string {
+    return path.join(this.objects, hash);
+  }
+
+  private manifestPath(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+}
+
+export function sha256(content: Buffer | string): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Sortable by time, unique by a random suffix: 20261125-031500-3fa9c2. */
+export function newSnapshotId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function fingerprint(host: Host, boxPath: string): Promise<Fingerprint> {
+  const meta = await host.lstat(boxPath);
+  if (meta === null) return 'absent';
+  if (meta.type === 'symlink') return `symlink:${await host.readlink(boxPath)}:${meta.uid}:${meta.gid}`;
+  if (meta.type === 'dir') return `dir:${meta.mode.toString(8)}:${meta.uid}:${meta.gid}`;
+  const content = (await host.readBytes(boxPath, { noFollow: true })) ?? Buffer.alloc(0);
+  return `file:${sha256(content)}:${meta.mode.toString(8)}:${meta.uid}:${meta.gid}`;
+}
+
+function entryFingerprint(entry: FileEntry): Fingerprint {
+  switch (entry.state) {
+    case 'absent':
+      return 'absent';
+    case 'symlink':
+      return `symlink:${entry.target}:${entry.uid}:${entry.gid}`;
+    case 'dir':
+      return `dir:${entry.mode.toString(8)}:${entry.uid}:${entry.gid}`;
+    case 'file':
+      return `file:${entry.hash}:${entry.mode.toString(8)}:${entry.uid}:${entry.gid}`;
+  }
+}

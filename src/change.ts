@@ -1,0 +1,77 @@
+// A Change is plain data (STYLE.md, Terraform's plans/changes.go): what a step wants done, with the
+// state before and after. Steps produce Change[] and never write; the transaction is the only writer.
+// Rendering a diff happens in preview.ts, never here.
+
+export type StepId =
+  | 'elastix-extras'
+  | 'exposure'
+  | 'firewall'
+  | 'geoblock'
+  | 'ids'
+  | 'htaccess'
+  | 'ssh'
+  | 'ssl';
+
+/** An external program and its arguments. Never a shell string (STYLE.md, cli-kit). */
+export interface Command {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * A check run on a file before bulwark trusts it.
+ * - `candidate`: run on the new content in a temporary file before it replaces the original; every
+ *   argument equal to CANDIDATE_PATH is replaced by that file's path (`sshd -t -f <file>`).
+ * - `installed`: run after the write, on the configuration as the program reads it
+ *   (`postfix check`); a failure restores the snapshot.
+ */
+export interface Validator {
+  readonly when: 'candidate' | 'installed';
+  readonly command: Command;
+  /** Short human description, e.g. "Postfix configuration check". */
+  readonly label: string;
+}
+
+export const CANDIDATE_PATH = '{candidate}';
+
+export interface FileChange {
+  readonly kind: 'file';
+  readonly step: StepId;
+  /** Absolute path as seen on the box (inside --root), after symlinks are resolved. */
+  readonly path: string;
+  /** Content the plan was computed from; null when the file does not exist. */
+  readonly before: string | null;
+  /** Content to write; null removes the file. */
+  readonly after: string | null;
+  /** Mode for a new file (an existing file keeps its own). */
+  readonly mode?: number;
+  /** Owner for a new file as names, resolved on the box (an existing file keeps its own). */
+  readonly owner?: { readonly user: string; readonly group: string };
+  /** When true, content is never shown in a diff, a log or --json: it renders as <redacted>. */
+  readonly secret?: boolean;
+  readonly validators?: readonly Validator[];
+  /** One sentence for the admin: why this file changes. */
+  readonly reason: string;
+}
+
+export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable';
+
+export interface ServiceChange {
+  readonly kind: 'service';
+  readonly step: StepId;
+  /** Candidate names for the service, first found wins (mariadb / mysql / mysqld differ per distro). */
+  readonly names: readonly string[];
+  readonly action: ServiceAction;
+  /** A program-specific command used instead of the init system, when the program has its own
+   *  (Asterisk's `asterisk -rx "manager reload"`). */
+  readonly command?: Command;
+  /** What undoes this action on rollback (restart after a restore, start after a stop). */
+  readonly undo?: ServiceAction;
+  readonly reason: string;
+}
+
+export type Change = FileChange | ServiceChange;
+
+export function isFileChange(change: Change): change is FileChange {
+  return change.kind === 'file';
+}

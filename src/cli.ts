@@ -1,0 +1,201 @@
+// bulwark's entry point: parse the command line (commander) and hand over. The workflows live in
+// commands.ts; the wizard in ui/. Errors the user can fix print one message and exit 2 (bad input)
+// or 1 (refused); only bugs print a stack trace.
+import { Command, CommanderError, Option } from 'commander';
+import { loadAnswersFile, type Answers } from './answers.js';
+import type { StepId } from './change.js';
+import { applyCommand, auditCommand, confirmCommand, EXIT, historyCommand, planCommand, rollbackCommand, statusCommand, type Io } from './commands.js';
+import { Engine } from './engine.js';
+import { CommandError, UserError } from './errors.js';
+import { colorEnabled, palette } from './output.js';
+import { STEP_IDS } from '../steps/index.js';
+
+declare const __BULWARK_VERSION__: string | undefined;
+const VERSION = typeof __BULWARK_VERSION__ === 'string' ? __BULWARK_VERSION__ : 'dev';
+
+interface GlobalOptions {
+  root: string;
+  stateDir?: string;
+  answers?: string;
+  json?: boolean;
+  color: boolean;
+}
+
+function collectStep(value: string, previous: StepId[]): StepId[] {
+  if (!STEP_IDS.includes(value as StepId)) {
+    throw new UserError(`--step: unknown step "${value}" (accepted: ${STEP_IDS.join(', ')}).`);
+  }
+  return [...previous, value as StepId];
+}
+
+function parseTimeout(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 10 || Number(value) > 3600) {
+    throw new UserError(`--confirm-timeout: expected whole seconds from 10 to 3600 (got "${value}").`);
+  }
+  return Number(value);
+}
+
+async function openEngine(options: GlobalOptions): Promise<Engine> {
+  const answers: Answers | undefined = options.answers ? await loadAnswersFile(options.answers) : undefined;
+  return Engine.open({ root: options.root, stateDir: options.stateDir, answers });
+}
+
+function makeIo(options: GlobalOptions): Io {
+  return {
+    json: Boolean(options.json),
+    palette: palette(!options.json && colorEnabled(!options.color)),
+    out: (text) => process.stdout.write(text + '\n'),
+    err: (text) => process.stderr.write(text + '\n'),
+  };
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('bulwark')
+    .description('Guided hardening for Linux VoIP servers: every change previewed, snapshotted, verified and reversible.')
+    .version(VERSION, '--version', 'print the version')
+    .helpOption('--help', 'show help')
+    .addOption(new Option('--root <dir>', 'filesystem root to act on').default('/'))
+    .addOption(new Option('--state-dir <dir>', 'where bulwark keeps its journal and snapshots (default <root>/var/lib/bulwark)'))
+    .addOption(new Option('--answers <file>', 'answers file (JSON) with the choices the wizard would ask for'))
+    .addOption(new Option('--json', 'machine-readable output (plan, status, history, audit)'))
+    .addOption(new Option('--no-color', 'no colours (NO_COLOR is honoured too)'))
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: () => undefined });
+
+  const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
+  const run = (fn: (engine: Engine, io: Io) => Promise<number>) => async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const options = globals(command);
+    setExit(await fn(await openEngine(options), makeIo(options)));
+  };
+
+  program
+    .command('wizard', { isDefault: true, hidden: true })
+    .description('interactive wizard on this host (the default command)')
+    .action(async (_opts: unknown, command: Command) => {
+      const options = globals(command);
+      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        process.stderr.write(
+          [
+            'The bulwark wizard needs an interactive terminal (stdin and stdout must be a TTY).',
+            'Without one, use the headless commands:',
+            '  bulwark plan                 show every planned change as a diff',
+            '  bulwark apply --yes          apply them (choices from --answers FILE, or safe defaults)',
+            '  bulwark status               see where the session stands',
+            'Over SSH, make sure a terminal is allocated: ssh -t HOST sudo bulwark',
+          ].join('\n') + '\n',
+        );
+        setExit(EXIT.changesOrUsage);
+        return;
+      }
+      const engine = await openEngine(options);
+      const { runWizard } = await import('./ui/run.js');
+      setExit(await runWizard(engine, { color: colorEnabled(!options.color) }));
+    });
+
+  program
+    .command('plan')
+    .description('show every planned change as a unified diff; exit 0 = nothing to do, 2 = changes')
+    .option('--step <id>', 'only this step (repeatable)', collectStep, [])
+    .action(run((engine, io) => planCommand(engine, (program.commands.find((c) => c.name() === 'plan')!.opts() as { step: StepId[] }).step, io)));
+
+  program
+    .command('apply')
+    .description('apply the planned changes')
+    .option('--step <id>', 'only this step (repeatable)', collectStep, [])
+    .option('--yes', 'apply without asking')
+    .option('--confirm-timeout <seconds>', 'seconds to confirm a guarded change from a new SSH session', parseTimeout)
+    .action(run((engine, io) => {
+      const opts = program.commands.find((c) => c.name() === 'apply')!.opts() as { step: StepId[]; yes?: boolean };
+      return applyCommand(engine, opts.step, { yes: Boolean(opts.yes) }, io);
+    }));
+
+  program
+    .command('confirm')
+    .description('from a NEW ssh session: keep the guarded change that is waiting')
+    .argument('<token>', 'the token the wizard or `apply` printed')
+    .action(async (token: string, _opts: unknown, command: Command) => {
+      const options = globals(command);
+      setExit(await confirmCommand(await openEngine(options), token, makeIo(options)));
+    });
+
+  program.command('status').description('session progress, pending confirmation and its deadline').action(run((engine, io) => statusCommand(engine, io)));
+  program.command('history').description('snapshots, newest first').action(run((engine, io) => historyCommand(engine, io)));
+
+  program
+    .command('rollback')
+    .description('restore a snapshot (and everything applied after it), a step\'s last change, or the last change')
+    .argument('[snapshot]', 'snapshot id from `bulwark history`')
+    .addOption(new Option('--step <id>', 'undo this step\'s change in effect').argParser((value) => collectStep(value, [])[0]!))
+    .option('--last', 'undo the most recent change in effect')
+    .option('--yes', 'do not ask first')
+    .action(async (snapshot: string | undefined, opts: { step?: StepId; last?: boolean; yes?: boolean }, command: Command) => {
+      const options = globals(command);
+      const engine = await openEngine(options);
+      setExit(await rollbackCommand(engine, { snapshot, step: opts.step, last: opts.last }, { yes: Boolean(opts.yes), interactive: Boolean(process.stdin.isTTY) }, makeIo(options)));
+    });
+
+  program
+    .command('audit')
+    .description('read-only findings per step (what `plan` would change, and why)')
+    .option('--step <id>', 'only this step (repeatable)', collectStep, [])
+    .action(run((engine, io) => auditCommand(engine, (program.commands.find((c) => c.name() === 'audit')!.opts() as { step: StepId[] }).step, io)));
+
+  const geoblock = program.command('geoblock').description('geo-blocking data');
+  geoblock
+    .command('update')
+    .description('refresh the country data')
+    .requiredOption('--from <file-or-url>', 'CSV file or HTTP(S) URL')
+    .action(() => {
+      throw new UserError('Geo-blocking is not available in this version of bulwark yet.', 'Run `bulwark status` to see the steps that are.');
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    process.stderr.write(`bulwark: ${error.message.replace(/^error: /, '')}\nRun \`bulwark --help\` for the commands and options.\n`);
+    return EXIT.changesOrUsage;
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`bulwark: ${error.message}\n${error.hint ? `${error.hint}\n` : ''}`);
+    return error.exitCode;
+  }
+  if (error instanceof CommandError) {
+    process.stderr.write(`bulwark: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  process.stderr.write(`bulwark: internal error — this is a bug, please report it with the trace below.\n${error instanceof Error ? error.stack : String(error)}\n`);
+  return EXIT.failed;
+}
+
+// Run when executed (the bundle, or tsx), not when imported by tests.
+const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/bulwark.js') || process.argv[1]?.endsWith('/bulwark');
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = reportError(error);
+    },
+  );
+}

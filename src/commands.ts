@@ -1,0 +1,223 @@
+// The headless workflows behind each command. Each returns the process exit code:
+// 0 ok; 1 failed (rolled back, nothing half-applied); 2 `plan` found changes, or bad input;
+// 3 a guarded change rolled back because it was not confirmed.
+import * as readline from 'node:readline/promises';
+import type { StepId } from './change.js';
+import { Engine, type RecoveryReport, type RollbackOutcome } from './engine.js';
+import { UserError } from './errors.js';
+import { lockHolder } from './lock.js';
+import { colorDiff, type Palette } from './output.js';
+import { planToJson, renderPlan } from './preview.js';
+import { ApplyFailed, type ProgressEvent } from './transaction.js';
+import { STEPS } from '../steps/index.js';
+import type { RestoreReport } from '../snapshots/store.js';
+
+export interface Io {
+  readonly json: boolean;
+  readonly palette: Palette;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const EXIT = { ok: 0, failed: 1, changesOrUsage: 2, notConfirmed: 3 } as const;
+
+/** The built steps among those asked for (all built steps when none are named). */
+function selectSteps(requested: readonly StepId[]): StepId[] {
+  if (requested.length > 0) return [...requested];
+  return STEPS.filter((entry) => entry.built).map((entry) => entry.step.id);
+}
+
+export async function planCommand(engine: Engine, steps: readonly StepId[], io: Io): Promise<number> {
+  const results = [];
+  for (const id of selectSteps(steps)) results.push(await engine.plan(id));
+  const total = results.reduce((sum, r) => sum + r.changes.length, 0);
+  if (io.json) {
+    io.out(JSON.stringify({ changes: total, steps: results.map((r) => ({ id: r.step.id, title: r.step.title, answers: r.answers, changes: planToJson(r.changes) })) }, null, 2));
+  } else {
+    for (const result of results) {
+      io.out(io.palette.bold(`== ${result.step.id}: ${result.step.title}`));
+      io.out(result.changes.length === 0 ? '   nothing to do\n' : colorDiff(renderPlan(result.changes), io.palette));
+    }
+    io.out(total === 0 ? 'Nothing to change.' : `${total} change(s) planned. Apply them with \`bulwark apply --yes\` or in the wizard (\`bulwark\`).`);
+  }
+  return total === 0 ? EXIT.ok : EXIT.changesOrUsage;
+}
+
+export async function applyCommand(engine: Engine, steps: readonly StepId[], options: { yes: boolean }, io: Io): Promise<number> {
+  if (!options.yes) {
+    throw new UserError('`bulwark apply` changes the system and needs --yes.', 'Review the changes with `bulwark plan` first, or use the wizard (`bulwark`), which asks before each step.');
+  }
+  const selected = selectSteps(steps);
+  for (const id of selected) engine.builtStep(id);
+  const recovery = await engine.lockForWriting('apply');
+  try {
+    if (recovery) printRecovery(recovery, io);
+    for (const id of selected) {
+      const plan = await engine.plan(id);
+      if (plan.changes.length === 0) {
+        await engine.saveAnswers(id, plan.answers);
+        io.out(`${id}: nothing to do.`);
+        continue;
+      }
+      io.out(io.palette.bold(`${id}: applying ${plan.changes.length} change(s)`));
+      try {
+        const result = await engine.apply(plan, (event) => io.out(`  ${progressLine(event)}`));
+        if (!result) continue;
+        for (const check of result.checks) io.out(`  ${check.ok ? io.palette.green('✔') : io.palette.red('✘')} ${check.label}`);
+        io.out(`${id}: applied (snapshot ${result.snapshotId}). Undo with \`bulwark rollback --step ${id}\`.`);
+      } catch (error) {
+        if (!(error instanceof ApplyFailed)) throw error;
+        io.err(io.palette.red(`${id}: ${describeCause(error.cause)}`));
+        io.err(`${id}: rolled back to snapshot ${error.snapshotId}; ${describeRestore(error.restore)}`);
+        return EXIT.failed;
+      }
+    }
+    return EXIT.ok;
+  } finally {
+    engine.release();
+  }
+}
+
+export async function statusCommand(engine: Engine, io: Io): Promise<number> {
+  const session = engine.session;
+  const holder = await lockHolder(engine.stateDir);
+  const steps = STEPS.map((entry) => {
+    const record = session.steps[entry.step.id];
+    return { id: entry.step.id, title: entry.step.title, built: entry.built, status: record?.status ?? (entry.built ? 'pending' : 'coming'), snapshotId: record?.snapshotId, at: record?.at, note: record?.note };
+  });
+  const interrupted = session.inflight && !holder ? session.inflight : null;
+  if (io.json) {
+    io.out(JSON.stringify({ root: engine.host.root, stateDir: engine.stateDir, system: engine.system, running: holder, interrupted, awaitingConfirmation: null, steps, events: session.events.slice(-10) }, null, 2));
+    return EXIT.ok;
+  }
+  io.out(io.palette.bold(`bulwark on ${engine.host.root} — ${engine.system.distro.name}, ${engine.system.init}`));
+  for (const step of steps) {
+    const mark = step.status === 'applied' || step.status === 'confirmed' ? io.palette.green('✔') : step.status === 'failed' ? io.palette.red('✘') : step.status === 'coming' ? io.palette.dim('·') : '○';
+    io.out(`${mark} ${step.id.padEnd(15)} ${step.status.padEnd(12)}${step.snapshotId ? ` snapshot ${step.snapshotId}` : ''}${step.at && step.status !== 'pending' ? io.palette.dim(`  ${step.at}`) : ''}`);
+    if (step.note) io.out(io.palette.dim(`  ${' '.repeat(15)} ${step.note}`));
+  }
+  if (holder) io.out(`A bulwark is running now: pid ${holder.pid} (\`bulwark ${holder.command}\`) since ${holder.since}.`);
+  if (interrupted) io.out(io.palette.yellow(`An ${interrupted.kind} of ${interrupted.step ?? 'a step'} was interrupted (pid ${interrupted.pid}); the next \`bulwark\` or \`bulwark apply\` restores snapshot ${interrupted.snapshotId} first.`));
+  io.out('Nothing is waiting for confirmation.');
+  return EXIT.ok;
+}
+
+export async function historyCommand(engine: Engine, io: Io): Promise<number> {
+  const manifests = await engine.store.list();
+  if (io.json) {
+    io.out(JSON.stringify(manifests.map((m) => ({ id: m.id, createdAt: m.createdAt, step: m.step ?? null, label: m.label, files: m.files.map((f) => f.path), inEffect: !m.rolledBackAt && m.written !== undefined && !m.label.startsWith('before rollback'), rolledBackAt: m.rolledBackAt ?? null })), null, 2));
+    return EXIT.ok;
+  }
+  if (manifests.length === 0) {
+    io.out('No snapshots yet: nothing has been applied.');
+    return EXIT.ok;
+  }
+  for (const m of manifests) {
+    const state = m.rolledBackAt ? io.palette.dim(`rolled back ${m.rolledBackAt}`) : m.label.startsWith('before rollback') ? io.palette.dim('kept for reference') : m.written ? io.palette.green('in effect') : io.palette.dim('not applied');
+    io.out(`${m.id}  ${m.createdAt}  ${(m.step ?? '').padEnd(14)} ${state}`);
+    io.out(io.palette.dim(`    ${m.label}: ${m.files.map((f) => f.path).join(', ')}`));
+  }
+  return EXIT.ok;
+}
+
+export async function rollbackCommand(
+  engine: Engine,
+  target: { snapshot?: string; step?: StepId; last?: boolean },
+  options: { yes: boolean; interactive: boolean },
+  io: Io,
+): Promise<number> {
+  const chosen = [target.snapshot !== undefined, target.step !== undefined, Boolean(target.last)].filter(Boolean).length;
+  if (chosen > 1) throw new UserError('Give one of SNAPSHOT, --step ID or --last, not several.');
+  const recovery = await engine.lockForWriting('rollback');
+  try {
+    if (recovery) printRecovery(recovery, io);
+    const manifests = await engine.rollbackTargets(target);
+    io.out('This restores, newest first:');
+    for (const m of manifests) {
+      io.out(`  ${m.id} (${m.step ?? 'unknown step'}, ${m.createdAt}): ${m.files.map((f) => f.path).join(', ')}`);
+      const drifted = await engine.store.drifted(engine.host, m);
+      for (const file of drifted) io.out(io.palette.yellow(`    ${file} was edited after bulwark changed it; your edits will be kept in a snapshot before it is restored.`));
+    }
+    if (!options.yes) {
+      if (!options.interactive) throw new UserError('`bulwark rollback` needs --yes when it cannot ask (no terminal).', 'Add --yes to restore the snapshots listed above.');
+      const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+      const answer = (await rl.question('Restore them? [y/N] ')).trim().toLowerCase();
+      rl.close();
+      if (answer !== 'y' && answer !== 'yes') {
+        io.out('Nothing was changed.');
+        return EXIT.ok;
+      }
+    }
+    const outcomes = await engine.rollback(manifests, (event) => io.out(`  ${progressLine(event)}`));
+    return printRollback(outcomes, io);
+  } finally {
+    engine.release();
+  }
+}
+
+export async function auditCommand(engine: Engine, steps: readonly StepId[], io: Io): Promise<number> {
+  const results = [];
+  for (const id of selectSteps(steps)) {
+    const { step, facts } = await engine.detect(id);
+    const changes = step.plan(facts, engine.answersFor(step, facts));
+    results.push({ id, title: step.title, findings: step.findings(facts), plannedChanges: changes.length });
+  }
+  const weights = { high: 10, medium: 5, low: 2, info: 0 } as const;
+  const penalty = results.flatMap((r) => r.findings).reduce((sum, f) => sum + weights[f.severity], 0);
+  const score = Math.max(0, 100 - penalty);
+  if (io.json) {
+    io.out(JSON.stringify({ score, steps: results }, null, 2));
+    return EXIT.ok;
+  }
+  for (const result of results) {
+    io.out(io.palette.bold(`== ${result.id}: ${result.title}`));
+    if (result.findings.length === 0) io.out('   no findings');
+    for (const f of result.findings) {
+      const tag = f.severity === 'high' ? io.palette.red('HIGH') : f.severity === 'medium' ? io.palette.yellow('MEDIUM') : f.severity.toUpperCase();
+      io.out(`   [${tag}] ${f.title}`);
+      io.out(`      why: ${f.why}`);
+      io.out(`      fix: ${f.fix}`);
+    }
+  }
+  io.out(`Score: ${score}/100 (100 = nothing found by the steps built so far).`);
+  return EXIT.ok;
+}
+
+export async function confirmCommand(engine: Engine, token: string, io: Io): Promise<number> {
+  void token;
+  if (io.json) io.out(JSON.stringify({ confirmed: false, reason: 'nothing is waiting for confirmation' }));
+  else io.err(`Nothing is waiting for confirmation on ${engine.host.root}.`);
+  return EXIT.failed;
+}
+
+export function progressLine(event: ProgressEvent): string {
+  const verbs: Record<ProgressEvent['phase'], string> = { snapshot: 'snapshot', validate: 'check', write: 'write', service: 'run', verify: 'verify', restore: 'restore', skip: 'skip' };
+  return `${verbs[event.phase].padEnd(8)} ${event.detail}`;
+}
+
+function printRecovery(recovery: RecoveryReport, io: Io): void {
+  io.err(io.palette.yellow(`An interrupted ${recovery.kind}${recovery.step ? ` of ${recovery.step}` : ''} (pid ${recovery.pid}) was found and undone: snapshot ${recovery.snapshotId} restored; ${describeRestore(recovery.restore)}`));
+}
+
+function printRollback(outcomes: RollbackOutcome[], io: Io): number {
+  let failed = false;
+  for (const outcome of outcomes) {
+    io.out(`Rolled back ${outcome.manifest.step ?? ''} snapshot ${outcome.manifest.id}: ${describeRestore(outcome.report)}`);
+    if (outcome.report.drifted.length > 0) io.out(io.palette.yellow(`  Edited by hand after bulwark: ${outcome.report.drifted.join(', ')}. Those versions are kept in snapshot ${outcome.preRollbackId}.`));
+    for (const failure of outcome.report.failed) {
+      failed = true;
+      io.err(io.palette.red(`  could not restore ${failure.path}: ${failure.error}`));
+    }
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+function describeRestore(report: RestoreReport): string {
+  const parts = [`${report.restored.length} restored`, `${report.removed.length} removed`];
+  if (report.failed.length > 0) parts.push(`${report.failed.length} FAILED: ${report.failed.map((f) => `${f.path} (${f.error})`).join('; ')}`);
+  return parts.join(', ') + '.';
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,0 +1,246 @@
+// The engine: everything the CLI and the wizard share. It opens the box (--root) and bulwark's state
+// (--state-dir), recovers a half-done apply left by a crash, and runs steps through
+// detect → plan → transaction. The UI only renders state and dispatches the admin's choices.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Answers } from './answers.js';
+import { validateStepAnswers } from './answers.js';
+import type { Change, StepId } from './change.js';
+import { UserError } from './errors.js';
+import { ensurePrivateDir } from './fsutil.js';
+import { Host } from './host.js';
+import { Journal, type Session } from './journal.js';
+import { acquireLock, type Lock } from './lock.js';
+import { detectSystem, type SystemFacts } from './system.js';
+import { applyChanges, restoreSnapshot, type ApplyResult, type ProgressEvent } from './transaction.js';
+import { SnapshotStore, type Manifest, type RestoreReport } from '../snapshots/store.js';
+import { findStep } from '../steps/index.js';
+import type { Step, StepContext } from '../steps/types.js';
+
+export interface EngineOptions {
+  readonly root: string;
+  readonly stateDir?: string;
+  /** Answers from --answers (already validated); they win over the journal and the defaults. */
+  readonly answers?: Answers;
+}
+
+export interface StepPlan<F = unknown, A = unknown> {
+  readonly step: Step<F, A>;
+  readonly facts: F;
+  readonly answers: A;
+  readonly changes: Change[];
+}
+
+export interface RecoveryReport {
+  readonly kind: 'apply' | 'rollback';
+  readonly step?: StepId;
+  readonly snapshotId: string;
+  readonly pid: number;
+  readonly restore: RestoreReport;
+}
+
+export interface RollbackOutcome {
+  readonly manifest: Manifest;
+  /** Snapshot of the state just before the rollback: edits made by hand since are kept there. */
+  readonly preRollbackId: string;
+  readonly report: RestoreReport;
+}
+
+export class Engine {
+  private lockHandle: Lock | null = null;
+  /** The transaction under way, if any: leaving (quit, hang-up) waits for it to finish. */
+  private current: Promise<unknown> | null = null;
+
+  private constructor(
+    readonly host: Host,
+    readonly system: SystemFacts,
+    readonly stateDir: string,
+    readonly store: SnapshotStore,
+    readonly journal: Journal,
+    readonly answersFile: Answers | undefined,
+  ) {}
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const root = path.resolve(options.root);
+    const rootStat = await fs.stat(root).catch(() => null);
+    if (!rootStat?.isDirectory()) throw new UserError(`--root ${options.root} does not exist or is not a directory.`, 'Give the directory that holds the box\'s filesystem, or leave --root out to act on this machine.');
+    const host = new Host(root);
+    const stateDir = path.resolve(options.stateDir ?? host.hostPath('/var/lib/bulwark'));
+    const system = await detectSystem(host);
+    const journal = new Journal(stateDir);
+    const engine = new Engine(host, system, stateDir, new SnapshotStore(stateDir), journal, options.answers);
+    await journal.load().catch((error: unknown) => {
+      throw new UserError(`Cannot read bulwark's journal ${journal.file}: ${(error as Error).message}.`, 'Move the broken file aside; the snapshots next to it are kept.', 1);
+    });
+    return engine;
+  }
+
+  get session(): Session {
+    return this.journal.session;
+  }
+
+  context(): StepContext {
+    return { host: this.host, system: this.system, sshConnection: process.env.SSH_CONNECTION };
+  }
+
+  /**
+   * Takes the lock for a command that may write, after checking that it can: root on a live system,
+   * a writable state dir. Then recovers whatever a crashed run left half-done.
+   */
+  async lockForWriting(command: string): Promise<RecoveryReport | null> {
+    if (this.host.live && typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+      throw new UserError('bulwark changes system files and services: it must run as root.', 'Run it again with sudo.', 1);
+    }
+    try {
+      await ensurePrivateDir(this.stateDir);
+      await fs.access(this.stateDir, fs.constants.W_OK);
+    } catch (error) {
+      throw new UserError(`The state directory ${this.stateDir} is not writable: ${(error as Error).message}.`, 'Give a writable directory with --state-dir DIR (bulwark keeps its journal and snapshots there).', 1);
+    }
+    this.lockHandle = await acquireLock(this.stateDir, command);
+    return this.recover();
+  }
+
+  /** Resolves once no transaction is running. */
+  async idle(): Promise<void> {
+    while (this.current) await this.current.catch(() => undefined);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.current = work;
+    return work.finally(() => {
+      if (this.current === work) this.current = null;
+    });
+  }
+
+  release(): void {
+    this.lockHandle?.release();
+    this.lockHandle = null;
+  }
+
+  /** An apply or rollback whose process died (we hold the lock, so it did) is finished by restoring. */
+  private async recover(): Promise<RecoveryReport | null> {
+    await this.journal.load();
+    const inflight = this.session.inflight;
+    if (!inflight) return null;
+    const manifest = await this.store.get(inflight.snapshotId);
+    let restore: RestoreReport = { restored: [], removed: [], drifted: [], failed: [] };
+    if (manifest) restore = await restoreSnapshot(this.host, this.system, this.store, manifest);
+    if (manifest && !manifest.rolledBackAt) await this.store.markRolledBack(manifest, undefined);
+    await this.journal.update((draft) => {
+      draft.inflight = null;
+      if (inflight.step) {
+        draft.steps[inflight.step] = { status: 'rolled-back', snapshotId: inflight.snapshotId, at: new Date().toISOString(), note: `an interrupted ${inflight.kind} (pid ${inflight.pid}) was finished by restoring snapshot ${inflight.snapshotId}` };
+      }
+    }, `recovered an interrupted ${inflight.kind} (pid ${inflight.pid}) from snapshot ${inflight.snapshotId}`);
+    return { kind: inflight.kind, step: inflight.step, snapshotId: inflight.snapshotId, pid: inflight.pid, restore };
+  }
+
+  builtStep(id: StepId): Step<unknown, unknown> {
+    const entry = findStep(id);
+    if (!entry) throw new UserError(`Unknown step "${id}".`);
+    if (!entry.built) throw new UserError(`The step "${id}" (${entry.step.title}) is not available in this version of bulwark yet.`, 'Run `bulwark plan` without --step to see the steps that are.');
+    return entry.step as Step<unknown, unknown>;
+  }
+
+  async detect(id: StepId): Promise<{ step: Step<unknown, unknown>; facts: unknown }> {
+    const step = this.builtStep(id);
+    return { step, facts: await step.detect(this.context()) };
+  }
+
+  /** Answers for a step: --answers file, else what the admin chose earlier (journal), else defaults. */
+  answersFor(step: Step<unknown, unknown>, facts: unknown): unknown {
+    const fromFile = this.answersFile?.[step.id as keyof Answers];
+    if (fromFile !== undefined) return validateStepAnswers(step.id, step.answersSchema, fromFile);
+    const saved = this.session.answers[step.id];
+    if (saved !== undefined) {
+      const parsed = step.answersSchema.safeParse(saved);
+      if (parsed.success) return parsed.data;
+    }
+    return step.defaults(facts);
+  }
+
+  async plan(id: StepId, answers?: unknown): Promise<StepPlan> {
+    const { step, facts } = await this.detect(id);
+    const chosen = answers === undefined ? this.answersFor(step, facts) : validateStepAnswers(step.id, step.answersSchema, answers);
+    return { step, facts, answers: chosen, changes: step.plan(facts, chosen) };
+  }
+
+  async saveAnswers(id: StepId, answers: unknown): Promise<void> {
+    await this.journal.update((draft) => {
+      draft.answers[id] = answers as never;
+    });
+  }
+
+  async skip(id: StepId): Promise<void> {
+    await this.journal.setStep(id, { status: 'skipped' }, `skipped ${id}`);
+  }
+
+  /** Applies a plan through the transaction. The caller holds the lock. */
+  async apply(plan: StepPlan, onProgress?: (event: ProgressEvent) => void): Promise<ApplyResult | null> {
+    await this.saveAnswers(plan.step.id, plan.answers);
+    if (plan.changes.length === 0) return null;
+    return this.track(applyChanges({
+      host: this.host,
+      system: this.system,
+      store: this.store,
+      journal: this.journal,
+      step: plan.step.id,
+      changes: plan.changes,
+      verify: () => plan.step.verify(this.context(), plan.answers),
+      onProgress,
+    }));
+  }
+
+  /** Snapshots still in effect (not rolled back), newest first. */
+  async activeSnapshots(): Promise<Manifest[]> {
+    return (await this.store.list()).filter((m) => !m.rolledBackAt && m.written !== undefined && !m.label.startsWith('before rollback'));
+  }
+
+  /** Which snapshots a rollback target means, newest first; a UserError when there are none. */
+  async rollbackTargets(target: { snapshot?: string; step?: StepId; last?: boolean }): Promise<Manifest[]> {
+    const active = await this.activeSnapshots();
+    if (target.snapshot) {
+      const manifest = await this.store.get(target.snapshot);
+      if (!manifest) throw new UserError(`No snapshot "${target.snapshot}".`, 'Run `bulwark history` to list the snapshots.');
+      if (manifest.rolledBackAt) throw new UserError(`Snapshot ${manifest.id} was already rolled back (${manifest.rolledBackAt}).`, undefined, 1);
+      // Back to a snapshot means undoing it and everything applied after it, newest first.
+      return active.filter((m) => m.id >= manifest.id);
+    }
+    if (target.step) {
+      const latest = active.find((m) => m.step === target.step);
+      if (!latest) throw new UserError(`Nothing to roll back for step ${target.step}: it has no applied change in effect.`, 'Run `bulwark history` to list the snapshots.', 1);
+      return [latest];
+    }
+    const last = active[0];
+    if (!last) throw new UserError('Nothing to roll back: no applied change is in effect.', undefined, 1);
+    return [last];
+  }
+
+  /** Restores the given snapshots, newest first. Each restore is itself snapshotted first. */
+  async rollback(manifests: readonly Manifest[], onProgress?: (event: ProgressEvent) => void): Promise<RollbackOutcome[]> {
+    return this.track(this.rollbackAll(manifests, onProgress));
+  }
+
+  private async rollbackAll(manifests: readonly Manifest[], onProgress?: (event: ProgressEvent) => void): Promise<RollbackOutcome[]> {
+    const outcomes: RollbackOutcome[] = [];
+    for (const manifest of manifests) {
+      onProgress?.({ phase: 'snapshot', detail: `current state before undoing ${manifest.id}` });
+      const pre = await this.store.capture(this.host, manifest.files.map((f) => f.path), { step: manifest.step, label: `before rollback of ${manifest.id}` });
+      await this.journal.update((draft) => {
+        draft.inflight = { kind: 'rollback', step: manifest.step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
+      }, `rollback of ${manifest.id} started`);
+      onProgress?.({ phase: 'restore', detail: `snapshot ${manifest.id}` });
+      const report = await restoreSnapshot(this.host, this.system, this.store, manifest, onProgress);
+      await this.store.markRolledBack(manifest, pre.id);
+      await this.journal.update((draft) => {
+        draft.inflight = null;
+        if (manifest.step) {
+          draft.steps[manifest.step] = { status: 'rolled-back', snapshotId: manifest.id, at: new Date().toISOString(), note: report.drifted.length > 0 ? `edited after bulwark: ${report.drifted.join(', ')} (kept in snapshot ${pre.id})` : undefined };
+        }
+      }, `rolled back ${manifest.step ?? ''} snapshot ${manifest.id}`);
+      outcomes.push({ manifest, preRollbackId: pre.id, report });
+    }
+    return outcomes;
+  }
+}

@@ -1,0 +1,335 @@
+// Host: the only place that touches the machine (DESIGN.md). A rooted filesystem (--root) with
+// chroot-like symlink resolution, atomic writes that keep mode, owner and links, and external
+// commands as {file, args} through execa.
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import type { Command } from './change.js';
+import { CommandError, UserError } from './errors.js';
+
+export interface FileMeta {
+  readonly type: 'file' | 'symlink' | 'dir' | 'other';
+  /** Permission bits only (mode & 0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+}
+
+export interface RunOptions {
+  readonly input?: string;
+  readonly env?: Record<string, string>;
+  readonly timeoutMs?: number;
+  /** When false, a non-zero exit is returned instead of thrown. */
+  readonly reject?: boolean;
+}
+
+export interface RunResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface WriteOptions {
+  /** Used for a new file; an existing file keeps its own mode. */
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Replace the path itself even when it is a symlink (restore of a snapshot); default follows links. */
+  readonly noFollow?: boolean;
+  /** Force this mode/owner even on an existing file (restore of a snapshot). */
+  readonly forceMeta?: boolean;
+}
+
+const MAX_LINK_HOPS = 40;
+const PROGRAM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+export class Host {
+  /** Absolute path of the filesystem root on this machine ("/" for the live system). */
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  /** True when acting on the running system: only then may steps probe it (ss, sshd -T, ...). */
+  get live(): boolean {
+    return this.root === '/';
+  }
+
+  /** Where a box path lives on this machine. Box paths are absolute ("/etc/my.cnf"). */
+  hostPath(boxPath: string): string {
+    if (!path.isAbsolute(boxPath)) throw new Error(`box path must be absolute: ${boxPath}`);
+    const normal = path.posix.normalize(boxPath);
+    return this.root === '/' ? normal : path.join(this.root, normal);
+  }
+
+  /**
+   * Resolves every symlink in a box path the way a chroot would: absolute targets start again at
+   * the root and ".." stops at the root, so a link can never lead out of --root. A missing final
+   * component is allowed (the path of a file to create); the result is the real box path.
+   */
+  async resolve(boxPath: string): Promise<string> {
+    const parts = path.posix.normalize(boxPath).split('/').filter(Boolean);
+    let resolved: string[] = [];
+    let hops = 0;
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      if (part === '.') continue;
+      if (part === '..') {
+        resolved.pop();
+        continue;
+      }
+      const candidate = '/' + [...resolved, part].join('/');
+      let stat;
+      try {
+        stat = await fs.lstat(this.hostPath(candidate));
+      } catch (error) {
+        if (isNotFound(error)) {
+          resolved.push(part, ...parts.filter((p) => p !== '.'));
+          return '/' + resolved.join('/');
+        }
+        throw error;
+      }
+      if (stat.isSymbolicLink()) {
+        if (++hops > MAX_LINK_HOPS) throw new UserError(`Too many levels of symbolic links at ${boxPath}.`);
+        const target = await fs.readlink(this.hostPath(candidate));
+        if (path.posix.isAbsolute(target)) resolved = [];
+        parts.unshift(...target.split('/').filter(Boolean));
+      } else {
+        resolved.push(part);
+      }
+    }
+    return '/' + resolved.join('/');
+  }
+
+  /** lstat of the path itself (a symlink is reported as a symlink). */
+  async lstat(boxPath: string): Promise<FileMeta | null> {
+    try {
+      return toMeta(await fs.lstat(this.hostPath(boxPath)));
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  /** stat after following links inside the root. */
+  async stat(boxPath: string): Promise<FileMeta | null> {
+    return this.lstat(await this.resolve(boxPath));
+  }
+
+  async exists(boxPath: string): Promise<boolean> {
+    return (await this.stat(boxPath)) !== null;
+  }
+
+  async readlink(boxPath: string): Promise<string> {
+    return fs.readlink(this.hostPath(boxPath));
+  }
+
+  /** Text of a file, following links inside the root; null when absent. */
+  async readText(boxPath: string): Promise<string | null> {
+    const buffer = await this.readBytes(boxPath);
+    return buffer === null ? null : buffer.toString('utf8');
+  }
+
+  async readBytes(boxPath: string, options: { noFollow?: boolean } = {}): Promise<Buffer | null> {
+    const real = options.noFollow ? boxPath : await this.resolve(boxPath);
+    try {
+      return await fs.readFile(this.hostPath(real));
+    } catch (error) {
+      if (isNotFound(error) || isCode(error, 'EISDIR')) return null;
+      throw error;
+    }
+  }
+
+  /** Entries of a directory (names, sorted as C locale would), following links; [] when absent. */
+  async list(boxDir: string): Promise<string[]> {
+    try {
+      const names = await fs.readdir(this.hostPath(await this.resolve(boxDir)));
+      return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    } catch (error) {
+      if (isNotFound(error) || isCode(error, 'ENOTDIR')) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of the
+   * directory. A symlinked path is written at its real target so the links stay; an existing file
+   * keeps its mode and owner. Returns the directories it had to create (for rollback).
+   */
+  async writeAtomic(boxPath: string, content: string | Buffer, options: WriteOptions = {}): Promise<string[]> {
+    const real = options.noFollow ? path.posix.normalize(boxPath) : await this.resolve(boxPath);
+    const dir = path.posix.dirname(real);
+    const created = await this.mkdirp(dir);
+    const existing = await this.lstat(real);
+    const keep = existing && existing.type === 'file' && !options.forceMeta;
+    const mode = keep ? existing.mode : (options.mode ?? 0o644);
+    const uid = keep ? existing.uid : (options.uid ?? 0);
+    const gid = keep ? existing.gid : (options.gid ?? 0);
+    const temp = this.hostPath(path.posix.join(dir, `.${path.posix.basename(real)}.bulwark-${randomBytes(4).toString('hex')}`));
+    const handle = await fs.open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode);
+      await chownIfPermitted(handle, uid, gid);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await handle.close();
+    try {
+      if (existing?.type === 'symlink' && options.noFollow) await fs.rm(this.hostPath(real));
+      await fs.rename(temp, this.hostPath(real));
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await this.syncDir(dir);
+    return created;
+  }
+
+  /** Creates a symlink (replacing what is at the path itself, never following it). */
+  async symlink(boxPath: string, target: string, owner?: { uid: number; gid: number }): Promise<string[]> {
+    const dir = path.posix.dirname(boxPath);
+    const created = await this.mkdirp(dir);
+    const temp = this.hostPath(path.posix.join(dir, `.${path.posix.basename(boxPath)}.bulwark-${randomBytes(4).toString('hex')}`));
+    await fs.symlink(target, temp);
+    if (owner) await fs.lchown(temp, owner.uid, owner.gid).catch(ignorePermission);
+    await fs.rename(temp, this.hostPath(boxPath));
+    await this.syncDir(dir);
+    return created;
+  }
+
+  /** Removes the path itself (a link is removed, not its target). Absent is fine. */
+  async remove(boxPath: string): Promise<void> {
+    await fs.rm(this.hostPath(boxPath), { force: true });
+    await this.syncDir(path.posix.dirname(boxPath)).catch(() => undefined);
+  }
+
+  /** Removes an empty directory; a directory that is not empty stays (someone put a file there). */
+  async removeEmptyDir(boxDir: string): Promise<boolean> {
+    try {
+      await fs.rmdir(this.hostPath(boxDir));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async chmod(boxPath: string, mode: number): Promise<void> {
+    await fs.chmod(this.hostPath(boxPath), mode);
+  }
+
+  /** Finds a program the way a shell would on the box, by looking in the usual directories. */
+  async findProgram(name: string): Promise<string | null> {
+    for (const dir of PROGRAM_DIRS) {
+      const candidate = `${dir}/${name}`;
+      const meta = await this.stat(candidate);
+      if (meta?.type === 'file' && (meta.mode & 0o111) !== 0) return candidate;
+    }
+    return null;
+  }
+
+  /** User and group ids from the box's own /etc/passwd and /etc/group. */
+  async lookupOwner(user: string, group: string): Promise<{ uid: number; gid: number }> {
+    const uid = await this.lookupId('/etc/passwd', user);
+    const gid = await this.lookupId('/etc/group', group);
+    if (uid === undefined) throw new UserError(`User ${user} does not exist on this box (${this.hostPath('/etc/passwd')}).`);
+    if (gid === undefined) throw new UserError(`Group ${group} does not exist on this box (${this.hostPath('/etc/group')}).`);
+    return { uid, gid };
+  }
+
+  private async lookupId(database: string, name: string): Promise<number | undefined> {
+    if (/^\d+$/.test(name)) return Number(name);
+    const text = (await this.readText(database)) ?? '';
+    for (const line of text.split('\n')) {
+      const fields = line.split(':');
+      if (fields[0] === name && fields[2] !== undefined) return Number(fields[2]);
+    }
+    if (name === 'root') return 0;
+    return undefined;
+  }
+
+  /** Runs a program. Never through a shell. Throws CommandError on failure unless reject is false. */
+  async run(command: Command, options: RunOptions = {}): Promise<RunResult> {
+    try {
+      const result = await execa(command.file, [...command.args], {
+        input: options.input,
+        env: options.env,
+        timeout: options.timeoutMs ?? 120_000,
+        reject: false,
+        stripFinalNewline: false,
+      });
+      const exitCode = typeof result.exitCode === 'number' ? result.exitCode : 1;
+      const output = { exitCode, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+      if (result.failed && exitCode === 1 && result.timedOut) {
+        throw new CommandError(command, undefined, `timed out after ${options.timeoutMs ?? 120_000} ms`);
+      }
+      if (exitCode !== 0 && options.reject !== false) throw new CommandError(command, exitCode, output.stderr);
+      if (result.failed && result.exitCode === undefined && options.reject !== false) {
+        throw new CommandError(command, undefined, String(result.message ?? 'could not start'));
+      }
+      return output;
+    } catch (error) {
+      if (error instanceof CommandError) throw error;
+      throw new CommandError(command, undefined, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async mkdirp(boxDir: string): Promise<string[]> {
+    const created: string[] = [];
+    let current = boxDir;
+    const missing: string[] = [];
+    while (current !== '/' && (await this.lstat(current)) === null) {
+      missing.unshift(current);
+      current = path.posix.dirname(current);
+    }
+    for (const dir of missing) {
+      await fs.mkdir(this.hostPath(dir), { mode: 0o755 });
+      created.push(dir);
+    }
+    return created;
+  }
+
+  private async syncDir(boxDir: string): Promise<void> {
+    const handle = await fs.open(this.hostPath(boxDir), fsc.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function toMeta(stat: import('node:fs').Stats): FileMeta {
+  return {
+    type: stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : 'other',
+    mode: stat.mode & 0o7777,
+    uid: stat.uid,
+    gid: stat.gid,
+    size: stat.size,
+  };
+}
+
+async function chownIfPermitted(handle: fs.FileHandle, uid: number, gid: number): Promise<void> {
+  await handle.chown(uid, gid).catch(ignorePermission);
+}
+
+// Without root (tests on a fixture copy as a normal user) chown to another user is refused;
+// the content and mode are still right, and a live apply always runs as root.
+function ignorePermission(error: unknown): void {
+  if (!isCode(error, 'EPERM')) throw error;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR');
+}
+
+export function isCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === code;
+}

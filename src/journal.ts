@@ -1,0 +1,93 @@
+// The journal: what the session has done so far, fsynced after every change, so that starting
+// bulwark again resumes where it was — after a dropped connection, a crash or a reboot. An apply in
+// progress is marked `inflight` before the first write; finding it on start-up with its process gone
+// means the apply was interrupted, and the caller restores its snapshot.
+import * as path from 'node:path';
+import { produce, type Draft } from 'immer';
+import type { StepId } from './change.js';
+import { readJson, writeFileDurable } from './fsutil.js';
+
+export type StepStatus = 'pending' | 'skipped' | 'applied' | 'awaiting-confirmation' | 'confirmed' | 'rolled-back' | 'failed';
+
+export interface StepRecord {
+  readonly status: StepStatus;
+  readonly snapshotId?: string;
+  readonly at: string;
+  /** One line for the admin: what happened ("verified: MySQL listens on 127.0.0.1 only"). */
+  readonly note?: string;
+}
+
+export interface Inflight {
+  readonly kind: 'apply' | 'rollback';
+  readonly step?: StepId;
+  readonly snapshotId: string;
+  readonly pid: number;
+  readonly startedAt: string;
+}
+
+export interface SessionEvent {
+  readonly at: string;
+  readonly message: string;
+}
+
+export interface Session {
+  readonly version: 1;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  /** The admin's answers so far (validated; never secrets: passwords are referenced by file). */
+  readonly answers: Readonly<Record<string, unknown>>;
+  readonly steps: Readonly<Partial<Record<StepId, StepRecord>>>;
+  readonly inflight: Inflight | null;
+  /** Newest last; capped so the file stays small. */
+  readonly events: readonly SessionEvent[];
+}
+
+const MAX_EVENTS = 100;
+
+export class Journal {
+  readonly file: string;
+  private current: Session | null = null;
+
+  constructor(stateDir: string) {
+    this.file = path.join(stateDir, 'session.json');
+  }
+
+  /** The session on disk, or a new empty one (not written until the first update). */
+  async load(): Promise<Session> {
+    const stored = await readJson<Session>(this.file);
+    this.current = stored ?? emptySession();
+    return this.current;
+  }
+
+  get session(): Session {
+    if (!this.current) throw new Error('journal not loaded');
+    return this.current;
+  }
+
+  /** Applies a change to the session and makes it durable before returning. */
+  async update(recipe: (draft: Draft<Session>) => void, event?: string): Promise<Session> {
+    const now = new Date().toISOString();
+    const next = produce(this.session, (draft) => {
+      recipe(draft);
+      draft.updatedAt = now;
+      if (event) {
+        draft.events.push({ at: now, message: event });
+        if (draft.events.length > MAX_EVENTS) draft.events.splice(0, draft.events.length - MAX_EVENTS);
+      }
+    });
+    await writeFileDurable(this.file, JSON.stringify(next, null, 2) + '\n');
+    this.current = next;
+    return next;
+  }
+
+  async setStep(step: StepId, record: Omit<StepRecord, 'at'>, event?: string): Promise<Session> {
+    return this.update((draft) => {
+      draft.steps[step] = { ...record, at: new Date().toISOString() };
+    }, event);
+  }
+}
+
+function emptySession(): Session {
+  const now = new Date().toISOString();
+  return { version: 1, startedAt: now, updatedAt: now, answers: {}, steps: {}, inflight: null, events: [] };
+}

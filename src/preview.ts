@@ -1,0 +1,88 @@
+// Renders Change[] for people: unified diffs for files, one line per service action. The data stays
+// in change.ts; this is only drawing. Secrets never reach the screen: a change marked secret shows as
+// <redacted>, and in any diff the values of password-like keys are masked.
+import { createTwoFilesPatch } from 'diff';
+import type { Change, FileChange } from './change.js';
+
+export const REDACTED = '<redacted>';
+
+// Keys whose values are credentials in the files bulwark touches (Asterisk `secret`, MySQL
+// `password`, A2Billing `dbpass`, Elastix `mysqlrootpwd`, FreePBX `AMPMGRPASS`, ...).
+const SECRET_LINE = /^([ \t]*[;#]?[ \t]*[\w.-]*(?:secret|passw(?:or)?d|pass|pwd|token|apikey)[ \t]*(?:=>?|:)[ \t]*)(\S.*)$/i;
+
+/** Masks the value on lines that assign a password-like key. */
+export function redactLine(line: string): string {
+  const match = SECRET_LINE.exec(line);
+  return match ? `${match[1]}${REDACTED}` : line;
+}
+
+export function redactText(text: string): string {
+  return text.split('\n').map(redactLine).join('\n');
+}
+
+/** A unified diff of one file change, with tabs expanded (tabs break Ink's layout). */
+export function fileDiff(change: FileChange): string {
+  const label = change.path.replace(/^\//, '');
+  if (change.secret) {
+    const what = change.before === null ? 'new file' : change.after === null ? 'removed' : 'changed';
+    return `--- a/${label}\n+++ b/${label}\n@@ secret content ${what}: ${REDACTED} @@\n`;
+  }
+  const before = change.before === null ? '' : redactText(change.before);
+  const after = change.after === null ? '' : redactText(change.after);
+  const patch = createTwoFilesPatch(
+    change.before === null ? '/dev/null' : `a/${label}`,
+    change.after === null ? '/dev/null' : `b/${label}`,
+    before,
+    after,
+    undefined,
+    undefined,
+    { context: 3 },
+  );
+  // Drop the "====" banner createTwoFilesPatch starts with; keep the ---/+++ headers.
+  return expandTabs(patch.split('\n').filter((line) => !/^={10,}$/.test(line)).join('\n'));
+}
+
+export function describeChange(change: Change): string {
+  if (change.kind === 'file') {
+    const verb = change.before === null ? 'create' : change.after === null ? 'remove' : 'edit';
+    return `${verb} ${change.path}`;
+  }
+  return `${change.action} ${change.command ? [change.command.file, ...change.command.args].join(' ') : change.names[0]}`;
+}
+
+/** The whole plan as text: each file's diff, then the service actions, each with its reason. */
+export function renderPlan(changes: readonly Change[]): string {
+  const parts: string[] = [];
+  for (const change of changes) {
+    if (change.kind === 'file') parts.push(`# ${change.reason}\n${fileDiff(change)}`);
+  }
+  const services = changes.filter((c) => c.kind === 'service');
+  if (services.length > 0) {
+    parts.push(['# then:', ...services.map((s) => `  ${describeChange(s)}  (${s.reason})`)].join('\n') + '\n');
+  }
+  return parts.join('\n');
+}
+
+/** The plan as data for --json: paths, actions and the redacted diff; never raw secret content. */
+export function planToJson(changes: readonly Change[]): unknown[] {
+  return changes.map((change) =>
+    change.kind === 'file'
+      ? { kind: 'file', step: change.step, path: change.path, action: change.before === null ? 'create' : change.after === null ? 'remove' : 'edit', reason: change.reason, diff: fileDiff(change) }
+      : { kind: 'service', step: change.step, service: change.names[0], action: change.action, reason: change.reason },
+  );
+}
+
+export function expandTabs(text: string, width = 8): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (!line.includes('\t')) return line;
+      let out = '';
+      for (const char of line) {
+        if (char === '\t') out += ' '.repeat(width - (out.length % width));
+        else out += char;
+      }
+      return out;
+    })
+    .join('\n');
+}

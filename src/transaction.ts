@@ -1,0 +1,218 @@
+// The one code path that writes (STYLE.md). snapshot → validate candidates → write → validate the
+// installed configuration → service actions → verify → commit; any failure restores the snapshot.
+// The journal marks the apply in flight before the first write, so a crash at any point is
+// recovered on the next start (recovery.ts).
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CANDIDATE_PATH, type Change, type FileChange, type ServiceChange, type StepId } from './change.js';
+import { UserError } from './errors.js';
+import type { Host } from './host.js';
+import type { Journal } from './journal.js';
+import { findService, serviceCommand } from './services.js';
+import type { SystemFacts } from './system.js';
+import type { RestoreReport, SnapshotStore } from '../snapshots/store.js';
+import type { VerifyCheck } from '../steps/types.js';
+
+export type ProgressEvent =
+  | { phase: 'snapshot'; detail: string }
+  | { phase: 'validate'; detail: string }
+  | { phase: 'write'; detail: string }
+  | { phase: 'service'; detail: string }
+  | { phase: 'verify'; detail: string }
+  | { phase: 'restore'; detail: string }
+  | { phase: 'skip'; detail: string };
+
+export interface ApplyInput {
+  readonly host: Host;
+  readonly system: SystemFacts;
+  readonly store: SnapshotStore;
+  readonly journal: Journal;
+  readonly step: StepId;
+  readonly changes: readonly Change[];
+  readonly verify: () => Promise<VerifyCheck[]>;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface ApplyResult {
+  readonly snapshotId: string;
+  readonly checks: VerifyCheck[];
+  readonly notes: string[];
+}
+
+/** Raised when an apply failed and was rolled back; carries the cause and what the restore did. */
+export class ApplyFailed extends Error {
+  override readonly name = 'ApplyFailed';
+  constructor(
+    readonly step: StepId,
+    override readonly cause: unknown,
+    readonly restore: RestoreReport,
+    readonly snapshotId: string,
+  ) {
+    super(`Applying ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
+  const { host, system, store, journal, step, onProgress } = input;
+  const progress = (event: ProgressEvent): void => onProgress?.(event);
+  const notes: string[] = [];
+
+  const files = await resolveFileChanges(host, input.changes.filter((c): c is FileChange => c.kind === 'file'));
+  const services = input.changes.filter((c): c is ServiceChange => c.kind === 'service');
+  await refuseIfChangedSincePlan(host, files);
+
+  progress({ phase: 'snapshot', detail: `${files.length} file(s)` });
+  const manifest = await store.capture(host, files.map((f) => f.path), { step, label: `before apply of ${step}` });
+  manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
+  await store.save(manifest);
+  await journal.update((draft) => {
+    draft.inflight = { kind: 'apply', step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
+  }, `apply of ${step} started (snapshot ${manifest.id})`);
+
+  const createdDirs: string[] = [];
+  try {
+    for (const change of files) await validateCandidate(host, change, progress);
+    for (const change of files) {
+      progress({ phase: 'write', detail: change.path });
+      if (change.after === null) {
+        await host.remove(change.path);
+      } else {
+        const owner = change.owner ? await host.lookupOwner(change.owner.user, change.owner.group) : undefined;
+        createdDirs.push(...(await host.writeAtomic(change.path, change.after, { mode: change.mode, uid: owner?.uid, gid: owner?.gid })));
+      }
+      faultPoint('after-write');
+    }
+    await store.recordWritten(host, manifest, createdDirs);
+    for (const change of files) await validateInstalled(host, change, progress, notes);
+    for (const change of services) await runService(host, system, change, progress, notes);
+    progress({ phase: 'verify', detail: step });
+    const checks = await input.verify();
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) throw new UserError(`verification failed: ${failed.map((c) => `${c.label}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, undefined, 1);
+    await journal.update((draft) => {
+      draft.inflight = null;
+      draft.steps[step] = { status: 'applied', snapshotId: manifest.id, at: new Date().toISOString(), note: checks.map((c) => c.label).join('; ') };
+    }, `applied ${step} (snapshot ${manifest.id})`);
+    return { snapshotId: manifest.id, checks, notes };
+  } catch (error) {
+    progress({ phase: 'restore', detail: `snapshot ${manifest.id}` });
+    manifest.createdDirs = [...new Set([...(manifest.createdDirs ?? []), ...createdDirs])];
+    const report = await restoreSnapshot(host, system, store, manifest, progress);
+    await store.markRolledBack(manifest, undefined);
+    await journal.update((draft) => {
+      draft.inflight = null;
+      draft.steps[step] = { status: 'failed', snapshotId: manifest.id, at: new Date().toISOString(), note: `rolled back: ${error instanceof Error ? error.message : String(error)}` };
+    }, `apply of ${step} failed and was rolled back`);
+    throw new ApplyFailed(step, error, report, manifest.id);
+  }
+}
+
+/** Restores a snapshot's files and then re-runs the service actions that make programs read them. */
+export async function restoreSnapshot(
+  host: Host,
+  system: SystemFacts,
+  store: SnapshotStore,
+  manifest: Awaited<ReturnType<SnapshotStore['capture']>>,
+  progress: (event: ProgressEvent) => void = () => undefined,
+): Promise<RestoreReport> {
+  const report = await store.restore(host, manifest);
+  for (const undo of manifest.serviceUndo ?? []) {
+    const change: ServiceChange = { kind: 'service', step: manifest.step ?? 'exposure', names: undo.names, action: undo.action as ServiceChange['action'], command: undo.command, reason: 'rollback' };
+    try {
+      await runService(host, system, change, progress, []);
+    } catch (error) {
+      report.failed.push({ path: `service ${undo.names[0]}`, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return report;
+}
+
+async function resolveFileChanges(host: Host, changes: FileChange[]): Promise<FileChange[]> {
+  const resolved: FileChange[] = [];
+  for (const change of changes) resolved.push({ ...change, path: await host.resolve(change.path) });
+  const seen = new Set<string>();
+  for (const change of resolved) {
+    if (seen.has(change.path)) throw new Error(`bug: two changes to ${change.path} in one plan`);
+    seen.add(change.path);
+  }
+  return resolved;
+}
+
+/** The plan was computed from `before`; if the file changed since, the plan is stale. */
+async function refuseIfChangedSincePlan(host: Host, files: FileChange[]): Promise<void> {
+  for (const change of files) {
+    const now = await host.readText(change.path);
+    if (now !== change.before) {
+      throw new UserError(`${change.path} changed after the plan was made.`, 'Run the step again so the plan is made from the current file.', 1);
+    }
+  }
+}
+
+async function validateCandidate(host: Host, change: FileChange, progress: (e: ProgressEvent) => void): Promise<void> {
+  const validators = (change.validators ?? []).filter((v) => v.when === 'candidate');
+  if (validators.length === 0 || change.after === null) return;
+  if (!host.live) {
+    progress({ phase: 'skip', detail: `${validators.map((v) => v.label).join(', ')}: not run under --root` });
+    return;
+  }
+  // The candidate sits beside the original so relative Includes resolve as they will after the rename.
+  const candidate = path.posix.join(path.posix.dirname(change.path), `.${path.posix.basename(change.path)}.bulwark-check-${randomBytes(3).toString('hex')}`);
+  await host.writeAtomic(candidate, change.after, { mode: 0o600, noFollow: true });
+  try {
+    for (const validator of validators) {
+      progress({ phase: 'validate', detail: validator.label });
+      const args = validator.command.args.map((arg) => (arg === CANDIDATE_PATH ? host.hostPath(candidate) : arg));
+      await host.run({ file: validator.command.file, args });
+    }
+  } finally {
+    await host.remove(candidate);
+  }
+}
+
+async function validateInstalled(host: Host, change: FileChange, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
+  for (const validator of (change.validators ?? []).filter((v) => v.when === 'installed')) {
+    if (!host.live) {
+      notes.push(`${validator.label} not run: --root acts on files only.`);
+      progress({ phase: 'skip', detail: `${validator.label}: not run under --root` });
+      continue;
+    }
+    if (!(await host.findProgram(validator.command.file))) {
+      notes.push(`${validator.label} not run: ${validator.command.file} is not installed.`);
+      continue;
+    }
+    progress({ phase: 'validate', detail: validator.label });
+    await host.run(validator.command);
+  }
+}
+
+async function runService(host: Host, system: SystemFacts, change: ServiceChange, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
+  const label = `${change.action} ${change.names[0]}`;
+  if (!host.live) {
+    notes.push(`${label} not run: --root acts on files only.`);
+    progress({ phase: 'skip', detail: `${label}: not run under --root` });
+    return;
+  }
+  if (change.command) {
+    if (!(await host.findProgram(change.command.file))) {
+      notes.push(`${label} not run: ${change.command.file} is not installed.`);
+      return;
+    }
+    progress({ phase: 'service', detail: [change.command.file, ...change.command.args].join(' ') });
+    await host.run(change.command);
+    return;
+  }
+  const name = await findService(host, system, change.names);
+  if (!name) {
+    notes.push(`${label} not run: no service named ${change.names.join(' / ')} on this box.`);
+    return;
+  }
+  const command = await serviceCommand(host, system, name, change.action);
+  progress({ phase: 'service', detail: [command.file, ...command.args].join(' ') });
+  await host.run(command);
+}
+
+// Fault injection for the crash test: BULWARK_FAULT=kill-after-write kills this process with SIGKILL
+// right after the first file is written, the worst moment for a crash. Off unless the variable is set.
+function faultPoint(point: 'after-write'): void {
+  if (process.env.BULWARK_FAULT === `kill-${point}`) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,216 @@
+// The wizard. One screen at a time inside an 80x24 budget: a header line, the body, and a footer with
+// the keys that work on this screen.
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import type { Engine, RecoveryReport } from '../engine.js';
+import { STEPS } from '../../steps/index.js';
+import type { Step } from '../../steps/types.js';
+import { MultiSelect } from './MultiSelect.js';
+import { diffLines, ScrollView, type StyledLine } from './ScrollView.js';
+import { StepList } from './StepBar.js';
+import { fit, wrap } from './text.js';
+import { useWizard } from './use-wizard.js';
+
+export interface AppProps {
+  readonly engine: Engine;
+  readonly recovery: RecoveryReport | null;
+  readonly color: boolean;
+  readonly onExit: (code: number) => void;
+}
+
+export function App({ engine, recovery, color, onExit }: AppProps) {
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const width = Math.max(40, Math.min(stdout.columns || 80, 120)) - 1;
+  const height = Math.max(16, stdout.rows || 24);
+  const wizard = useWizard(engine, recovery);
+  const { state } = wizard;
+  const screen = state.screen;
+  const bodyHeight = height - 4;
+
+  const quit = () => {
+    onExit(0);
+    exit();
+  };
+
+  useInput((input, key) => {
+    if (wizard.working.current) return; // a transaction is running: it finishes first
+    if (key.ctrl && input === 'c') return quit();
+    switch (screen.kind) {
+      case 'home': {
+        if (key.upArrow || input === 'k') wizard.update((d) => void (d.cursor = Math.max(0, d.cursor - 1)));
+        else if (key.downArrow || input === 'j') wizard.update((d) => void (d.cursor = Math.min(d.rows.length - 1, d.cursor + 1)));
+        else if (key.return) {
+          const row = state.rows[state.cursor];
+          if (!row) return;
+          if (!row.built) wizard.update((d) => void (d.error = `"${row.title}" comes in a later version of bulwark.`));
+          else void wizard.openStep(row.id);
+        } else if (input === 'u') {
+          const row = state.rows[state.cursor];
+          if (row?.built) void wizard.askUndo(row.id);
+        } else if (input === 'q') quit();
+        return;
+      }
+      case 'why':
+        if (key.return && state.open) wizard.update((d) => void (d.screen = { kind: 'facts', step: screen.step }));
+        else if (key.escape || input === 'b') wizard.goHome();
+        else if (input === 'q') quit();
+        return;
+      case 'facts':
+        if (key.return && state.open) {
+          if (state.open.questions.length > 0) wizard.update((d) => void (d.screen = { kind: 'question', step: screen.step, index: 0 }));
+          else wizard.makePlan();
+        } else if (key.escape || input === 'b') wizard.update((d) => void (d.screen = { kind: 'why', step: screen.step }));
+        else if (input === 'q') quit();
+        return;
+      case 'question':
+        if (key.escape) wizard.update((d) => void (d.screen = { kind: 'facts', step: screen.step }));
+        return;
+      case 'review':
+        if (input === 'a' || (key.return && state.open?.changes.length === 0)) void wizard.apply();
+        else if (input === 's') void wizard.skip();
+        else if (key.escape || input === 'b') {
+          const back = state.open && state.open.questions.length > 0 ? { kind: 'question' as const, step: screen.step, index: state.open.questions.length - 1 } : { kind: 'facts' as const, step: screen.step };
+          wizard.update((d) => void (d.screen = back));
+        } else if (input === 'q') quit();
+        return;
+      case 'result':
+        if (key.return) wizard.goHome();
+        else if (input === 'u' && state.outcome?.ok && state.rows.find((r) => r.id === screen.step)?.status === 'applied') void wizard.askUndo(screen.step);
+        else if (input === 'q') quit();
+        return;
+      case 'undo-confirm':
+        if (input === 'y') void wizard.undo();
+        else if (input === 'n' || key.escape) wizard.goHome();
+        return;
+      default:
+        return;
+    }
+  });
+
+  const step = 'step' in screen ? (STEPS.find((e) => e.step.id === screen.step)?.step as Step | undefined) : undefined;
+  const position = step ? STEPS.findIndex((e) => e.step.id === step.id) + 1 : 0;
+  const header = step ? `bulwark · step ${position} of ${STEPS.length}: ${step.title}` : `bulwark · hardening ${engine.host.live ? 'this server' : engine.host.root}`;
+
+  return (
+    <Box flexDirection="column" width={width + 1}>
+      <Text bold color={color ? 'cyan' : undefined}>
+        {fit(header + `  (${engine.system.distro.name})`, width)}
+      </Text>
+      <Box flexDirection="column" height={bodyHeight + 1}>
+        {body()}
+      </Box>
+      {state.error ? <Text color={color ? 'red' : undefined}>{fit(state.error, width)}</Text> : null}
+      <Text dimColor>{fit(footer(), width)}</Text>
+    </Box>
+  );
+
+  function body() {
+    switch (screen.kind) {
+      case 'home': {
+        const lines = state.banner ? wrap(state.banner, width) : [];
+        const allDone = state.rows.filter((r) => r.built).every((r) => ['applied', 'confirmed', 'skipped'].includes(r.status));
+        return (
+          <Box flexDirection="column">
+            {lines.map((line, i) => (
+              <Text key={i} color={color ? 'yellow' : undefined}>{line}</Text>
+            ))}
+            <Text> </Text>
+            <Text>{fit('bulwark walks you through hardening this server, one step at a time. Every change is shown first, saved in a snapshot, checked after it is made, and can be undone.', width)}</Text>
+            <Text> </Text>
+            <StepList rows={state.rows} cursor={state.cursor} width={width} color={color} />
+            <Text> </Text>
+            <Text bold>{fit(allDone ? 'All available steps are done. Press u on a step to undo it, or q to leave.' : `Next: ${state.rows[state.cursor]?.title ?? ''}. Press Enter to start.`, width)}</Text>
+          </Box>
+        );
+      }
+      case 'why': {
+        const lines: StyledLine[] = [{ text: 'Why this matters', bold: true }, { text: '' }];
+        for (const paragraph of step?.why ?? []) {
+          lines.push(...wrap(paragraph, width).map((text) => ({ text })), { text: '' });
+        }
+        if (state.busy) lines.push({ text: state.busy, dim: true });
+        return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+      }
+      case 'facts': {
+        const open = state.open!;
+        const lines: StyledLine[] = [{ text: `What bulwark found${engine.host.live ? '' : ' (from the config files under ' + engine.host.root + ')'}`, bold: true }, { text: '' }];
+        for (const row of open.rows) lines.push({ text: `${row.tone === 'good' ? '✔' : row.tone === 'bad' ? '✘' : '·'} ${row.label.padEnd(34)} ${row.value}`, color: row.tone === 'bad' ? 'red' : row.tone === 'good' ? 'green' : undefined });
+        if (open.rows.length === 0) lines.push({ text: 'Nothing relevant is installed on this box.' });
+        return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+      }
+      case 'question': {
+        const question = state.open?.questions[screen.index];
+        if (!question || !state.open) return null;
+        const initial = (state.open.answers[question.key] as string[] | undefined) ?? [];
+        return <MultiSelect key={question.key} question={question} initial={initial} width={width} color={color} onSubmit={(values) => void wizard.answer(question.key, values)} />;
+      }
+      case 'review': {
+        const open = state.open!;
+        if (open.changes.length === 0) {
+          return (
+            <Box flexDirection="column">
+              <Text bold>Nothing to change</Text>
+              <Text> </Text>
+              {wrap('With your choices, this step has nothing to change on this box: it is already as it should be.', width).map((l, i) => (
+                <Text key={i}>{l}</Text>
+              ))}
+            </Box>
+          );
+        }
+        const lines: StyledLine[] = [{ text: `The changes, exactly as they will be made (${open.changes.filter((c) => c.kind === 'file').length} file(s)):`, bold: true }, ...diffLines(open.diff)];
+        return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+      }
+      case 'applying':
+      case 'undoing':
+        return (
+          <Box flexDirection="column">
+            <Text bold>{screen.kind === 'applying' ? 'Applying… (a snapshot is taken first; any failure puts everything back)' : 'Rolling back…'}</Text>
+            <Text> </Text>
+            {state.log.slice(-(bodyHeight - 3)).map((line, i) => (
+              <Text key={i}>{fit(line, width)}</Text>
+            ))}
+          </Box>
+        );
+      case 'result': {
+        const outcome = state.outcome;
+        if (!outcome) return null;
+        const lines: StyledLine[] = [{ text: outcome.title, bold: true, color: outcome.ok ? 'green' : 'red' }, { text: '' }];
+        for (const check of outcome.checks) lines.push({ text: `${check.ok ? '✔' : '✘'} ${check.label}${check.detail ? ` — ${check.detail}` : ''}`, color: check.ok ? 'green' : 'red' });
+        if (outcome.checks.length) lines.push({ text: '' });
+        for (const line of outcome.lines) lines.push(...wrap(line, width).map((text) => ({ text })));
+        return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+      }
+      case 'undo-confirm': {
+        const lines: StyledLine[] = [{ text: `Undo ${screen.step}?`, bold: true }, { text: '' }, { text: 'These files go back exactly as they were before bulwark changed them:' }];
+        for (const manifest of state.undoTargets) {
+          lines.push({ text: `  snapshot ${manifest.id} (${manifest.createdAt})`, dim: true });
+          for (const file of manifest.files) lines.push({ text: `    ${file.path}${file.state === 'absent' ? ' (removed: it did not exist)' : ''}` });
+        }
+        lines.push({ text: '' }, { text: 'The current versions are snapshotted first, so this undo can be undone too.', dim: true });
+        return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+      }
+    }
+  }
+
+  function footer(): string {
+    switch (screen.kind) {
+      case 'home':
+        return '↑/↓ choose · Enter open step · u undo an applied step · q quit (progress is saved)';
+      case 'why':
+        return state.open ? 'Enter continue · b back · q quit' : 'looking at the box… · b back · q quit';
+      case 'facts':
+        return 'Enter continue · ↑/↓ scroll · b back · q quit';
+      case 'question':
+        return '↑/↓ move · Space tick/untick · Enter accept · Esc back';
+      case 'review':
+        return state.open?.changes.length ? 'a apply these changes · s skip this step · b back · ↑/↓ scroll · q quit' : 'Enter mark as done · s skip · b back · q quit';
+      case 'applying':
+      case 'undoing':
+        return 'working… please wait';
+      case 'result':
+        return state.outcome?.ok && state.rows.find((r) => r.id === screen.step)?.status === 'applied' ? 'Enter continue · u undo this step · q quit' : 'Enter continue · q quit';
+      case 'undo-confirm':
+        return 'y restore these files · n cancel';
+    }
+  }
+}

@@ -1,0 +1,308 @@
+// The wizard's state and the actions that move it. Rendering stays pure in the components; every
+// side effect (detect, save answers, apply, rollback) happens here and ends in a state update.
+import { produce, type Draft } from 'immer';
+import { useCallback, useRef, useState } from 'react';
+import type { Change, StepId } from '../change.js';
+import type { Engine, RecoveryReport } from '../engine.js';
+import { UserError } from '../errors.js';
+import { renderPlan } from '../preview.js';
+import { ApplyFailed, type ProgressEvent } from '../transaction.js';
+import { progressLine } from '../commands.js';
+import { STEPS } from '../../steps/index.js';
+import type { FactRow, Question, Step, VerifyCheck } from '../../steps/types.js';
+import type { Manifest } from '../../snapshots/store.js';
+import type { StepRow } from './StepBar.js';
+
+export type Screen =
+  | { kind: 'home' }
+  | { kind: 'why'; step: StepId }
+  | { kind: 'facts'; step: StepId }
+  | { kind: 'question'; step: StepId; index: number }
+  | { kind: 'review'; step: StepId }
+  | { kind: 'applying'; step: StepId }
+  | { kind: 'result'; step: StepId }
+  | { kind: 'undo-confirm'; step: StepId }
+  | { kind: 'undoing'; step: StepId };
+
+export interface OpenStep {
+  readonly id: StepId;
+  readonly facts: unknown;
+  readonly rows: FactRow[];
+  readonly questions: Question[];
+  answers: Record<string, unknown>;
+  changes: Change[];
+  diff: string;
+}
+
+export interface Outcome {
+  readonly ok: boolean;
+  readonly title: string;
+  readonly lines: string[];
+  readonly checks: VerifyCheck[];
+}
+
+export interface WizardState {
+  screen: Screen;
+  rows: StepRow[];
+  cursor: number;
+  banner: string | null;
+  busy: string | null;
+  open: OpenStep | null;
+  log: string[];
+  outcome: Outcome | null;
+  undoTargets: Manifest[];
+  error: string | null;
+}
+
+function stepRows(engine: Engine): StepRow[] {
+  return STEPS.map((entry) => ({
+    id: entry.step.id,
+    title: entry.step.title,
+    built: entry.built,
+    status: engine.session.steps[entry.step.id]?.status ?? 'pending',
+  }));
+}
+
+/** The step to offer next: the first built step not yet applied, confirmed or skipped. */
+export function nextStepIndex(rows: readonly StepRow[]): number {
+  const index = rows.findIndex((row) => row.built && !['applied', 'confirmed', 'skipped'].includes(row.status));
+  return index === -1 ? rows.findIndex((row) => row.built) : index;
+}
+
+export function recoveryBanner(recovery: RecoveryReport | null): string | null {
+  if (!recovery) return null;
+  const files = recovery.restore.restored.length + recovery.restore.removed.length;
+  return `bulwark was interrupted during an ${recovery.kind}${recovery.step ? ` of ${recovery.step}` : ''} (pid ${recovery.pid}). It has put ${files} file(s) back from snapshot ${recovery.snapshotId}; nothing is left half-done. You can run the step again.`;
+}
+
+export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
+  const [state, setState] = useState<WizardState>(() => {
+    const rows = stepRows(engine);
+    const resumed = Object.keys(engine.session.steps).length > 0;
+    return {
+      screen: { kind: 'home' },
+      rows,
+      cursor: Math.max(0, nextStepIndex(rows)),
+      banner: recoveryBanner(recovery) ?? (resumed ? 'Welcome back: your earlier progress is below. Continue where you left off.' : null),
+      busy: null,
+      open: null,
+      log: [],
+      outcome: null,
+      undoTargets: [],
+      error: null,
+    };
+  });
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  /** True while a transaction runs: quitting then would leave it to crash recovery. */
+  const working = useRef(false);
+
+  const update = useCallback((recipe: (draft: Draft<WizardState>) => void) => {
+    setState((current) => produce(current, recipe));
+  }, []);
+
+  const refreshRows = useCallback(() => {
+    update((draft) => {
+      draft.rows = stepRows(engine);
+    });
+  }, [engine, update]);
+
+  const fail = useCallback(
+    (error: unknown) => {
+      if (!(error instanceof UserError) && !(error instanceof Error)) throw error;
+      update((draft) => {
+        draft.busy = null;
+        draft.error = error.message + (error instanceof UserError && error.hint ? ` ${error.hint}` : '');
+      });
+    },
+    [update],
+  );
+
+  const openStep = useCallback(
+    async (id: StepId) => {
+      const step = engine.builtStep(id) as Step<unknown, Record<string, unknown>>;
+      update((draft) => {
+        draft.screen = { kind: 'why', step: id };
+        draft.busy = 'Looking at the box…';
+        draft.error = null;
+        draft.open = null;
+        draft.outcome = null;
+        draft.log = [];
+      });
+      try {
+        const facts = await step.detect(engine.context());
+        const answers = engine.answersFor(step, facts) as Record<string, unknown>;
+        update((draft) => {
+          draft.busy = null;
+          draft.open = { id, facts, rows: step.describe(facts), questions: step.questions(facts), answers, changes: [], diff: '' } as unknown as Draft<OpenStep>;
+        });
+      } catch (error) {
+        fail(error);
+      }
+    },
+    [engine, update, fail],
+  );
+
+  const makePlan = useCallback(() => {
+    const open = stateRef.current.open;
+    if (!open) return;
+    const step = engine.builtStep(open.id) as Step<unknown, Record<string, unknown>>;
+    try {
+      const changes = step.plan(open.facts, open.answers);
+      update((draft) => {
+        draft.screen = { kind: 'review', step: open.id };
+        draft.open!.changes = changes as Draft<Change>[];
+        draft.open!.diff = renderPlan(changes);
+      });
+    } catch (error) {
+      fail(error);
+    }
+  }, [engine, update, fail]);
+
+  const answer = useCallback(
+    async (key: string, value: unknown) => {
+      const current = stateRef.current;
+      const open = current.open;
+      if (!open || current.screen.kind !== 'question') return;
+      const answers = { ...open.answers, [key]: value };
+      await engine.saveAnswers(open.id, answers);
+      const nextIndex = current.screen.index + 1;
+      update((draft) => {
+        draft.open!.answers = answers;
+      });
+      if (nextIndex < open.questions.length) {
+        update((draft) => {
+          draft.screen = { kind: 'question', step: open.id, index: nextIndex };
+        });
+      } else {
+        // stateRef is refreshed on the next render; plan from the answers we have here.
+        stateRef.current = { ...stateRef.current, open: { ...open, answers } };
+        makePlan();
+      }
+    },
+    [engine, update, makePlan],
+  );
+
+  const apply = useCallback(async () => {
+    const open = stateRef.current.open;
+    if (!open) return;
+    const step = engine.builtStep(open.id);
+    working.current = true;
+    update((draft) => {
+      draft.screen = { kind: 'applying', step: open.id };
+      draft.log = [];
+    });
+    const onProgress = (event: ProgressEvent) =>
+      update((draft) => {
+        draft.log.push(progressLine(event));
+      });
+    try {
+      if (open.changes.length === 0) {
+        await engine.saveAnswers(open.id, open.answers);
+        await engine.journal.setStep(open.id, { status: 'applied', note: 'nothing to change' }, `${open.id}: nothing to change`);
+        update((draft) => {
+          draft.outcome = { ok: true, title: `${step.title}: nothing to change — the box is already as it should be.`, lines: [], checks: [] };
+        });
+      } else {
+        const result = await engine.apply({ step, facts: open.facts, answers: open.answers, changes: open.changes }, onProgress);
+        update((draft) => {
+          draft.outcome = {
+            ok: true,
+            title: `${step.title}: applied and verified (snapshot ${result?.snapshotId ?? '-'}).`,
+            lines: [...(result?.notes ?? []).map((n) => `note: ${n}`), `Undo it any time: press u on the step list, or run \`bulwark rollback --step ${open.id}\`.`],
+            checks: result?.checks ?? [],
+          };
+        });
+      }
+    } catch (error) {
+      const lines =
+        error instanceof ApplyFailed
+          ? [`Cause: ${error.cause instanceof Error ? error.cause.message : String(error.cause)}`, `Everything was put back from snapshot ${error.snapshotId}: ${error.restore.restored.length} file(s) restored, ${error.restore.removed.length} removed${error.restore.failed.length ? `, ${error.restore.failed.length} FAILED` : ''}.`]
+          : [error instanceof Error ? error.message : String(error)];
+      update((draft) => {
+        draft.outcome = { ok: false, title: `${step.title}: not applied.`, lines, checks: [] };
+      });
+    } finally {
+      working.current = false;
+      refreshRows();
+      update((draft) => {
+        draft.screen = { kind: 'result', step: open.id };
+      });
+    }
+  }, [engine, update, refreshRows]);
+
+  const skip = useCallback(async () => {
+    const open = stateRef.current.open;
+    if (!open) return;
+    await engine.skip(open.id);
+    refreshRows();
+    goHome();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [engine, refreshRows]);
+
+  const goHome = useCallback(() => {
+    const rows = stepRows(engine);
+    update((draft) => {
+      draft.rows = rows;
+      draft.screen = { kind: 'home' };
+      draft.cursor = Math.max(0, nextStepIndex(rows));
+      draft.error = null;
+      draft.busy = null;
+    });
+  }, [engine, update]);
+
+  const askUndo = useCallback(
+    async (id: StepId) => {
+      try {
+        const targets = await engine.rollbackTargets({ step: id });
+        update((draft) => {
+          draft.undoTargets = targets as Draft<Manifest>[];
+          draft.screen = { kind: 'undo-confirm', step: id };
+          draft.error = null;
+        });
+      } catch (error) {
+        fail(error);
+      }
+    },
+    [engine, update, fail],
+  );
+
+  const undo = useCallback(async () => {
+    const current = stateRef.current;
+    if (current.screen.kind !== 'undo-confirm') return;
+    const id = current.screen.step;
+    working.current = true;
+    update((draft) => {
+      draft.screen = { kind: 'undoing', step: id };
+      draft.log = [];
+    });
+    try {
+      // State is frozen by immer; the engine records the rollback on its own copies.
+      const outcomes = await engine.rollback(current.undoTargets.map((m) => structuredClone(m)), (event) =>
+        update((draft) => {
+          draft.log.push(progressLine(event));
+        }),
+      );
+      const lines = outcomes.flatMap((o) => [
+        `Snapshot ${o.manifest.id}: ${o.report.restored.length} restored, ${o.report.removed.length} removed.`,
+        ...(o.report.drifted.length ? [`Edited by hand after bulwark: ${o.report.drifted.join(', ')} — those versions are kept in snapshot ${o.preRollbackId}.`] : []),
+        ...o.report.failed.map((f) => `FAILED ${f.path}: ${f.error}`),
+      ]);
+      update((draft) => {
+        draft.outcome = { ok: outcomes.every((o) => o.report.failed.length === 0), title: `${id}: rolled back.`, lines, checks: [] };
+      });
+    } catch (error) {
+      update((draft) => {
+        draft.outcome = { ok: false, title: `${id}: rollback failed.`, lines: [error instanceof Error ? error.message : String(error)], checks: [] };
+      });
+    } finally {
+      working.current = false;
+      refreshRows();
+      update((draft) => {
+        draft.screen = { kind: 'result', step: id };
+      });
+    }
+  }, [engine, update, refreshRows]);
+
+  return { state, update, openStep, answer, makePlan, apply, skip, goHome, askUndo, undo, working };
+}

@@ -1,0 +1,79 @@
+// The contract every step keeps: detect (read-only) → plan (pure data) → verify (read-only).
+// A step never writes; the transaction in src/ does. The wizard and the headless commands drive
+// steps only through this interface.
+import type { z } from 'zod';
+import type { Change, StepId } from '../src/change.js';
+import type { Host } from '../src/host.js';
+import type { SystemFacts } from '../src/system.js';
+
+export interface StepContext {
+  readonly host: Host;
+  readonly system: SystemFacts;
+  /** $SSH_CONNECTION of the admin ("client_ip client_port server_ip server_port"), when over SSH. */
+  readonly sshConnection?: string;
+}
+
+/** One line of "what bulwark found", for the wizard and `audit`. */
+export interface FactRow {
+  readonly label: string;
+  readonly value: string;
+  readonly tone: 'good' | 'bad' | 'neutral';
+}
+
+export interface Finding {
+  readonly severity: 'high' | 'medium' | 'low' | 'info';
+  readonly title: string;
+  /** Why it matters, in plain words for a first-time admin. */
+  readonly why: string;
+  /** What the step would do about it. */
+  readonly fix: string;
+}
+
+export interface Choice {
+  readonly value: string;
+  readonly label: string;
+  readonly detail?: string;
+}
+
+/** A question the wizard asks; answers are plain JSON under the step's key in the answers file. */
+export interface MultiSelectQuestion {
+  readonly kind: 'multiselect';
+  /** Key inside the step's answers ("loopbackOnly"). */
+  readonly key: string;
+  readonly prompt: string;
+  readonly help?: string;
+  readonly choices: readonly Choice[];
+}
+
+export type Question = MultiSelectQuestion;
+
+export interface VerifyCheck {
+  readonly label: string;
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export interface Step<Facts = unknown, Answers = unknown> {
+  readonly id: StepId;
+  readonly title: string;
+  /** Plain-language reasons for a first-time admin, one paragraph per entry. */
+  readonly why: readonly string[];
+  readonly answersSchema: z.ZodType<Answers>;
+  detect(ctx: StepContext): Promise<Facts>;
+  describe(facts: Facts): FactRow[];
+  /** Safe answers prefilled from what was found. */
+  defaults(facts: Facts): Answers;
+  questions(facts: Facts): Question[];
+  /** Pure: the same facts and answers always give the same changes; no I/O. */
+  plan(facts: Facts, answers: Answers): Change[];
+  findings(facts: Facts): Finding[];
+  /** Read-only checks after an apply: does the box now behave as planned? */
+  verify(ctx: StepContext, answers: Answers): Promise<VerifyCheck[]>;
+}
+
+/** A step listed in the wizard whose module is not built yet. */
+export interface ComingStep {
+  readonly id: StepId;
+  readonly title: string;
+  readonly summary: string;
+}
