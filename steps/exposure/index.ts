@@ -59,7 +59,7 @@ export const exposureStep: Step<ExposureFacts, ExposureAnswers> = {
   describe(facts: ExposureFacts): FactRow[] {
     return facts.inventory.map((entry) => ({
       label: `${entry.service} ${entry.proto}/${entry.port}`,
-      value: `${entry.address}${entry.loopback ? ' (loopback only)' : ''}${entry.role === 'internal' && !entry.loopback ? ' — internal, but reachable from outside' : entry.role === 'public' ? ' — public' : entry.role === 'unknown' && !entry.loopback ? ' — review: needed from outside?' : ''}`,
+      value: `${entry.address} · ${entry.loopback ? 'loopback only' : entry.role === 'internal' ? 'EXPOSED: meant for internal use' : entry.role === 'public' ? 'public, as it should be' : 'review: needed from outside?'}`,
       tone: entry.loopback ? 'good' : entry.role === 'internal' ? 'bad' : 'neutral',
     }));
   },
@@ -77,7 +77,7 @@ export const exposureStep: Step<ExposureFacts, ExposureAnswers> = {
         key: 'loopbackOnly',
         prompt: 'Which services should answer on loopback (127.0.0.1) only?',
         help: 'Leave one unticked only if another machine really connects to it.',
-        choices: open.map((s) => ({ value: s.id, label: `${s.label} (port ${s.port}, now ${s.bind})`, detail: s.caveat })),
+        choices: open.map((s) => ({ value: s.id, label: `${s.label}, port ${s.port} (now on ${describeBind(s.bind)})`, detail: s.caveat })),
       },
     ];
   },
@@ -95,7 +95,7 @@ export const exposureStep: Step<ExposureFacts, ExposureAnswers> = {
         before: service.edit.before,
         after: service.edit.after,
         validators: service.validators,
-        reason: `${service.label} listens on ${service.bind}; bind it to loopback only`,
+        reason: `${service.label} listens on ${describeBind(service.bind)}; bind it to loopback only`,
       });
       changes.push({ kind: 'service', step: 'exposure', ...service.restart, reason: `${service.label} reads its listen address only at start` });
     }
@@ -107,7 +107,7 @@ export const exposureStep: Step<ExposureFacts, ExposureAnswers> = {
       .filter((s) => !s.loopback)
       .map((s) => ({
         severity: s.id === 'postfix' ? 'medium' : 'high',
-        title: `${s.label} is reachable from outside (listens on ${s.bind}, port ${s.port})`,
+        title: `${s.label} is reachable from outside (listens on ${describeBind(s.bind)}, port ${s.port})`,
         why: `Only the box itself needs ${s.label}; listening on a public address lets anyone on the Internet try passwords or exploits against it.`,
         fix: `Bind it to ${LOOPBACK_V4} in ${s.configFile} and restart it.`,
       }));
@@ -135,6 +135,11 @@ export const exposureStep: Step<ExposureFacts, ExposureAnswers> = {
   },
 };
 
+/** "*", "0.0.0.0", "::", Postfix's "all": every address. */
+function describeBind(bind: string): string {
+  return isWildcardAddress(bind) || bind === 'all' ? 'all addresses' : bind;
+}
+
 function servicesAsInventory(services: readonly BindableService[]): InventoryEntry[] {
   return services.map((s) => ({ service: s.label, proto: 'tcp', address: s.bind, port: String(s.port), loopback: s.loopback, role: 'internal' }));
 }
@@ -158,7 +163,8 @@ async function detectMysql(host: Host): Promise<BindableService | null> {
   const defaults = ['/etc/my.cnf', '/etc/mysql/my.cnf'];
   if (!(await Promise.all(defaults.map((f) => host.exists(f)))).some(Boolean)) return null;
   const facts = await loadMyCnf(host, defaults);
-  const bind = facts.skipNetworking ? 'no TCP (skip-networking)' : (facts.bindAddress?.value ?? '* (all addresses)');
+  // Without bind-address the server listens on every address.
+  const bind = facts.skipNetworking ? 'no TCP (skip-networking)' : (facts.bindAddress?.value ?? '*');
   const loopback = facts.skipNetworking || (facts.bindAddress !== null && isLoopbackBind(facts.bindAddress.value));
   const edit = loopback ? null : await planBindAddress(host, facts, LOOPBACK_V4);
   // MySQL 8.0.16+ can check its option files itself; MariaDB cannot, but my_print_defaults parses
@@ -224,7 +230,7 @@ async function detectAmi(host: Host): Promise<BindableService | null> {
     id: 'asterisk-ami',
     label: 'Asterisk manager (AMI)',
     port: settings.port,
-    bind: settings.enabled ? (isWildcardAddress(settings.bindaddr) ? `${settings.bindaddr} (all addresses)` : settings.bindaddr) : 'disabled',
+    bind: settings.enabled ? settings.bindaddr : 'disabled',
     loopback,
     configFile: file,
     edit: loopback || after === text ? null : { path: file, before: text, after },
