@@ -65,7 +65,7 @@ export class SnapshotStore {
     const unique = [...new Set(paths)].sort();
     const files: FileEntry[] = [];
     for (const boxPath of unique) files.push(await this.captureOne(host, boxPath));
-    const manifest: Manifest = { id: newSnapshotId(), createdAt: new Date().toISOString(), step: meta.step, label: meta.label, files };
+    const manifest: Manifest = { id: await this.nextId(), createdAt: new Date().toISOString(), step: meta.step, label: meta.label, files };
     await this.save(manifest);
     return manifest;
   }
@@ -75,7 +75,7 @@ export class SnapshotStore {
   }
 
   async get(id: string): Promise<Manifest | null> {
-    if (!/^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/.test(id)) return null;
+    if (!SNAPSHOT_ID.test(id)) return null;
     return readJson<Manifest>(this.manifestPath(id));
   }
 
@@ -178,6 +178,15 @@ export class SnapshotStore {
     }
   }
 
+  /** Ids sort in the order snapshots were taken, even several within one millisecond. */
+  private async nextId(): Promise<string> {
+    let now = Date.now();
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const last = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter((n) => SNAPSHOT_ID.test(n)).sort().pop();
+    if (last) now = Math.max(now, idTime(last) + 1);
+    return newSnapshotId(new Date(now));
+  }
+
   private objectPath(hash: string): string {
     return path.join(this.objects, hash);
   }
@@ -191,10 +200,18 @@ export function sha256(content: Buffer | string): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-/** Sortable by time, unique by a random suffix: 20261125-031500-3fa9c2. */
+const SNAPSHOT_ID = /^[0-9]{8}-[0-9]{6}\.[0-9]{3}-[0-9a-f]{6}$/;
+
+/** Sortable by time (UTC, milliseconds), unique by a random suffix: 20261125-031500.123-3fa9c2. */
 export function newSnapshotId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const iso = now.toISOString(); // 2026-11-25T03:15:00.123Z
+  const stamp = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}.${iso.slice(20, 23)}`;
   return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+function idTime(id: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})\.(\d{3})/.exec(id)!;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
 }
 
 export async function fingerprint(host: Host, boxPath: string): Promise<Fingerprint> {

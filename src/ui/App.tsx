@@ -115,7 +115,9 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
               <Text key={i} color={color ? 'yellow' : undefined}>{line}</Text>
             ))}
             <Text> </Text>
-            <Text>{fit('bulwark walks you through hardening this server, one step at a time. Every change is shown first, saved in a snapshot, checked after it is made, and can be undone.', width)}</Text>
+            {wrap('bulwark walks you through hardening this server, one step at a time. Every change is shown first, saved in a snapshot, checked after it is made, and can be undone.', width).map((line, i) => (
+              <Text key={`intro-${i}`}>{line}</Text>
+            ))}
             <Text> </Text>
             <StepList rows={state.rows} cursor={state.cursor} width={width} color={color} />
             <Text> </Text>
@@ -133,8 +135,9 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
       }
       case 'facts': {
         const open = state.open!;
+        const labelWidth = Math.min(34, Math.max(...open.rows.map((r) => r.label.length), 10));
         const lines: StyledLine[] = [{ text: `What bulwark found${engine.host.live ? '' : ' (from the config files under ' + engine.host.root + ')'}`, bold: true }, { text: '' }];
-        for (const row of open.rows) lines.push({ text: `${row.tone === 'good' ? '✔' : row.tone === 'bad' ? '✘' : '·'} ${row.label.padEnd(34)} ${row.value}`, color: row.tone === 'bad' ? 'red' : row.tone === 'good' ? 'green' : undefined });
+        for (const row of open.rows) lines.push({ text: `${row.tone === 'good' ? '✔' : row.tone === 'bad' ? '✘' : '·'} ${row.label.padEnd(labelWidth)} ${row.value}`, color: row.tone === 'bad' ? 'red' : row.tone === 'good' ? 'green' : undefined });
         if (open.rows.length === 0) lines.push({ text: 'Nothing relevant is installed on this box.' });
         return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
       }
@@ -195,7 +198,7 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
   function footer(): string {
     switch (screen.kind) {
       case 'home':
-        return '↑/↓ choose · Enter open step · u undo an applied step · q quit (progress is saved)';
+        return '↑/↓ choose · Enter open · u undo an applied step · q quit (progress is kept)';
       case 'why':
         return state.open ? 'Enter continue · b back · q quit' : 'looking at the box… · b back · q quit';
       case 'facts':

@@ -10,7 +10,8 @@ export function wrap(text: string, width: number): string[] {
       lines.push('');
       continue;
     }
-    const indent = /^\s*/.exec(paragraph)?.[0] ?? '';
+    // At most half the width: an indent as wide as the line leaves no room, and the cut below never ends.
+    const indent = (/^\s*/.exec(paragraph)?.[0] ?? '').slice(0, Math.floor(width / 2));
     let line = '';
     for (const word of paragraph.trim().split(/\s+/)) {
       let rest = word;
