@@ -1,8 +1,46 @@
 // Bundles the CLI into one file, dist/bulwark.js (the package's bin).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+const stub = fileURLToPath(new URL('../src/ui/devtools-stub.ts', import.meta.url));
+
+// Start-up time matters (the wizard's first frame is benchmarked against a bare Node start), so a
+// few dependencies are trimmed at bundle time. Each plugin says what it removes and why.
+const plugins = [
+  {
+    // yoga-layout (Ink's layout engine) loads its embedded wasm through fetch() when fetch exists,
+    // which pulls in Node's HTTP client at start-up; decoding the inline data directly is the
+    // library's own fallback path and is much faster.
+    name: 'yoga-without-fetch',
+    setup(b) {
+      b.onLoad({ filter: /yoga-wasm-base64-esm\.js$/ }, (args) => ({
+        contents: readFileSync(args.path, 'utf8').replaceAll('"function"!=typeof fetch', 'true'),
+        loader: 'js',
+      }));
+    },
+  },
+  {
+    // ws is only used by Ink's devtools bridge, which never runs in a production bundle.
+    name: 'no-devtools-websocket',
+    setup(b) {
+      b.onResolve({ filter: /^ws$/ }, () => ({ path: stub }));
+    },
+  },
+  {
+    // One copy of string-width for everyone (wrap-ansi pulls an older one with a large emoji
+    // regex), behind a fast path for plain text: src/ui/string-width-fast.ts. That file itself
+    // gets the real module.
+    name: 'string-width-fast-path',
+    setup(b) {
+      const fast = fileURLToPath(new URL('../src/ui/string-width-fast.ts', import.meta.url));
+      const real = fileURLToPath(new URL('../node_modules/string-width/index.js', import.meta.url));
+      b.onResolve({ filter: /^string-width$/ }, (args) => ({ path: args.importer === fast ? real : fast }));
+    },
+  },
+];
 
 await build({
   entryPoints: ['src/cli.ts'],
@@ -12,7 +50,11 @@ await build({
   target: 'node20',
   format: 'esm',
   // Ink imports react-devtools-core only when DEV is set; bundle a stub instead of the real thing.
-  alias: { 'react-devtools-core': './src/ui/devtools-stub.ts' },
+  alias: {
+    'react-devtools-core': './src/ui/devtools-stub.ts',
+
+  },
+  plugins,
   // CommonJS dependencies (react, signal-exit...) call require(); give the ESM bundle one.
   banner: {
     js: [

@@ -2,13 +2,18 @@
 // commands.ts; the wizard in ui/. Errors the user can fix print one message and exit 2 (bad input)
 // or 1 (refused); only bugs print a stack trace.
 import { Command, CommanderError, Option } from 'commander';
-import { loadAnswersFile, type Answers } from './answers.js';
+import type { Answers } from './answers.js';
 import type { StepId } from './change.js';
-import { applyCommand, auditCommand, confirmCommand, EXIT, historyCommand, planCommand, rollbackCommand, statusCommand, type Io } from './commands.js';
-import { Engine } from './engine.js';
+import type { Io } from './commands.js';
+import type { Engine } from './engine.js';
 import { CommandError, UserError } from './errors.js';
+import { EXIT } from './exit.js';
 import { colorEnabled, palette } from './output.js';
-import { STEP_IDS } from '../steps/index.js';
+import { STEP_IDS } from '../steps/catalog.js';
+
+// The engine, the steps and the UI load on demand: `bulwark --version` and `--help` stay instant,
+// and the wizard can draw its first frame before the rest is evaluated.
+const commands = () => import('./commands.js');
 
 declare const __BULWARK_VERSION__: string | undefined;
 const VERSION = typeof __BULWARK_VERSION__ === 'string' ? __BULWARK_VERSION__ : 'dev';
@@ -36,7 +41,8 @@ function parseTimeout(value: string): number {
 }
 
 async function openEngine(options: GlobalOptions): Promise<Engine> {
-  const answers: Answers | undefined = options.answers ? await loadAnswersFile(options.answers) : undefined;
+  const { Engine } = await import('./engine.js');
+  const answers: Answers | undefined = options.answers ? await (await import('./answers.js')).loadAnswersFile(options.answers) : undefined;
   return Engine.open({ root: options.root, stateDir: options.stateDir, answers });
 }
 
@@ -100,7 +106,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('plan')
     .description('show every planned change as a unified diff; exit 0 = nothing to do, 2 = changes')
     .option('--step <id>', 'only this step (repeatable)', collectStep, [])
-    .action(run((engine, io) => planCommand(engine, (program.commands.find((c) => c.name() === 'plan')!.opts() as { step: StepId[] }).step, io)));
+    .action(run(async (engine, io) => (await commands()).planCommand(engine, (program.commands.find((c) => c.name() === 'plan')!.opts() as { step: StepId[] }).step, io)));
 
   program
     .command('apply')
@@ -110,7 +116,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--confirm-timeout <seconds>', 'seconds to confirm a guarded change from a new SSH session', parseTimeout)
     .action(run((engine, io) => {
       const opts = program.commands.find((c) => c.name() === 'apply')!.opts() as { step: StepId[]; yes?: boolean };
-      return applyCommand(engine, opts.step, { yes: Boolean(opts.yes) }, io);
+      return commands().then((c) => c.applyCommand(engine, opts.step, { yes: Boolean(opts.yes) }, io));
     }));
 
   program
@@ -119,11 +125,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<token>', 'the token the wizard or `apply` printed')
     .action(async (token: string, _opts: unknown, command: Command) => {
       const options = globals(command);
-      setExit(await confirmCommand(await openEngine(options), token, makeIo(options)));
+      setExit(await (await commands()).confirmCommand(await openEngine(options), token, makeIo(options)));
     });
 
-  program.command('status').description('session progress, pending confirmation and its deadline').action(run((engine, io) => statusCommand(engine, io)));
-  program.command('history').description('snapshots, newest first').action(run((engine, io) => historyCommand(engine, io)));
+  program.command('status').description('session progress, pending confirmation and its deadline').action(run(async (engine, io) => (await commands()).statusCommand(engine, io)));
+  program.command('history').description('snapshots, newest first').action(run(async (engine, io) => (await commands()).historyCommand(engine, io)));
 
   program
     .command('rollback')
@@ -135,14 +141,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (snapshot: string | undefined, opts: { step?: StepId; last?: boolean; yes?: boolean }, command: Command) => {
       const options = globals(command);
       const engine = await openEngine(options);
-      setExit(await rollbackCommand(engine, { snapshot, step: opts.step, last: opts.last }, { yes: Boolean(opts.yes), interactive: Boolean(process.stdin.isTTY) }, makeIo(options)));
+      setExit(await (await commands()).rollbackCommand(engine, { snapshot, step: opts.step, last: opts.last }, { yes: Boolean(opts.yes), interactive: Boolean(process.stdin.isTTY) }, makeIo(options)));
     });
 
   program
     .command('audit')
     .description('read-only findings per step (what `plan` would change, and why)')
     .option('--step <id>', 'only this step (repeatable)', collectStep, [])
-    .action(run((engine, io) => auditCommand(engine, (program.commands.find((c) => c.name() === 'audit')!.opts() as { step: StepId[] }).step, io)));
+    .action(run(async (engine, io) => (await commands()).auditCommand(engine, (program.commands.find((c) => c.name() === 'audit')!.opts() as { step: StepId[] }).step, io)));
 
   const geoblock = program.command('geoblock').description('geo-blocking data');
   geoblock
@@ -190,6 +196,13 @@ function reportError(error: unknown): number {
 // Run when executed (the bundle, or tsx), not when imported by tests.
 const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/bulwark.js') || process.argv[1]?.endsWith('/bulwark');
 if (isEntry) {
+  // `bulwark plan | head`: the reader left; that is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

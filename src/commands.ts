@@ -1,10 +1,9 @@
-// The headless workflows behind each command. Each returns the process exit code:
-// 0 ok; 1 failed (rolled back, nothing half-applied); 2 `plan` found changes, or bad input;
-// 3 a guarded change rolled back because it was not confirmed.
+// The headless workflows behind each command. Each returns the process exit code (exit.ts).
 import * as readline from 'node:readline/promises';
 import type { StepId } from './change.js';
-import { Engine, type RecoveryReport, type RollbackOutcome } from './engine.js';
+import { Engine, isPreRollback, type RecoveryReport, type RollbackOutcome } from './engine.js';
 import { UserError } from './errors.js';
+import { EXIT } from './exit.js';
 import { lockHolder } from './lock.js';
 import { colorDiff, type Palette } from './output.js';
 import { planToJson, renderPlan } from './preview.js';
@@ -19,7 +18,6 @@ export interface Io {
   err(text: string): void;
 }
 
-export const EXIT = { ok: 0, failed: 1, changesOrUsage: 2, notConfirmed: 3 } as const;
 
 /** The built steps among those asked for (all built steps when none are named). */
 function selectSteps(requested: readonly StepId[]): StepId[] {
@@ -105,7 +103,7 @@ export async function statusCommand(engine: Engine, io: Io): Promise<number> {
 export async function historyCommand(engine: Engine, io: Io): Promise<number> {
   const manifests = await engine.store.list();
   if (io.json) {
-    io.out(JSON.stringify(manifests.map((m) => ({ id: m.id, createdAt: m.createdAt, step: m.step ?? null, label: m.label, files: m.files.map((f) => f.path), inEffect: !m.rolledBackAt && m.written !== undefined && !m.label.startsWith('before rollback'), rolledBackAt: m.rolledBackAt ?? null })), null, 2));
+    io.out(JSON.stringify(manifests.map((m) => ({ id: m.id, createdAt: m.createdAt, step: m.step ?? null, label: m.label, files: m.files.map((f) => f.path), inEffect: !m.rolledBackAt && m.written !== undefined && !isPreRollback(m), rolledBackAt: m.rolledBackAt ?? null })), null, 2));
     return EXIT.ok;
   }
   if (manifests.length === 0) {
@@ -113,7 +111,7 @@ export async function historyCommand(engine: Engine, io: Io): Promise<number> {
     return EXIT.ok;
   }
   for (const m of manifests) {
-    const state = m.rolledBackAt ? io.palette.dim(`rolled back ${m.rolledBackAt}`) : m.label.startsWith('before rollback') ? io.palette.dim('kept for reference') : m.written ? io.palette.green('in effect') : io.palette.dim('not applied');
+    const state = m.rolledBackAt ? io.palette.dim(`restored ${m.rolledBackAt}`) : isPreRollback(m) ? io.palette.dim(`restore it to undo that rollback: bulwark rollback ${m.id}`) : m.written ? io.palette.green('in effect') : io.palette.dim('not applied');
     io.out(`${m.id}  ${m.createdAt}  ${(m.step ?? '').padEnd(14)} ${state}`);
     io.out(io.palette.dim(`    ${m.label}: ${m.files.map((f) => f.path).join(', ')}`));
   }
@@ -159,7 +157,7 @@ export async function auditCommand(engine: Engine, steps: readonly StepId[], io:
   const results = [];
   for (const id of selectSteps(steps)) {
     const { step, facts } = await engine.detect(id);
-    const changes = step.plan(facts, engine.answersFor(step, facts));
+    const changes = step.plan(facts, await engine.answersFor(step, facts));
     results.push({ id, title: step.title, findings: step.findings(facts), plannedChanges: changes.length });
   }
   const weights = { high: 10, medium: 5, low: 2, info: 0 } as const;
@@ -204,6 +202,7 @@ function printRollback(outcomes: RollbackOutcome[], io: Io): number {
   for (const outcome of outcomes) {
     io.out(`Rolled back ${outcome.manifest.step ?? ''} snapshot ${outcome.manifest.id}: ${describeRestore(outcome.report)}`);
     if (outcome.report.drifted.length > 0) io.out(io.palette.yellow(`  Edited by hand after bulwark: ${outcome.report.drifted.join(', ')}. Those versions are kept in snapshot ${outcome.preRollbackId}.`));
+    io.out(io.palette.dim(`  To undo this rollback: bulwark rollback ${outcome.preRollbackId}`));
     for (const failure of outcome.report.failed) {
       failed = true;
       io.err(io.palette.red(`  could not restore ${failure.path}: ${failure.error}`));

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Answers } from './answers.js';
-import { validateStepAnswers } from './answers.js';
 import type { Change, StepId } from './change.js';
 import { UserError } from './errors.js';
 import { ensurePrivateDir } from './fsutil.js';
@@ -69,13 +68,18 @@ export class Engine {
     const system = await detectSystem(host);
     const journal = new Journal(stateDir);
     const engine = new Engine(host, system, stateDir, new SnapshotStore(stateDir), journal, options.answers);
+    // A journal that cannot be read is reported when the session is first needed, so that the
+    // checks of lockForWriting (root? writable state dir?) speak first.
     await journal.load().catch((error: unknown) => {
-      throw new UserError(`Cannot read bulwark's journal ${journal.file}: ${(error as Error).message}.`, 'Move the broken file aside; the snapshots next to it are kept.', 1);
+      engine.journalError = journalProblem(journal.file, error);
     });
     return engine;
   }
 
+  private journalError: UserError | null = null;
+
   get session(): Session {
+    if (this.journalError) throw this.journalError;
     return this.journal.session;
   }
 
@@ -120,7 +124,10 @@ export class Engine {
 
   /** An apply or rollback whose process died (we hold the lock, so it did) is finished by restoring. */
   private async recover(): Promise<RecoveryReport | null> {
-    await this.journal.load();
+    await this.journal.load().catch((error: unknown) => {
+      throw journalProblem(this.journal.file, error);
+    });
+    this.journalError = null;
     const inflight = this.session.inflight;
     if (!inflight) return null;
     const manifest = await this.store.get(inflight.snapshotId);
@@ -149,20 +156,20 @@ export class Engine {
   }
 
   /** Answers for a step: --answers file, else what the admin chose earlier (journal), else defaults. */
-  answersFor(step: Step<unknown, unknown>, facts: unknown): unknown {
+  async answersFor(step: Step<unknown, unknown>, facts: unknown): Promise<unknown> {
+    // The schema library loads on first use, after the wizard has drawn its first frame.
+    const { stepAnswersValid, validateStepAnswers } = await import('./answers.js');
     const fromFile = this.answersFile?.[step.id as keyof Answers];
-    if (fromFile !== undefined) return validateStepAnswers(step.id, step.answersSchema, fromFile);
+    if (fromFile !== undefined) return validateStepAnswers(step.id, fromFile);
     const saved = this.session.answers[step.id];
-    if (saved !== undefined) {
-      const parsed = step.answersSchema.safeParse(saved);
-      if (parsed.success) return parsed.data;
-    }
+    if (saved !== undefined && stepAnswersValid(step.id, saved)) return saved;
     return step.defaults(facts);
   }
 
   async plan(id: StepId, answers?: unknown): Promise<StepPlan> {
     const { step, facts } = await this.detect(id);
-    const chosen = answers === undefined ? this.answersFor(step, facts) : validateStepAnswers(step.id, step.answersSchema, answers);
+    const { validateStepAnswers } = await import('./answers.js');
+    const chosen = answers === undefined ? await this.answersFor(step, facts) : validateStepAnswers(step.id, answers);
     return { step, facts, answers: chosen, changes: step.plan(facts, chosen) };
   }
 
@@ -194,7 +201,7 @@ export class Engine {
 
   /** Snapshots still in effect (not rolled back), newest first. */
   async activeSnapshots(): Promise<Manifest[]> {
-    return (await this.store.list()).filter((m) => !m.rolledBackAt && m.written !== undefined && !m.label.startsWith('before rollback'));
+    return (await this.store.list()).filter((m) => !m.rolledBackAt && m.written !== undefined && !isPreRollback(m));
   }
 
   /** Which snapshots a rollback target means, newest first; a UserError when there are none. */
@@ -203,7 +210,9 @@ export class Engine {
     if (target.snapshot) {
       const manifest = await this.store.get(target.snapshot);
       if (!manifest) throw new UserError(`No snapshot "${target.snapshot}".`, 'Run `bulwark history` to list the snapshots.');
-      if (manifest.rolledBackAt) throw new UserError(`Snapshot ${manifest.id} was already rolled back (${manifest.rolledBackAt}).`, undefined, 1);
+      if (manifest.rolledBackAt) throw new UserError(`Snapshot ${manifest.id} was already restored (${manifest.rolledBackAt}).`, undefined, 1);
+      // A snapshot taken just before a rollback: restoring it undoes that rollback.
+      if (isPreRollback(manifest)) return [manifest];
       // Back to a snapshot means undoing it and everything applied after it, newest first.
       return active.filter((m) => m.id >= manifest.id);
     }
@@ -225,7 +234,7 @@ export class Engine {
   private async rollbackAll(manifests: readonly Manifest[], onProgress?: (event: ProgressEvent) => void): Promise<RollbackOutcome[]> {
     const outcomes: RollbackOutcome[] = [];
     for (const manifest of manifests) {
-      onProgress?.({ phase: 'snapshot', detail: `current state before undoing ${manifest.id}` });
+      onProgress?.({ phase: 'snapshot', detail: `current state before restoring ${manifest.id}` });
       const pre = await this.store.capture(this.host, manifest.files.map((f) => f.path), { step: manifest.step, label: `before rollback of ${manifest.id}` });
       await this.journal.update((draft) => {
         draft.inflight = { kind: 'rollback', step: manifest.step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
@@ -233,14 +242,37 @@ export class Engine {
       onProgress?.({ phase: 'restore', detail: `snapshot ${manifest.id}` });
       const report = await restoreSnapshot(this.host, this.system, this.store, manifest, onProgress);
       await this.store.markRolledBack(manifest, pre.id);
+      // Undoing a rollback puts the step's change back in effect: its apply snapshot is live again.
+      const reinstated = isPreRollback(manifest) ? (await this.store.list()).find((m) => m.rolledBackBy === manifest.id) : undefined;
+      if (reinstated) {
+        delete reinstated.rolledBackAt;
+        delete reinstated.rolledBackBy;
+        await this.store.save(reinstated);
+      }
       await this.journal.update((draft) => {
         draft.inflight = null;
         if (manifest.step) {
-          draft.steps[manifest.step] = { status: 'rolled-back', snapshotId: manifest.id, at: new Date().toISOString(), note: report.drifted.length > 0 ? `edited after bulwark: ${report.drifted.join(', ')} (kept in snapshot ${pre.id})` : undefined };
+          const note = report.drifted.length > 0 ? `edited after bulwark: ${report.drifted.join(', ')} (kept in snapshot ${pre.id})` : undefined;
+          draft.steps[manifest.step] = reinstated
+            ? { status: 'applied', snapshotId: reinstated.id, at: new Date().toISOString(), note: `rollback undone (snapshot ${manifest.id} restored)` }
+            : { status: 'rolled-back', snapshotId: manifest.id, at: new Date().toISOString(), note };
         }
-      }, `rolled back ${manifest.step ?? ''} snapshot ${manifest.id}`);
+      }, `restored snapshot ${manifest.id}${manifest.step ? ` (${manifest.step})` : ''}`);
       outcomes.push({ manifest, preRollbackId: pre.id, report });
     }
     return outcomes;
   }
+
+}
+
+function journalProblem(file: string, error: unknown): UserError {
+  const code = (error as { code?: string }).code;
+  if (code === 'EACCES' || code === 'EPERM') return new UserError(`Cannot read bulwark's journal ${file}: permission denied.`, 'Run bulwark as root (sudo).', 1);
+  if (code === 'ENOTDIR') return new UserError(`The state directory for ${file} is not a directory.`, 'Give a directory with --state-dir DIR.', 1);
+  return new UserError(`Cannot read bulwark's journal ${file}: ${(error as Error).message}.`, 'Move the broken file aside (the snapshots next to it are kept) and run bulwark again.', 1);
+}
+
+/** Snapshots taken just before a rollback, so that the rollback itself can be undone. */
+export function isPreRollback(manifest: Manifest): boolean {
+  return manifest.label.startsWith('before rollback of ');
 }

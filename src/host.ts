@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { execa } from 'execa';
 import type { Command } from './change.js';
 import { CommandError, UserError } from './errors.js';
 
@@ -258,6 +257,8 @@ export class Host {
   /** Runs a program. Never through a shell. Throws CommandError on failure unless reject is false. */
   async run(command: Command, options: RunOptions = {}): Promise<RunResult> {
     try {
+      // execa is loaded on first use: most runs (plan under --root, the wizard's first frame) need none.
+      const { execa } = await import('execa');
       const result = await execa(command.file, [...command.args], {
         input: options.input,
         env: options.env,

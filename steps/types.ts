@@ -1,7 +1,6 @@
 // The contract every step keeps: detect (read-only) → plan (pure data) → verify (read-only).
 // A step never writes; the transaction in src/ does. The wizard and the headless commands drive
 // steps only through this interface.
-import type { z } from 'zod';
 import type { Change, StepId } from '../src/change.js';
 import type { Host } from '../src/host.js';
 import type { SystemFacts } from '../src/system.js';
@@ -58,7 +57,6 @@ export interface Step<Facts = unknown, Answers = unknown> {
   readonly title: string;
   /** Plain-language reasons for a first-time admin, one paragraph per entry. */
   readonly why: readonly string[];
-  readonly answersSchema: z.ZodType<Answers>;
   detect(ctx: StepContext): Promise<Facts>;
   describe(facts: Facts): FactRow[];
   /** Safe answers prefilled from what was found. */

@@ -22,6 +22,6 @@ export async function runWizard(engine: Engine, options: { color: boolean }): Pr
     await engine.idle();
     engine.release();
   }
-  process.stdout.write('Progress is saved. Run `bulwark` again to continue, or `bulwark status` to see where things stand.\n');
+  process.stdout.write('Progress is saved. Run `bulwark` again to continue,\nor `bulwark status` to see where things stand.\n');
   return exitCode;
 }

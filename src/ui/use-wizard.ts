@@ -78,7 +78,7 @@ export function recoveryBanner(recovery: RecoveryReport | null): string | null {
 export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
   const [state, setState] = useState<WizardState>(() => {
     const rows = stepRows(engine);
-    const resumed = Object.keys(engine.session.steps).length > 0;
+    const resumed = Object.keys(engine.session.steps).length > 0 || Object.keys(engine.session.answers).length > 0;
     return {
       screen: { kind: 'home' },
       rows,
@@ -131,7 +131,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
       });
       try {
         const facts = await step.detect(engine.context());
-        const answers = engine.answersFor(step, facts) as Record<string, unknown>;
+        const answers = (await engine.answersFor(step, facts)) as Record<string, unknown>;
         update((draft) => {
           draft.busy = null;
           draft.open = { id, facts, rows: step.describe(facts), questions: step.questions(facts), answers, changes: [], diff: '' } as unknown as Draft<OpenStep>;

@@ -2,7 +2,6 @@
 // mail, the Asterisk manager interface) should not answer on the public address at all. This step
 // inventories what listens and binds the internal-only services to loopback, editing only the one
 // line that decides it in each program's own config file.
-import { exposureAnswers, EXPOSURE_SERVICES, type ExposureService } from '../../src/answers.js';
 import type { Change, Validator } from '../../src/change.js';
 import type { Host } from '../../src/host.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
@@ -10,6 +9,7 @@ import { amiSettings, setInSection } from './asterisk-conf.js';
 import { configInventory, liveInventory, type InventoryEntry } from './inventory.js';
 import { isLoopbackBind, loadMyCnf, planBindAddress } from './mycnf.js';
 import { inetInterfaces, isLoopbackInterfaces, setMainCfParameter } from './postfix.js';
+import { EXPOSURE_SERVICES, type ExposureService } from './services.js';
 import { isLoopbackAddress, isWildcardAddress, parseSs } from './ss.js';
 
 export type ExposureAnswers = { loopbackOnly: ExposureService[] };
@@ -47,7 +47,6 @@ export const exposureStep: Step<ExposureFacts, ExposureAnswers> = {
     'Many installs leave them listening on every network address, so anyone on the Internet can try passwords against them or wait for the next security hole. A service that answers only on 127.0.0.1 (loopback) cannot be reached from outside at all, whatever its password.',
     'This step lists what is listening, marks what should stay internal, and changes one line in each chosen program\'s own config file. The program is then restarted so it listens on loopback only.',
   ],
-  answersSchema: exposureAnswers,
 
   async detect(ctx: StepContext): Promise<ExposureFacts> {
     const services = (await Promise.all([detectMysql(ctx.host), detectPostfix(ctx.host), detectAmi(ctx.host)])).filter((s): s is BindableService => s !== null);

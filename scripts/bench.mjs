@@ -1,0 +1,335 @@
+// Start-up benchmark (`npm run bench`). Not a test: it prints figures, it does not fail the build
+// unless --strict is given. Every figure is a ratio to a bare `node -e ""` measured in the same run,
+// interleaved round-robin, because the machine is shared and noisy and absolute times mean little.
+//
+//   node scripts/bench.mjs [--runs N] [--json] [--strict] [--bundle FILE]
+//
+// --bundle FILE measures another build of the CLI instead of dist/bulwark.js (A/B experiments on
+// the bundler settings); it is then not rebuilt.
+//
+// Rows:
+//   node -e             bare Node start to exit (baseline for --version)
+//   --version           `node dist/bulwark.js --version` start to exit
+//   node -e (pty)       `script -qfec "node -e ''" /dev/null` start to exit (baseline for first frame)
+//   first frame         `script -qfec "node dist/bulwark.js --root R --state-dir S" /dev/null`, spawn
+//                       until the home screen ("Minimal exposure") shows on the pty output
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+let BUNDLE = join(REPO, 'dist', 'bulwark.js');
+const GOAL = 2.5; // first frame within 2.5x a bare Node start (both under the pty wrapper)
+const WARMUP = 2;
+const FIRST_FRAME_TEXT = 'Minimal exposure';
+const FRAME_TIMEOUT_MS = 30_000;
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+function parseArgs(argv) {
+  const options = { runs: 15, json: false, strict: false, bundle: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--json') options.json = true;
+    else if (arg === '--strict') options.strict = true;
+    else if (arg === '--runs' || arg.startsWith('--runs=')) {
+      const value = arg.includes('=') ? arg.slice('--runs='.length) : argv[++i];
+      if (!/^\d+$/.test(value ?? '') || Number(value) < 1) usage(`--runs: expected a positive whole number (got "${value}")`);
+      options.runs = Number(value);
+    } else if (arg === '--bundle' || arg.startsWith('--bundle=')) {
+      const value = arg.includes('=') ? arg.slice('--bundle='.length) : argv[++i];
+      if (!value || !existsSync(value)) usage(`--bundle: no such file "${value}"`);
+      options.bundle = resolve(value);
+    } else if (arg === '--help' || arg === '-h') usage(null);
+    else usage(`unknown argument "${arg}"`);
+  }
+  return options;
+}
+
+function usage(message) {
+  if (message) process.stderr.write(`bench: ${message}\n`);
+  process.stderr.write('usage: node scripts/bench.mjs [--runs N] [--json] [--strict] [--bundle FILE]\n');
+  process.exit(message ? 2 : 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build if stale
+
+function newestMtime(dir) {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
+    else if (entry.isFile()) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuilt(log) {
+  const sources = Math.max(newestMtime(join(REPO, 'src')), newestMtime(join(REPO, 'steps')));
+  if (existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= sources) return;
+  log('bench: dist/bulwark.js is missing or stale; building (node scripts/build.mjs)...');
+  const result = spawnSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0) throw new Error(`build failed (exit ${result.status ?? result.signal})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const shQuote = (arg) => `'${String(arg).replace(/'/g, `'\\''`)}'`;
+const shCommand = (argv) => argv.map(shQuote).join(' ');
+
+const ENV = { ...process.env, COLUMNS: '80', LINES: '24', TERM: 'xterm-256color' };
+delete ENV.NO_COLOR;
+delete ENV.FORCE_COLOR;
+delete ENV.CI; // Ink renders differently (only the last frame) when CI is set
+
+const elapsedMs = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+
+/** Spawn start to exit, in ms. Fails when the command exits non-zero. */
+function timeToExit(file, args) {
+  return new Promise((resolvePromise, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(file, args, { cwd: REPO, env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const ms = elapsedMs(start);
+      if (code === 0) resolvePromise(ms);
+      else reject(new Error(`${file} ${args.join(' ')} exited ${code ?? signal}\n${stderr}`));
+    });
+  });
+}
+
+// CSI / OSC / other escape sequences, so that styling between words cannot hide the marker text.
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
+
+/** Every descendant pid of `pid` (from /proc), deepest last. */
+function descendants(pid) {
+  const parentOf = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Field 4 (ppid) comes after the ")" that closes the command name, which may contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(name), ppid);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const found = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift();
+    for (const [child, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+// A zombie counts as gone: it holds nothing but its exit status, and its parent reaps it.
+const alive = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+};
+const signal = (pid, name) => {
+  try {
+    process.kill(pid, name);
+  } catch {
+    /* already gone */
+  }
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Spawn until `marker` appears on the output (pty under `script`), in ms. Then kill the whole tree
+ * (script runs its child in a new session on the pty, so a process-group kill would miss it):
+ * SIGTERM, SIGKILL after a second, and wait until every process is gone, so that no leftover (or
+ * its lock on the state dir) disturbs the next run.
+ */
+async function timeToText(file, args, marker) {
+  const start = process.hrtime.bigint();
+  const child = spawn(file, args, { cwd: REPO, env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  const closed = new Promise((r) => child.on('close', (code, sig) => r(code ?? sig)));
+  const outcome = await new Promise((resolvePromise) => {
+    const timer = setTimeout(
+      () => resolvePromise({ error: new Error(`no "${marker}" within ${FRAME_TIMEOUT_MS} ms; output so far:\n${output.replace(ANSI, '')}`) }),
+      FRAME_TIMEOUT_MS,
+    );
+    const onData = (chunk) => {
+      output += chunk.toString('utf8');
+      if (output.replace(ANSI, '').includes(marker)) {
+        const ms = elapsedMs(start);
+        clearTimeout(timer);
+        resolvePromise({ ms });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolvePromise({ error });
+    });
+    closed.then((status) => {
+      clearTimeout(timer);
+      resolvePromise({ error: new Error(`exited ${status} before "${marker}" appeared; output:\n${output.replace(ANSI, '')}`) });
+    });
+  });
+  child.stdout.removeAllListeners('data');
+  child.stderr.removeAllListeners('data');
+  child.stdout.resume();
+  child.stderr.resume();
+
+  if (child.pid !== undefined) {
+    // SIGTERM the processes under `script` first: script exits by itself when its child does
+    // (a SIGTERM to script itself makes it linger for seconds). Then script, then SIGKILL.
+    const inner = descendants(child.pid).reverse();
+    const tree = [...inner, child.pid];
+    for (const pid of inner) signal(pid, 'SIGTERM');
+    if (inner.length === 0) signal(child.pid, 'SIGTERM');
+    const deadline = Date.now() + 1000;
+    while (tree.some(alive) && Date.now() < deadline) await sleep(5);
+    for (const pid of tree.filter(alive)) signal(pid, 'SIGKILL');
+    await closed;
+    while (tree.some(alive)) await sleep(5);
+  }
+  if (outcome.error) throw outcome.error;
+  return outcome.ms;
+}
+
+const underPty = (argv) => ['script', ['-qfec', shCommand(argv), '/dev/null']];
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+function quantile(sorted, q) {
+  // Linear interpolation between closest ranks.
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function summarise(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { runs: sorted.length, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const log = (line) => process.stderr.write(line + '\n');
+
+  if (spawnSync('script', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error('`script` (util-linux) is required to give the wizard a pseudo-terminal; install util-linux.');
+  }
+  if (options.bundle) BUNDLE = options.bundle;
+  else ensureBuilt(log);
+
+  const fixture = ['debian12-a2billing', 'elastix-centos5'].map((name) => join(REPO, 'test', 'fixtures', name)).find((dir) => existsSync(dir));
+  if (!fixture) throw new Error('no fixture found (test/fixtures/debian12-a2billing or elastix-centos5)');
+
+  const temp = await mkdtemp(join(tmpdir(), 'bulwark-bench-'));
+  const cleanup = () => rm(temp, { recursive: true, force: true });
+  const onSignal = (signal) => {
+    cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const root = join(temp, 'root');
+    const stateDir = join(temp, 'state');
+    await cp(fixture, root, { recursive: true, verbatimSymlinks: true });
+
+    const node = process.execPath;
+    const rows = [
+      { id: 'node', label: 'node -e ""', run: () => timeToExit(node, ['-e', '']) },
+      { id: 'version', label: 'bulwark --version', run: () => timeToExit(node, [BUNDLE, '--version']) },
+      { id: 'nodePty', label: 'node -e "" (pty)', run: () => timeToExit(...underPty([node, '-e', ''])) },
+      {
+        id: 'firstFrame',
+        label: 'wizard first frame (pty)',
+        run: () => timeToText(...underPty([node, BUNDLE, '--root', root, '--state-dir', stateDir]), FIRST_FRAME_TEXT),
+      },
+    ];
+
+    const samples = Object.fromEntries(rows.map((row) => [row.id, []]));
+    const total = WARMUP + options.runs;
+    for (let round = 0; round < total; round++) {
+      if (!options.json) process.stderr.write(`\rbench: round ${round + 1}/${total}${round < WARMUP ? ' (warm-up)' : ''}   `);
+      for (const row of rows) {
+        const ms = await row.run();
+        if (round >= WARMUP) samples[row.id].push(ms);
+      }
+    }
+    if (!options.json) process.stderr.write('\n');
+
+    const stats = Object.fromEntries(rows.map((row) => [row.id, summarise(samples[row.id])]));
+    const versionRatio = stats.version.median / stats.node.median;
+    const firstFrameRatio = stats.firstFrame.median / stats.nodePty.median;
+    const pass = firstFrameRatio <= GOAL;
+    const result = {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      bundle: BUNDLE.startsWith(REPO + '/') ? BUNDLE.slice(REPO.length + 1) : BUNDLE,
+      fixture: fixture.slice(REPO.length + 1),
+      runs: options.runs,
+      warmup: WARMUP,
+      stats,
+      ratios: { version: versionRatio, firstFrame: firstFrameRatio },
+      goal: { firstFrameRatio: GOAL, pass },
+    };
+
+    if (options.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else {
+      const pad = (text, width) => String(text).padEnd(width);
+      const num = (ms) => ms.toFixed(1).padStart(9);
+      const lines = [
+        `bulwark start-up benchmark — ${options.runs} runs each (after ${WARMUP} warm-up), interleaved; Node ${process.version}`,
+        `bundle ${result.bundle}; fixture ${result.fixture}`,
+        '',
+        `${pad('', 26)}${'median ms'.padStart(9)}  ${'p90 ms'.padStart(9)}  ${'min ms'.padStart(9)}`,
+        ...rows.map((row) => `${pad(row.label, 26)}${num(stats[row.id].median)}  ${num(stats[row.id].p90)}  ${num(stats[row.id].min)}`),
+        '',
+        `ratio --version / node -e:              ${versionRatio.toFixed(2)}x`,
+        `ratio first frame / node -e (pty):      ${firstFrameRatio.toFixed(2)}x   goal <= ${GOAL}x: ${pass ? 'PASS' : 'FAIL'}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    }
+    return options.strict && !pass ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`\nbench: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

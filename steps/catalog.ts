@@ -1,0 +1,22 @@
+// The eight steps by id, title and summary, in the order the wizard walks them. Kept apart from
+// the step modules so that the command line can name and check steps without loading them.
+import type { StepId } from '../src/change.js';
+
+export interface CatalogEntry {
+  readonly id: StepId;
+  readonly title: string;
+  readonly summary: string;
+}
+
+export const STEP_CATALOG: readonly CatalogEntry[] = [
+  { id: 'elastix-extras', title: 'Minimal installation', summary: 'Disable the web apps and daemons an Elastix / Issabel / FreePBX install exposes that you do not use.' },
+  { id: 'exposure', title: 'Minimal exposure', summary: 'Bind the services only the box itself uses (database, mail, Asterisk manager) to loopback.' },
+  { id: 'firewall', title: 'Default-deny firewall', summary: 'Block everything, then open only the ports you keep, for IPv4 and IPv6, under a dead-man switch.' },
+  { id: 'geoblock', title: 'Geo-blocking', summary: 'Allow SIP and SSH only from the countries your customers are in.' },
+  { id: 'ids', title: 'Intrusion detection', summary: 'fail2ban jails proved on your logs, and a file-integrity baseline.' },
+  { id: 'htaccess', title: 'Web second layer', summary: 'Apache basic auth in front of the admin web apps.' },
+  { id: 'ssh', title: 'SSH hardening', summary: 'Key-only login and an optional port change, guarded like the firewall.' },
+  { id: 'ssl', title: 'Certificates', summary: 'A CA-signed certificate installed after a pre-flight check, HTTP redirected to HTTPS.' },
+];
+
+export const STEP_IDS: readonly StepId[] = STEP_CATALOG.map((entry) => entry.id);

@@ -1,0 +1,103 @@
+// A crash in the middle of an apply, and two bulwarks at once — with real processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BULWARK, bulwark } from '../helpers/cli.js';
+import { materializeFixture, removeFixture, snapshotTree } from '../helpers/fixture.js';
+
+let root: string;
+let state: string;
+let wizard: ChildProcess | null = null;
+
+beforeEach(async () => {
+  root = await materializeFixture('elastix-centos5');
+  state = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-state-'));
+});
+
+afterEach(async () => {
+  if (wizard?.pid && wizard.exitCode === null) {
+    process.kill(wizard.pid, 'SIGKILL');
+    await new Promise((resolve) => wizard!.once('exit', resolve));
+  }
+  wizard = null;
+  await removeFixture(root);
+  await removeFixture(state);
+});
+
+const g = () => ['--root', root, '--state-dir', state];
+
+describe('a crash in the middle of an apply', () => {
+  it('is recovered on the next start: the tree is as before, and the journal says what happened', async () => {
+    const pristine = await snapshotTree(root);
+
+    // When bulwark is killed (SIGKILL: no handler runs) right after its first write...
+    const crashed = await bulwark(['apply', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    expect(crashed.signal).toBe('SIGKILL');
+    // ...the box is half-changed: exactly one of the three files was written.
+    expect(await snapshotTree(root)).not.toEqual(pristine);
+
+    // status (read-only) sees the interrupted apply and says it will be recovered.
+    const status = await bulwark(['status', ...g()]);
+    expect(status.stdout).toMatch(/An apply of exposure was interrupted \(pid \d+\)/);
+    expect(await snapshotTree(root)).not.toEqual(pristine);
+
+    // The next start that may write recovers first: here an apply that has nothing to do.
+    const answers = path.join(state, 'answers.json');
+    await fs.writeFile(answers, JSON.stringify({ exposure: { loopbackOnly: [] } }));
+    const next = await bulwark(['apply', '--yes', '--answers', answers, ...g()]);
+    expect(next.code).toBe(0);
+    expect(next.stderr).toMatch(/An interrupted apply of exposure \(pid \d+\) was found and undone/);
+    expect(await snapshotTree(root)).toEqual(pristine);
+
+    const after = JSON.parse((await bulwark(['status', '--json', ...g()])).stdout);
+    expect(after.interrupted).toBeNull();
+    expect(after.steps.find((s: { id: string }) => s.id === 'exposure')).toMatchObject({ status: 'rolled-back' });
+
+    // And a normal apply then works from the clean state. (The journal now remembers the empty
+    // choice made above, so this run names its choice again.)
+    await fs.writeFile(answers, JSON.stringify({ exposure: { loopbackOnly: ['mysql', 'postfix', 'asterisk-ami'] } }));
+    expect((await bulwark(['apply', '--yes', '--answers', answers, ...g()])).code).toBe(0);
+    expect(await fs.readFile(path.join(root, 'etc/postfix/main.cf'), 'utf8')).toContain('inet_interfaces = loopback-only');
+  });
+});
+
+describe('one bulwark at a time', () => {
+  it('a second bulwark gets a clear message while the wizard runs, and goes ahead once it has left', async () => {
+    // The wizard needs a terminal: give it a pty with script(1).
+    const command = [process.execPath, BULWARK, ...g()].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+    wizard = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '80', LINES: '24' } });
+    let screen = '';
+    wizard.stdout!.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!screen.includes('Minimal exposure') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(screen).toContain('Minimal exposure');
+
+    const pristine = await snapshotTree(root);
+    const second = await bulwark(['apply', '--yes', ...g()]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/Another bulwark is running \(pid \d+, `bulwark wizard`, since .*\)\./);
+    expect(second.stderr).toMatch(/If it is stuck, stop it with `kill \d+`/);
+    expect(await snapshotTree(root)).toEqual(pristine);
+
+    // Read-only commands still work and say who holds the lock.
+    const status = await bulwark(['status', ...g()]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/A bulwark is running now: pid \d+ \(`bulwark wizard`\)/);
+
+    // The admin leaves the wizard with q; then the second one may go.
+    wizard.stdin!.write('q');
+    await new Promise((resolve) => wizard!.once('exit', resolve));
+    expect((await bulwark(['apply', '--yes', ...g()])).code).toBe(0);
+  });
+
+  it('a lock left by a killed bulwark is taken over', async () => {
+    const crashed = await bulwark(['apply', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    expect(crashed.signal).toBe('SIGKILL');
+    await expect(fs.access(path.join(state, 'lock'))).resolves.toBeUndefined(); // SIGKILL left it behind
+    const next = await bulwark(['apply', '--yes', ...g()]);
+    expect(next.code).toBe(0);
+    await expect(fs.access(path.join(state, 'lock'))).rejects.toThrow();
+  });
+});
