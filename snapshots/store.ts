@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { StepId } from '../src/change.js';
+import type { ServiceAction, StepId } from '../src/change.js';
 import { ensurePrivateDir, readJson, writeFileDurable } from '../src/fsutil.js';
 import type { Host } from '../src/host.js';
 
@@ -30,7 +30,7 @@ export interface Manifest {
   /** Directories the apply created (removed again on restore when empty). */
   createdDirs?: string[];
   /** Service actions to run after a restore so the programs read the old files again. */
-  serviceUndo?: { names: string[]; action: string; command?: { file: string; args: string[] } }[];
+  serviceUndo?: { names: string[]; action: ServiceAction; command?: { file: string; args: string[] } }[];
   rolledBackAt?: string;
   /** Id of the snapshot taken of the state just before this one was restored. */
   rolledBackBy?: string;

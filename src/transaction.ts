@@ -4,13 +4,13 @@
 // recovered on the next start (recovery.ts).
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CANDIDATE_PATH, type Change, type FileChange, type ServiceChange, type StepId } from './change.js';
+import { CANDIDATE_PATH, type Change, type FileChange, type ServiceAction, type ServiceChange, type StepId } from './change.js';
 import { UserError } from './errors.js';
 import type { Host } from './host.js';
 import type { Journal } from './journal.js';
 import { findService, serviceCommand } from './services.js';
 import type { SystemFacts } from './system.js';
-import type { RestoreReport, SnapshotStore } from '../snapshots/store.js';
+import type { Manifest, RestoreReport, SnapshotStore } from '../snapshots/store.js';
 import type { VerifyCheck } from '../steps/types.js';
 
 export type ProgressEvent =
@@ -112,14 +112,13 @@ export async function restoreSnapshot(
   host: Host,
   system: SystemFacts,
   store: SnapshotStore,
-  manifest: Awaited<ReturnType<SnapshotStore['capture']>>,
+  manifest: Manifest,
   progress: (event: ProgressEvent) => void = () => undefined,
 ): Promise<RestoreReport> {
   const report = await store.restore(host, manifest);
   for (const undo of manifest.serviceUndo ?? []) {
-    const change: ServiceChange = { kind: 'service', step: manifest.step ?? 'exposure', names: undo.names, action: undo.action as ServiceChange['action'], command: undo.command, reason: 'rollback' };
     try {
-      await runService(host, system, change, progress, []);
+      await runService(host, system, { names: undo.names, action: undo.action, command: undo.command }, progress, []);
     } catch (error) {
       report.failed.push({ path: `service ${undo.names[0]}`, error: error instanceof Error ? error.message : String(error) });
     }
@@ -185,7 +184,7 @@ async function validateInstalled(host: Host, change: FileChange, progress: (e: P
   }
 }
 
-async function runService(host: Host, system: SystemFacts, change: ServiceChange, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
+async function runService(host: Host, system: SystemFacts, change: Pick<ServiceChange, 'names' | 'action' | 'command'>, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
   const label = `${change.action} ${change.names[0]}`;
   if (!host.live) {
     notes.push(`${label} not run: --root acts on files only.`);
