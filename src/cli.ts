@@ -97,6 +97,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
         setExit(EXIT.changesOrUsage);
         return;
       }
+      // A person is at this terminal. Ink draws only the last frame when it believes it runs in CI
+      // (is-in-ci reads these variables when Ink loads), which would leave the screen blank.
+      delete process.env.CI;
+      delete process.env.CONTINUOUS_INTEGRATION;
       const engine = await openEngine(options);
       const { runWizard } = await import('./ui/run.js');
       setExit(await runWizard(engine, { color: colorEnabled(!options.color) }));

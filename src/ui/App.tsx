@@ -52,6 +52,7 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
       }
       case 'why':
         if (key.return && state.open) wizard.update((d) => void (d.screen = { kind: 'facts', step: screen.step }));
+        else if (key.return) wizard.continueWhenReady.current = true; // still looking at the box
         else if (key.escape || input === 'b') wizard.goHome();
         else if (input === 'q') quit();
         return;
@@ -160,8 +161,12 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
             </Box>
           );
         }
-        const lines: StyledLine[] = [{ text: `The changes, exactly as they will be made (${open.changes.filter((c) => c.kind === 'file').length} file(s)):`, bold: true }, ...diffLines(open.diff)];
-        return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+        return (
+          <Box flexDirection="column">
+            <Text bold>{fit(`The changes, exactly as they will be made (${open.changes.filter((c) => c.kind === 'file').length} file(s)):`, width)}</Text>
+            <ScrollView lines={diffLines(open.diff)} height={bodyHeight - 2} width={width} color={color} />
+          </Box>
+        );
       }
       case 'applying':
       case 'undoing':

@@ -96,6 +96,8 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
   stateRef.current = state;
   /** True while a transaction runs: quitting then would leave it to crash recovery. */
   const working = useRef(false);
+  /** Enter was pressed while the step was still being detected: go on once it is. */
+  const continueWhenReady = useRef(false);
 
   const update = useCallback((recipe: (draft: Draft<WizardState>) => void) => {
     setState((current) => produce(current, recipe));
@@ -124,6 +126,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
       update((draft) => {
         draft.screen = { kind: 'why', step: id };
         draft.busy = 'Looking at the box…';
+        continueWhenReady.current = false;
         draft.error = null;
         draft.open = null;
         draft.outcome = null;
@@ -132,9 +135,13 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
       try {
         const facts = await step.detect(engine.context());
         const answers = (await engine.answersFor(step, facts)) as Record<string, unknown>;
+        // Read the flag now: React may run the updater later, during its next render.
+        const proceed = continueWhenReady.current;
+        continueWhenReady.current = false;
         update((draft) => {
           draft.busy = null;
           draft.open = { id, facts, rows: step.describe(facts), questions: step.questions(facts), answers, changes: [], diff: '' } as unknown as Draft<OpenStep>;
+          if (proceed && draft.screen.kind === 'why') draft.screen = { kind: 'facts', step: id };
         });
       } catch (error) {
         fail(error);
@@ -304,5 +311,5 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
     }
   }, [engine, update, refreshRows]);
 
-  return { state, update, openStep, answer, makePlan, apply, skip, goHome, askUndo, undo, working };
+  return { state, update, openStep, answer, makePlan, apply, skip, goHome, askUndo, undo, working, continueWhenReady };
 }
