@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { amiSettings, getSetting, parseAsteriskConf, setInSection } from '../../steps/exposure/asterisk-conf.js';
+import { lineDiff } from '../helpers/line-diff.js';
 
 // manager.conf as shipped by Elastix 2.x.
 const ELASTIX_MANAGER_CONF = `;
@@ -52,19 +53,6 @@ writetimeout = 5000
 #include manager_custom.conf
 `;
 
-function lineDiff(before: string, after: string): { at: number; removed: string[]; added: string[] } {
-  const a = before.split(/\r?\n/);
-  const b = after.split(/\r?\n/);
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  return { at: start, removed: a.slice(start, endA), added: b.slice(start, endB) };
-}
 
 describe('parseAsteriskConf', () => {
   it('reads the Elastix manager.conf sections, entries and includes', () => {

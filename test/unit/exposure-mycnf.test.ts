@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isLoopbackBind, loadMyCnf, planBindAddress, type ConfReader } from '../../steps/exposure/mycnf.js';
+import { lineDiff } from '../helpers/line-diff.js';
 
 /** In-memory box: files by absolute path, plus symlinks (path -> target). */
 function memReader(files: Record<string, string>, links: Record<string, string> = {}): ConfReader {
@@ -26,20 +27,6 @@ function memReader(files: Record<string, string>, links: Record<string, string> 
   };
 }
 
-/** Lines removed from `before` and added in `after`, outside their common prefix and suffix. */
-function lineDiff(before: string, after: string): { at: number; removed: string[]; added: string[] } {
-  const a = before.split(/\r?\n/);
-  const b = after.split(/\r?\n/);
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  return { at: start, removed: a.slice(start, endA), added: b.slice(start, endB) };
-}
 
 const CENTOS5_MY_CNF = `[mysqld]
 datadir=/var/lib/mysql

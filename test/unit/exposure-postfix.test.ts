@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { inetInterfaces, isLoopbackInterfaces, parseMainCf, setMainCfParameter } from '../../steps/exposure/postfix.js';
+import { lineDiff } from '../helpers/line-diff.js';
 
 // Abridged Debian 12 main.cf as written by the postfix package ("Internet Site").
 const DEBIAN_MAIN_CF = `# See /usr/share/postfix/main.cf.dist for a commented, more complete version
@@ -46,19 +47,6 @@ inet_interfaces = localhost
 inet_protocols = all
 `;
 
-function lineDiff(before: string, after: string): { at: number; removed: string[]; added: string[] } {
-  const a = before.split(/\r?\n/);
-  const b = after.split(/\r?\n/);
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  return { at: start, removed: a.slice(start, endA), added: b.slice(start, endB) };
-}
 
 describe('parseMainCf', () => {
   it('reads parameters with their lines, the last occurrence winning', () => {
