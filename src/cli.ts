@@ -8,6 +8,7 @@ import type { Io } from './commands.js';
 import type { Engine } from './engine.js';
 import { CommandError, UserError } from './errors.js';
 import { EXIT } from './exit.js';
+import { exitCodeFor, stopRequested } from './signals.js';
 import { colorEnabled, palette } from './output.js';
 import { STEP_IDS } from '../steps/catalog.js';
 
@@ -173,6 +174,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });
+    const signal = stopRequested();
+    if (signal) {
+      process.stderr.write(`bulwark: stopped by ${signal} after finishing the change in progress.\n`);
+      return exitCodeFor(signal);
+    }
     return exitCode;
   } catch (error) {
     return reportError(error);
@@ -200,11 +206,11 @@ function reportError(error: unknown): number {
 // Run when executed (the bundle, or tsx), not when imported by tests.
 const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/bulwark.js') || process.argv[1]?.endsWith('/bulwark');
 if (isEntry) {
-  // `bulwark plan | head`: the reader left; that is not an error.
+  // The reader left (`bulwark plan | head`) or the terminal hung up (a dropped SSH connection):
+  // output is lost, but a change in progress must still finish, so these are not fatal.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
+      if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error;
     });
   }
   main(process.argv.slice(2)).then(

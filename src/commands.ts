@@ -4,6 +4,7 @@ import type { StepId } from './change.js';
 import { Engine, isPreRollback, type RecoveryReport, type RollbackOutcome } from './engine.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit.js';
+import { stopRequested } from './signals.js';
 import { lockHolder } from './lock.js';
 import { colorDiff, type Palette } from './output.js';
 import { planToJson, renderPlan } from './preview.js';
@@ -51,6 +52,7 @@ export async function applyCommand(engine: Engine, steps: readonly StepId[], opt
   try {
     if (recovery) printRecovery(recovery, io);
     for (const id of selected) {
+      if (stopRequested()) break;
       const plan = await engine.plan(id);
       if (plan.changes.length === 0) {
         await engine.saveAnswers(id, plan.answers);

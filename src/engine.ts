@@ -10,6 +10,7 @@ import { ensurePrivateDir } from './fsutil.js';
 import { Host } from './host.js';
 import { Journal, type Session } from './journal.js';
 import { acquireLock, type Lock } from './lock.js';
+import { holdSignalsDuring } from './signals.js';
 import { detectSystem, type SystemFacts } from './system.js';
 import { applyChanges, restoreSnapshot, type ApplyResult, type ProgressEvent } from './transaction.js';
 import { SnapshotStore, type Manifest, type RestoreReport } from '../snapshots/store.js';
@@ -110,10 +111,11 @@ export class Engine {
     while (this.current) await this.current.catch(() => undefined);
   }
 
-  private track<T>(work: Promise<T>): Promise<T> {
-    this.current = work;
-    return work.finally(() => {
-      if (this.current === work) this.current = null;
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    const running = holdSignalsDuring(work);
+    this.current = running;
+    return running.finally(() => {
+      if (this.current === running) this.current = null;
     });
   }
 
@@ -187,7 +189,7 @@ export class Engine {
   async apply(plan: StepPlan, onProgress?: (event: ProgressEvent) => void): Promise<ApplyResult | null> {
     await this.saveAnswers(plan.step.id, plan.answers);
     if (plan.changes.length === 0) return null;
-    return this.track(applyChanges({
+    return this.track(() => applyChanges({
       host: this.host,
       system: this.system,
       store: this.store,
@@ -228,7 +230,7 @@ export class Engine {
 
   /** Restores the given snapshots, newest first. Each restore is itself snapshotted first. */
   async rollback(manifests: readonly Manifest[], onProgress?: (event: ProgressEvent) => void): Promise<RollbackOutcome[]> {
-    return this.track(this.rollbackAll(manifests, onProgress));
+    return this.track(() => this.rollbackAll(manifests, onProgress));
   }
 
   private async rollbackAll(manifests: readonly Manifest[], onProgress?: (event: ProgressEvent) => void): Promise<RollbackOutcome[]> {

@@ -80,7 +80,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
         const owner = change.owner ? await host.lookupOwner(change.owner.user, change.owner.group) : undefined;
         createdDirs.push(...(await host.writeAtomic(change.path, change.after, { mode: change.mode, uid: owner?.uid, gid: owner?.gid })));
       }
-      faultPoint('after-write');
+      await faultPoint('after-write');
     }
     await store.recordWritten(host, manifest, createdDirs);
     for (const change of files) await validateInstalled(host, change, progress, notes);
@@ -210,8 +210,14 @@ async function runService(host: Host, system: SystemFacts, change: Pick<ServiceC
   await host.run(command);
 }
 
-// Fault injection for the crash test: BULWARK_FAULT=kill-after-write kills this process with SIGKILL
-// right after the first file is written, the worst moment for a crash. Off unless the variable is set.
-function faultPoint(point: 'after-write'): void {
-  if (process.env.BULWARK_FAULT === `kill-${point}`) process.kill(process.pid, 'SIGKILL');
+// Fault injection for the crash tests, off unless the variable is set. Right after the first file is
+// written (the worst moment): BULWARK_FAULT=kill-after-write kills this process with SIGKILL;
+// BULWARK_FAULT=pause-after-write waits two seconds, so a test can send a signal mid-transaction.
+async function faultPoint(point: 'after-write'): Promise<void> {
+  const fault = process.env.BULWARK_FAULT;
+  if (fault === `kill-${point}`) process.kill(process.pid, 'SIGKILL');
+  if (fault === `pause-${point}`) {
+    process.env.BULWARK_FAULT = ''; // once per run
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }

@@ -101,3 +101,32 @@ describe('one bulwark at a time', () => {
     await expect(fs.access(path.join(state, 'lock'))).rejects.toThrow();
   });
 });
+
+describe('signals during an apply', () => {
+  it.each(['SIGHUP', 'SIGTERM', 'SIGINT'] as const)('%s mid-transaction is held until the change is complete', async (signal) => {
+    // Given an apply that is between its first and second write...
+    const child = spawn(process.execPath, [BULWARK, 'apply', '--yes', ...g()], { env: { ...process.env, BULWARK_FAULT: 'pause-after-write', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/write\s+\/etc\/asterisk\/manager\.conf/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(output).toMatch(/write\s+\/etc\/asterisk\/manager\.conf/);
+
+    // ...when the terminal hangs up, or the process is asked to stop...
+    child.kill(signal);
+    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, sig) => resolve({ code, signal: sig })));
+
+    // ...then it stops only after finishing: every file written and verified, the journal committed,
+    // and it ends as a process stopped by that signal would (128 + the signal's number).
+    expect(ended.code).toBe(128 + os.constants.signals[signal]);
+    expect(stderr).toContain(`stopped by ${signal} after finishing the change in progress`);
+    expect(output).toContain('exposure: applied');
+    expect(await fs.readFile(path.join(root, 'etc/my.cnf'), 'utf8')).toContain('bind-address = 127.0.0.1');
+    expect(await fs.readFile(path.join(root, 'etc/postfix/main.cf'), 'utf8')).toContain('inet_interfaces = loopback-only');
+    const status = JSON.parse((await bulwark(['status', '--json', ...g()])).stdout);
+    expect(status.interrupted).toBeNull();
+    expect(status.steps.find((s: { id: string }) => s.id === 'exposure').status).toBe('applied');
+  });
+});
