@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ServiceAction, StepId } from '../src/change.js';
+import type { IpFamily, ServiceAction, StepId } from '../src/change.js';
 import { ensurePrivateDir, readJson, writeFileDurable } from '../src/fsutil.js';
 import type { Host } from '../src/host.js';
 
@@ -29,6 +29,8 @@ export interface Manifest {
   written?: Record<string, Fingerprint>;
   /** Directories the apply created (removed again on restore when empty). */
   createdDirs?: string[];
+  /** The running firewall before the apply: iptables-save text per family, as object hashes. */
+  firewall?: Partial<Record<IpFamily, string>>;
   /** Service actions to run after a restore so the programs read the old files again. */
   serviceUndo?: { names: string[]; action: ServiceAction; command?: { file: string; args: string[] } }[];
   rolledBackAt?: string;
@@ -166,6 +168,21 @@ export class SnapshotStore {
     const hash = sha256(content);
     await this.putObject(hash, content);
     return { path: boxPath, state: 'file', hash, mode: meta.mode, uid: meta.uid, gid: meta.gid };
+  }
+
+  /** Stores a text (a saved ruleset) and returns its hash. */
+  async putText(text: string): Promise<string> {
+    await this.init();
+    const content = Buffer.from(text, 'utf8');
+    const hash = sha256(content);
+    await this.putObject(hash, content);
+    return hash;
+  }
+
+  async getText(hash: string): Promise<string> {
+    const content = await fs.readFile(this.objectPath(hash));
+    if (sha256(content) !== hash) throw new Error(`snapshot object ${hash} is corrupt`);
+    return content.toString('utf8');
   }
 
   private async putObject(hash: string, content: Buffer): Promise<void> {

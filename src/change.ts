@@ -50,7 +50,25 @@ export interface FileChange {
   /** When true, content is never shown in a diff, a log or --json: it renders as <redacted>. */
   readonly secret?: boolean;
   readonly validators?: readonly Validator[];
+  /** Written only once a guarded change is confirmed (the persisted firewall rules: a reboot before
+   *  confirmation must come back with the old ones). Captured in the snapshot at apply time. */
+  readonly afterConfirm?: boolean;
   /** One sentence for the admin: why this file changes. */
+  readonly reason: string;
+}
+
+export type IpFamily = 'ipv4' | 'ipv6';
+
+/** A change of the running firewall (netfilter's filter table) for one address family. */
+export interface FirewallChange {
+  readonly kind: 'firewall';
+  readonly step: StepId;
+  readonly family: IpFamily;
+  /** The filter table now and after, in iptables-save form without counters (for the preview). */
+  readonly before: string;
+  readonly after: string;
+  /** The iptables-restore --noflush script that makes the change (touches only bulwark's chains). */
+  readonly script: string;
   readonly reason: string;
 }
 
@@ -70,7 +88,7 @@ export interface ServiceChange {
   readonly reason: string;
 }
 
-export type Change = FileChange | ServiceChange;
+export type Change = FileChange | ServiceChange | FirewallChange;
 
 export function isFileChange(change: Change): change is FileChange {
   return change.kind === 'file';

@@ -120,8 +120,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--yes', 'apply without asking')
     .option('--confirm-timeout <seconds>', 'seconds to confirm a guarded change from a new SSH session', parseTimeout)
     .action(run((engine, io) => {
-      const opts = program.commands.find((c) => c.name() === 'apply')!.opts() as { step: StepId[]; yes?: boolean };
-      return commands().then((c) => c.applyCommand(engine, opts.step, { yes: Boolean(opts.yes) }, io));
+      const opts = program.commands.find((c) => c.name() === 'apply')!.opts() as { step: StepId[]; yes?: boolean; confirmTimeout?: number };
+      return commands().then((c) => c.applyCommand(engine, opts.step, { yes: Boolean(opts.yes), confirmTimeout: opts.confirmTimeout }, io));
     }));
 
   program
@@ -154,6 +154,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('read-only findings per step (what `plan` would change, and why)')
     .option('--step <id>', 'only this step (repeatable)', collectStep, [])
     .action(run(async (engine, io) => (await commands()).auditCommand(engine, (program.commands.find((c) => c.name() === 'audit')!.opts() as { step: StepId[] }).step, io)));
+
+  // The dead-man switch's watchdog: started detached by a guarded apply, never by a person.
+  program
+    .command('__watchdog', { hidden: true })
+    .argument('<guard-id>')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const options = globals(command);
+      const { runWatchdog } = await import('../snapshots/watchdog.js');
+      setExit(await runWatchdog(options.root, options.stateDir!, id));
+    });
 
   const geoblock = program.command('geoblock').description('geo-blocking data');
   geoblock

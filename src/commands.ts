@@ -1,7 +1,7 @@
 // The headless workflows behind each command. Each returns the process exit code (exit.ts).
 import * as readline from 'node:readline/promises';
 import type { StepId } from './change.js';
-import { Engine, isPreRollback, type RecoveryReport, type RollbackOutcome } from './engine.js';
+import { Engine, GuardExpired, isPreRollback, type RecoveryReport, type RollbackOutcome } from './engine.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit.js';
 import { stopRequested } from './signals.js';
@@ -11,6 +11,7 @@ import { planToJson, renderPlan } from './preview.js';
 import { ApplyFailed, type ProgressEvent } from './transaction.js';
 import { STEPS } from '../steps/index.js';
 import type { RestoreReport } from '../snapshots/store.js';
+import { secondsLeft } from '../snapshots/guard.js';
 
 export interface Io {
   readonly json: boolean;
@@ -42,7 +43,7 @@ export async function planCommand(engine: Engine, steps: readonly StepId[], io: 
   return total === 0 ? EXIT.ok : EXIT.changesOrUsage;
 }
 
-export async function applyCommand(engine: Engine, steps: readonly StepId[], options: { yes: boolean }, io: Io): Promise<number> {
+export async function applyCommand(engine: Engine, steps: readonly StepId[], options: { yes: boolean; confirmTimeout?: number }, io: Io): Promise<number> {
   if (!options.yes) {
     throw new UserError('`bulwark apply` changes the system and needs --yes.', 'Review the changes with `bulwark plan` first, or use the wizard (`bulwark`), which asks before each step.');
   }
@@ -61,9 +62,16 @@ export async function applyCommand(engine: Engine, steps: readonly StepId[], opt
       }
       io.out(io.palette.bold(`${id}: applying ${plan.changes.length} change(s)`));
       try {
-        const result = await engine.apply(plan, (event) => io.out(`  ${progressLine(event)}`));
+        const result = await engine.apply(plan, (event) => io.out(`  ${progressLine(event)}`), { confirmTimeout: options.confirmTimeout });
         if (!result) continue;
         for (const check of result.checks) io.out(`  ${check.ok ? io.palette.green('✔') : io.palette.red('✘')} ${check.label}`);
+        if (result.guard) {
+          // Returns now: the detached watchdog keeps the deadline, whatever happens to this session.
+          io.out(io.palette.yellow(`${id}: applied under the dead-man switch (snapshot ${result.snapshotId}). It rolls back by itself at ${result.guard.deadline} unless confirmed.`));
+          io.out(`From a NEW ssh session to this server, run:  bulwark confirm ${result.guard.token}`);
+          io.out(`(deadline ${result.guard.deadline}, ${result.guard.timeoutSeconds} s; the rules are saved for boot only after confirmation)`);
+          return EXIT.ok;
+        }
         io.out(`${id}: applied (snapshot ${result.snapshotId}). Undo with \`bulwark rollback --step ${id}\`.`);
       } catch (error) {
         if (!(error instanceof ApplyFailed)) throw error;
@@ -86,8 +94,11 @@ export async function statusCommand(engine: Engine, io: Io): Promise<number> {
     return { id: entry.step.id, title: entry.step.title, built: entry.built, status: record?.status ?? (entry.built ? 'pending' : 'coming'), snapshotId: record?.snapshotId, at: record?.at, note: record?.note };
   });
   const interrupted = session.inflight && !holder ? session.inflight : null;
+  const guard = await engine.lastGuard();
+  const waiting = guard?.status === 'armed' ? guard : null;
+  const guardJson = guard && { step: guard.step, status: guard.status, token: guard.status === 'armed' ? guard.token : undefined, armedAt: guard.armedAt, deadline: guard.deadline, secondsLeft: guard.status === 'armed' ? Math.max(0, Math.round(secondsLeft(guard))) : undefined, decidedAt: guard.decidedAt ?? null, decidedBy: guard.decidedBy ?? null };
   if (io.json) {
-    io.out(JSON.stringify({ root: engine.host.root, stateDir: engine.stateDir, system: engine.system, running: holder, interrupted, awaitingConfirmation: null, steps, events: session.events.slice(-10) }, null, 2));
+    io.out(JSON.stringify({ root: engine.host.root, stateDir: engine.stateDir, system: engine.system, running: holder, interrupted, awaitingConfirmation: waiting ? guardJson : null, lastGuardedChange: guardJson, steps, events: session.events.slice(-10) }, null, 2));
     return EXIT.ok;
   }
   io.out(io.palette.bold(`bulwark on ${engine.host.root} — ${engine.system.distro.name}, ${engine.system.init}`));
@@ -98,7 +109,13 @@ export async function statusCommand(engine: Engine, io: Io): Promise<number> {
   }
   if (holder) io.out(`A bulwark is running now: pid ${holder.pid} (\`bulwark ${holder.command}\`) since ${holder.since}.`);
   if (interrupted) io.out(io.palette.yellow(`An ${interrupted.kind} of ${interrupted.step ?? 'a step'} was interrupted (pid ${interrupted.pid}); the next \`bulwark\` or \`bulwark apply\` restores snapshot ${interrupted.snapshotId} first.`));
-  io.out('Nothing is waiting for confirmation.');
+  if (waiting) {
+    io.out(io.palette.yellow(`Waiting for confirmation: ${waiting.step}, until ${waiting.deadline} (${Math.max(0, Math.round(secondsLeft(waiting)))} s left).`));
+    io.out(`From a NEW ssh session: bulwark confirm ${waiting.token}   (otherwise it rolls back by itself)`);
+  } else {
+    io.out('Nothing is waiting for confirmation.');
+    if (guard) io.out(io.palette.dim(`Last guarded change: ${guard.step}, ${guard.status} at ${guard.decidedAt ?? '?'} (${guard.decidedBy ?? ''}).`));
+  }
   return EXIT.ok;
 }
 
@@ -184,10 +201,22 @@ export async function auditCommand(engine: Engine, steps: readonly StepId[], io:
 }
 
 export async function confirmCommand(engine: Engine, token: string, io: Io): Promise<number> {
-  void token;
-  if (io.json) io.out(JSON.stringify({ confirmed: false, reason: 'nothing is waiting for confirmation' }));
-  else io.err(`Nothing is waiting for confirmation on ${engine.host.root}.`);
-  return EXIT.failed;
+  // Confirmation does not wait for the lock: the wizard that applied the change may hold it while it
+  // counts down. The decision itself is claimed atomically against the watchdog.
+  try {
+    const { record, written } = await engine.confirm(token, process.env.SSH_CONNECTION);
+    if (io.json) io.out(JSON.stringify({ confirmed: true, step: record.step, decidedAt: record.decidedAt, persisted: written }));
+    else {
+      io.out(io.palette.green(`Confirmed: the ${record.step} change stays (${record.decidedBy ?? 'confirmed'}).`));
+      if (written.length > 0) io.out(`Saved for the next boot: ${written.join(', ')}.`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof GuardExpired)) throw error;
+    if (io.json) io.out(JSON.stringify({ confirmed: false, step: error.record.step, rolledBackAt: error.record.decidedAt ?? null, reason: error.record.decidedBy ?? null }));
+    else io.err(io.palette.red(error.message));
+    return EXIT.notConfirmed;
+  }
 }
 
 export function progressLine(event: ProgressEvent): string {

@@ -14,6 +14,8 @@ import { holdSignalsDuring } from './signals.js';
 import { detectSystem, type SystemFacts } from './system.js';
 import { applyChanges, restoreSnapshot, type ApplyResult, type ProgressEvent } from './transaction.js';
 import { SnapshotStore, type Manifest, type RestoreReport } from '../snapshots/store.js';
+import { captureFirewall } from '../snapshots/netfilter.js';
+import { checkNewConnection, GuardFile, secondsLeft, spawnWatchdog, watchdogAlive, type GuardRecord } from '../snapshots/guard.js';
 import { findStep } from '../steps/index.js';
 import type { Step, StepContext } from '../steps/types.js';
 
@@ -46,8 +48,20 @@ export interface RollbackOutcome {
   readonly report: RestoreReport;
 }
 
+/** Seconds to confirm a guarded change (the wizard's default, and `apply --yes` without --confirm-timeout). */
+export const DEFAULT_CONFIRM_TIMEOUT = 120;
+
+/** A guarded change could not be confirmed: it was rolled back already. Exit code 3. */
+export class GuardExpired extends Error {
+  override readonly name = 'GuardExpired';
+  constructor(readonly record: GuardRecord) {
+    super(`Too late: the ${record.step} change was rolled back at ${record.decidedAt ?? record.deadline} (${record.decidedBy ?? 'deadline passed'}).`);
+  }
+}
+
 export class Engine {
   private lockHandle: Lock | null = null;
+  private readonly guard: GuardFile;
   /** The transaction under way, if any: leaving (quit, hang-up) waits for it to finish. */
   private current: Promise<unknown> | null = null;
 
@@ -58,7 +72,9 @@ export class Engine {
     readonly store: SnapshotStore,
     readonly journal: Journal,
     readonly answersFile: Answers | undefined,
-  ) {}
+  ) {
+    this.guard = new GuardFile(stateDir);
+  }
 
   static async open(options: EngineOptions): Promise<Engine> {
     const root = path.resolve(options.root);
@@ -130,6 +146,29 @@ export class Engine {
       throw journalProblem(this.journal.file, error);
     });
     this.journalError = null;
+    const fromCrash = await this.recoverInflight();
+    await this.checkGuard();
+    return fromCrash;
+  }
+
+  /**
+   * A guard whose watchdog is gone (a reboot, a kill) is handled here: past its deadline the change is
+   * undone now; before it, a new watchdog takes over the wait.
+   */
+  private async checkGuard(): Promise<void> {
+    const record = await this.guard.read();
+    if (!record || record.status !== 'armed' || watchdogAlive(record)) return;
+    if (secondsLeft(record) <= 0 || (await this.guard.decided(record.id))) {
+      await this.expireGuard(record.id, 'not confirmed before the deadline (the watchdog was gone; undone at the next start)');
+      return;
+    }
+    const pid = spawnWatchdog(record, this.stateDir);
+    await this.guard.update((r) => {
+      r.watchdogPid = pid;
+    });
+  }
+
+  private async recoverInflight(): Promise<RecoveryReport | null> {
     const inflight = this.session.inflight;
     if (!inflight) return null;
     const manifest = await this.store.get(inflight.snapshotId);
@@ -185,10 +224,42 @@ export class Engine {
     await this.journal.setStep(id, { status: 'skipped' }, `skipped ${id}`);
   }
 
-  /** Applies a plan through the transaction. The caller holds the lock. */
-  async apply(plan: StepPlan, onProgress?: (event: ProgressEvent) => void): Promise<ApplyResult | null> {
+  /** Problems that make bulwark refuse a plan before touching anything (a lock-out, a conflict). */
+  preflight(plan: StepPlan): string[] {
+    return plan.step.preflight?.(plan.facts, plan.answers) ?? [];
+  }
+
+  /** The guarded change waiting for confirmation, if any. */
+  async pendingGuard(): Promise<GuardRecord | null> {
+    const record = await this.guard.read();
+    return record?.status === 'armed' ? record : null;
+  }
+
+  /** The last guard, whatever its state (for `status`). */
+  async lastGuard(): Promise<GuardRecord | null> {
+    return this.guard.read();
+  }
+
+  /**
+   * Applies a plan through the transaction. The caller holds the lock. A guarded step on the live
+   * system is applied under the dead-man switch; its result carries the token and the deadline.
+   */
+  async apply(plan: StepPlan, onProgress?: (event: ProgressEvent) => void, options: { confirmTimeout?: number } = {}): Promise<ApplyResult | null> {
+    const problems = this.preflight(plan);
+    if (problems.length > 0) {
+      throw new UserError(`Refused: ${problems.join(' ')}`, 'Nothing was changed. Adjust the answers (or the wizard\'s choices) and try again.', 1);
+    }
+    const waiting = await this.pendingGuard();
+    if (waiting) {
+      throw new UserError(
+        `A guarded change (${waiting.step}) is waiting for confirmation until ${waiting.deadline}.`,
+        `Confirm it from a NEW SSH session with \`bulwark confirm ${waiting.token}\`, or let it roll back by itself, then go on.`,
+        1,
+      );
+    }
     await this.saveAnswers(plan.step.id, plan.answers);
     if (plan.changes.length === 0) return null;
+    const guarded = plan.step.guarded === true && this.host.live;
     return this.track(() => applyChanges({
       host: this.host,
       system: this.system,
@@ -198,7 +269,73 @@ export class Engine {
       changes: plan.changes,
       verify: () => plan.step.verify(this.context(), plan.answers),
       onProgress,
+      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir } : undefined,
     }));
+  }
+
+  /**
+   * `bulwark confirm TOKEN`: keeps the waiting change, if the token is right and this is a new SSH
+   * connection; writes what waited for confirmation (the persisted firewall rules).
+   */
+  async confirm(token: string, sshConnection: string | undefined): Promise<{ record: GuardRecord; written: string[] }> {
+    const record = await this.guard.read();
+    if (!record) throw new UserError('Nothing is waiting for confirmation.', undefined, 1);
+    if (record.token !== token.trim()) {
+      throw new UserError(`That is not the token of the change waiting for confirmation (the token looks like ${record.token.replace(/[a-z0-9]/g, 'x')}).`, 'Copy the token exactly as `bulwark status` or the wizard shows it.', 2);
+    }
+    if (record.status === 'confirmed') return { record, written: [] };
+    if (record.status !== 'armed') throw new GuardExpired(record);
+    const refusal = checkNewConnection(record, sshConnection);
+    if (refusal) throw new UserError(refusal, undefined, 1);
+    const claim = await this.guard.claim(record.id, 'confirmed');
+    if (!claim.won) throw new GuardExpired((await this.guard.read()) ?? record);
+    const step = this.builtStep(record.step);
+    const manifest = await this.store.get(record.snapshotId);
+    const written: string[] = [];
+    if (manifest && record.pendingFiles.length > 0 && step.confirmedFiles) {
+      for (const change of await step.confirmedFiles(this.context(), record.pendingFiles)) {
+        if (!manifest.files.some((f) => f.path === change.path)) throw new Error(`bug: ${change.path} was not snapshotted before the change`);
+        if (change.after === null) await this.host.remove(change.path);
+        else manifest.createdDirs = [...(manifest.createdDirs ?? []), ...(await this.host.writeAtomic(change.path, change.after, { mode: change.mode }))];
+        written.push(change.path);
+      }
+      await this.store.recordWritten(this.host, manifest, []);
+    }
+    const from = sshConnection ? `a new SSH connection from ${sshConnection.split(' ')[0]}` : 'the console';
+    const decided = await this.guard.update((r) => {
+      r.status = 'confirmed';
+      r.decidedAt = new Date().toISOString();
+      r.decidedBy = `confirmed from ${from}`;
+    });
+    await this.journal.update((draft) => {
+      draft.steps[record.step] = { status: 'confirmed', snapshotId: record.snapshotId, at: new Date().toISOString(), note: `confirmed from ${from}${written.length ? `; saved for boot: ${written.join(', ')}` : ''}` };
+    }, `${record.step} confirmed from ${from}`);
+    return { record: decided ?? record, written };
+  }
+
+  /**
+   * The deadline passed (or the admin rolled back): restores the snapshot, records why. Called by the
+   * watchdog in its own process, and by a later start when the watchdog is gone. Idempotent.
+   */
+  async expireGuard(id: string, reason: string): Promise<{ restored: boolean; record: GuardRecord | null; report?: RestoreReport }> {
+    const claim = await this.guard.claim(id, 'expired');
+    const record = await this.guard.read();
+    if (!claim.won && claim.decision === 'confirmed') return { restored: false, record };
+    if (!record || record.id !== id || record.status !== 'armed') return { restored: false, record };
+    const manifest = await this.store.get(record.snapshotId);
+    const report = manifest ? await restoreSnapshot(this.host, this.system, this.store, manifest) : undefined;
+    if (manifest && !manifest.rolledBackAt) await this.store.markRolledBack(manifest, undefined);
+    const failed = report ? report.failed.length > 0 : false;
+    const decided = await this.guard.update((r) => {
+      r.status = failed ? 'failed' : 'rolled-back';
+      r.decidedAt = new Date().toISOString();
+      r.decidedBy = reason;
+      if (failed) r.note = report!.failed.map((f) => `${f.path}: ${f.error}`).join('; ');
+    });
+    await this.journal.update((draft) => {
+      draft.steps[record.step] = { status: 'rolled-back', snapshotId: record.snapshotId, at: new Date().toISOString(), note: `${reason}${failed ? ` — restore FAILED for ${report!.failed.map((f) => f.path).join(', ')}` : ''}` };
+    }, `${record.step} rolled back: ${reason}`);
+    return { restored: true, record: decided, report };
   }
 
   /** Snapshots still in effect (not rolled back), newest first. */
@@ -236,8 +373,19 @@ export class Engine {
   private async rollbackAll(manifests: readonly Manifest[], onProgress?: (event: ProgressEvent) => void): Promise<RollbackOutcome[]> {
     const outcomes: RollbackOutcome[] = [];
     for (const manifest of manifests) {
+      // Rolling back a change that waits for confirmation also ends its dead-man switch.
+      const waiting = await this.pendingGuard();
+      if (waiting?.snapshotId === manifest.id) {
+        const expired = await this.expireGuard(waiting.id, 'rolled back by the admin before confirming');
+        if (expired.restored) {
+          outcomes.push({ manifest, preRollbackId: manifest.id, report: expired.report ?? { restored: [], removed: [], drifted: [], failed: [] } });
+          continue;
+        }
+      }
       onProgress?.({ phase: 'snapshot', detail: `current state before restoring ${manifest.id}` });
       const pre = await this.store.capture(this.host, manifest.files.map((f) => f.path), { step: manifest.step, label: `before rollback of ${manifest.id}` });
+      // The running firewall too, so that undoing this rollback brings bulwark's rules back.
+      if (manifest.firewall && this.host.live) await captureFirewall(this.host, this.store, pre);
       await this.journal.update((draft) => {
         draft.inflight = { kind: 'rollback', step: manifest.step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
       }, `rollback of ${manifest.id} started`);

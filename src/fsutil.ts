@@ -73,3 +73,30 @@ export async function processStartTime(pid: number): Promise<string | null> {
     return null;
   }
 }
+
+/**
+ * Runs `work` holding a small lock file (O_EXCL), for read-modify-write of a state file shared by
+ * bulwark and its watchdog. A lock older than 10 s is left from a killed process and is broken.
+ */
+export async function withFileLock<T>(lockFile: string, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const handle = await fs.open(lockFile, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      const stat = await fs.stat(lockFile).catch(() => null);
+      if (stat && Date.now() - stat.mtimeMs > 10_000) await fs.rm(lockFile, { force: true });
+      else if (Date.now() > deadline) throw new Error(`${lockFile} is held by another process`);
+      else await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await fs.rm(lockFile, { force: true });
+  }
+}

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { produce, type Draft } from 'immer';
 import type { StepId } from './change.js';
-import { readJson, writeFileDurable } from './fsutil.js';
+import { readJson, withFileLock, writeFileDurable } from './fsutil.js';
 
 export type StepStatus = 'pending' | 'skipped' | 'applied' | 'awaiting-confirmation' | 'confirmed' | 'rolled-back' | 'failed';
 
@@ -64,8 +64,20 @@ export class Journal {
     return this.current;
   }
 
-  /** Applies a change to the session and makes it durable before returning. */
+  /**
+   * Applies a change to the session and makes it durable before returning. The watchdog of a guarded
+   * change writes the journal from its own process, so every update re-reads the file under a short
+   * lock and applies the recipe to what is on disk.
+   */
   async update(recipe: (draft: Draft<Session>) => void, event?: string): Promise<Session> {
+    return withFileLock(`${this.file}.lock`, async () => {
+      const onDisk = await readJson<Session>(this.file);
+      if (onDisk) this.current = onDisk;
+      return this.write(recipe, event);
+    });
+  }
+
+  private async write(recipe: (draft: Draft<Session>) => void, event?: string): Promise<Session> {
     const now = new Date().toISOString();
     const next = produce(this.session, (draft) => {
       recipe(draft);

@@ -2,7 +2,7 @@
 // in change.ts; this is only drawing. Secrets never reach the screen: a change marked secret shows as
 // <redacted>, and in any diff the values of password-like keys are masked.
 import { createTwoFilesPatch } from 'diff';
-import type { Change, FileChange } from './change.js';
+import type { Change, FileChange, FirewallChange } from './change.js';
 
 export const REDACTED = '<redacted>';
 
@@ -45,16 +45,27 @@ export function fileDiff(change: FileChange): string {
 export function describeChange(change: Change): string {
   if (change.kind === 'file') {
     const verb = change.before === null ? 'create' : change.after === null ? 'remove' : 'edit';
-    return `${verb} ${change.path}`;
+    return `${verb} ${change.path}${change.afterConfirm ? ' (after you confirm)' : ''}`;
   }
+  if (change.kind === 'firewall') return `load ${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules`;
   return `${change.action} ${change.command ? [change.command.file, ...change.command.args].join(' ') : change.names[0]}`;
 }
 
-/** The whole plan as text: each file's diff, then the service actions, each with its reason. */
+/** The running firewall's filter table before and after, as a diff in iptables-save form. */
+export function firewallDiff(change: FirewallChange): string {
+  const label = change.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)';
+  const patch = createTwoFilesPatch(`running ${label}`, `new ${label}`, change.before, change.after, undefined, undefined, { context: 3 });
+  return expandTabs(patch.split('\n').filter((line) => !/^={10,}$/.test(line)).join('\n'));
+}
+
+/** The whole plan as text: the firewall, each file's diff, then the service actions, each with its reason. */
 export function renderPlan(changes: readonly Change[]): string {
   const parts: string[] = [];
   for (const change of changes) {
-    if (change.kind === 'file') parts.push(`# ${change.reason}\n${fileDiff(change)}`);
+    if (change.kind === 'firewall') parts.push(`# ${change.reason}\n${firewallDiff(change)}`);
+  }
+  for (const change of changes) {
+    if (change.kind === 'file') parts.push(`# ${change.reason}${change.afterConfirm ? ' (written only after you confirm)' : ''}\n${fileDiff(change)}`);
   }
   const services = changes.filter((c) => c.kind === 'service');
   if (services.length > 0) {
@@ -65,11 +76,16 @@ export function renderPlan(changes: readonly Change[]): string {
 
 /** The plan as data for --json: paths, actions and the redacted diff; never raw secret content. */
 export function planToJson(changes: readonly Change[]): unknown[] {
-  return changes.map((change) =>
-    change.kind === 'file'
-      ? { kind: 'file', step: change.step, path: change.path, action: change.before === null ? 'create' : change.after === null ? 'remove' : 'edit', reason: change.reason, diff: fileDiff(change) }
-      : { kind: 'service', step: change.step, service: change.names[0], action: change.action, reason: change.reason },
-  );
+  return changes.map((change) => {
+    switch (change.kind) {
+      case 'file':
+        return { kind: 'file', step: change.step, path: change.path, action: change.before === null ? 'create' : change.after === null ? 'remove' : 'edit', afterConfirm: Boolean(change.afterConfirm), reason: change.reason, diff: fileDiff(change) };
+      case 'firewall':
+        return { kind: 'firewall', step: change.step, family: change.family, reason: change.reason, diff: firewallDiff(change), script: change.script };
+      case 'service':
+        return { kind: 'service', step: change.step, service: change.names[0], action: change.action, reason: change.reason };
+    }
+  });
 }
 
 export function expandTabs(text: string, width = 8): string {

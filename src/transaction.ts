@@ -4,13 +4,15 @@
 // recovered on the next start (recovery.ts).
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CANDIDATE_PATH, type Change, type FileChange, type ServiceAction, type ServiceChange, type StepId } from './change.js';
+import { CANDIDATE_PATH, type Change, type FileChange, type FirewallChange, type ServiceChange, type StepId } from './change.js';
 import { UserError } from './errors.js';
 import type { Host } from './host.js';
 import type { Journal } from './journal.js';
 import { findService, serviceCommand } from './services.js';
 import type { SystemFacts } from './system.js';
 import type { Manifest, RestoreReport, SnapshotStore } from '../snapshots/store.js';
+import { checkScript, captureFirewall, loadScript, restoreFirewall } from '../snapshots/netfilter.js';
+import { GuardFile, newToken, spawnWatchdog, type GuardRecord } from '../snapshots/guard.js';
 import type { VerifyCheck } from '../steps/types.js';
 
 export type ProgressEvent =
@@ -22,6 +24,12 @@ export type ProgressEvent =
   | { phase: 'restore'; detail: string }
   | { phase: 'skip'; detail: string };
 
+export interface GuardOptions {
+  readonly timeoutSeconds: number;
+  readonly sshConnection: string | undefined;
+  readonly stateDir: string;
+}
+
 export interface ApplyInput {
   readonly host: Host;
   readonly system: SystemFacts;
@@ -31,12 +39,16 @@ export interface ApplyInput {
   readonly changes: readonly Change[];
   readonly verify: () => Promise<VerifyCheck[]>;
   readonly onProgress?: (event: ProgressEvent) => void;
+  /** Apply under the dead-man switch: arm the watchdog instead of committing. */
+  readonly guard?: GuardOptions;
 }
 
 export interface ApplyResult {
   readonly snapshotId: string;
   readonly checks: VerifyCheck[];
   readonly notes: string[];
+  /** Set when the change waits for confirmation. */
+  readonly guard?: GuardRecord;
 }
 
 /** Raised when an apply failed and was rolled back; carries the cause and what the restore did. */
@@ -57,12 +69,17 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const progress = (event: ProgressEvent): void => onProgress?.(event);
   const notes: string[] = [];
 
-  const files = await resolveFileChanges(host, input.changes.filter((c): c is FileChange => c.kind === 'file'));
+  const allFiles = await resolveFileChanges(host, input.changes.filter((c): c is FileChange => c.kind === 'file'));
+  // Files to write once a guarded change is confirmed: snapshotted now, written by `confirm`.
+  const pending = input.guard ? allFiles.filter((f) => f.afterConfirm) : [];
+  const files = allFiles.filter((f) => !pending.includes(f));
+  const firewall = input.changes.filter((c): c is FirewallChange => c.kind === 'firewall');
   const services = input.changes.filter((c): c is ServiceChange => c.kind === 'service');
-  await refuseIfChangedSincePlan(host, files);
+  await refuseIfChangedSincePlan(host, allFiles);
 
-  progress({ phase: 'snapshot', detail: `${files.length} file(s)` });
-  const manifest = await store.capture(host, files.map((f) => f.path), { step, label: `before apply of ${step}` });
+  progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
+  const manifest = await store.capture(host, allFiles.map((f) => f.path), { step, label: `before apply of ${step}` });
+  if (firewall.length > 0) await captureFirewall(host, store, manifest);
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
   await store.save(manifest);
   await journal.update((draft) => {
@@ -71,6 +88,10 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   const createdDirs: string[] = [];
   try {
+    for (const change of firewall) {
+      progress({ phase: 'validate', detail: `${change.family} rules (iptables-restore --test, jump targets)` });
+      await checkScript(host, change.family, change.script);
+    }
     for (const change of files) await validateCandidate(host, change, progress);
     for (const change of files) {
       progress({ phase: 'write', detail: change.path });
@@ -83,12 +104,24 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       await faultPoint('after-write');
     }
     await store.recordWritten(host, manifest, createdDirs);
+    for (const change of firewall) {
+      progress({ phase: 'write', detail: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules (one atomic iptables-restore)` });
+      await loadScript(host, change.family, change.script);
+    }
     for (const change of files) await validateInstalled(host, change, progress, notes);
     for (const change of services) await runService(host, system, change, progress, notes);
     progress({ phase: 'verify', detail: step });
     const checks = await input.verify();
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw new UserError(`verification failed: ${failed.map((c) => `${c.label}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, undefined, 1);
+    if (input.guard) {
+      const guard = await armGuard(input.guard, host, step, manifest, pending);
+      await journal.update((draft) => {
+        draft.inflight = null;
+        draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
+      }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${guard.deadline})`);
+      return { snapshotId: manifest.id, checks, notes, guard };
+    }
     await journal.update((draft) => {
       draft.inflight = null;
       draft.steps[step] = { status: 'applied', snapshotId: manifest.id, at: new Date().toISOString(), note: checks.map((c) => c.label).join('; ') };
@@ -116,6 +149,15 @@ export async function restoreSnapshot(
   progress: (event: ProgressEvent) => void = () => undefined,
 ): Promise<RestoreReport> {
   const report = await store.restore(host, manifest);
+  if (manifest.firewall && host.live) {
+    try {
+      progress({ phase: 'restore', detail: 'the running firewall (IPv4 and IPv6)' });
+      const families = await restoreFirewall(host, store, manifest);
+      report.restored.push(...families.map((f) => `firewall ${f}`));
+    } catch (error) {
+      report.failed.push({ path: 'firewall', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
   for (const undo of manifest.serviceUndo ?? []) {
     try {
       await runService(host, system, { names: undo.names, action: undo.action, command: undo.command }, progress, []);
@@ -124,6 +166,32 @@ export async function restoreSnapshot(
     }
   }
   return report;
+}
+
+/**
+ * Arms the dead-man switch: the guard record on disk, then the detached watchdog. From here on the
+ * watchdog, not this process, is responsible for undoing the change if nobody confirms it.
+ */
+async function armGuard(options: GuardOptions, host: Host, step: StepId, manifest: Manifest, pending: FileChange[]): Promise<GuardRecord> {
+  const now = Date.now();
+  const record: GuardRecord = {
+    id: manifest.id,
+    token: newToken(),
+    step,
+    snapshotId: manifest.id,
+    armedAt: new Date(now).toISOString(),
+    deadline: new Date(now + options.timeoutSeconds * 1000).toISOString(),
+    timeoutSeconds: options.timeoutSeconds,
+    appliedFrom: options.sshConnection?.trim() || null,
+    pendingFiles: pending,
+    root: host.root,
+    status: 'armed',
+  };
+  const guard = new GuardFile(options.stateDir);
+  await guard.write(record);
+  record.watchdogPid = spawnWatchdog(record, options.stateDir);
+  await guard.write(record);
+  return record;
 }
 
 async function resolveFileChanges(host: Host, changes: FileChange[]): Promise<FileChange[]> {

@@ -1,7 +1,7 @@
 // The contract every step keeps: detect (read-only) → plan (pure data) → verify (read-only).
 // A step never writes; the transaction in src/ does. The wizard and the headless commands drive
 // steps only through this interface.
-import type { Change, StepId } from '../src/change.js';
+import type { Change, FileChange, StepId } from '../src/change.js';
 import type { Host } from '../src/host.js';
 import type { SystemFacts } from '../src/system.js';
 
@@ -44,7 +44,15 @@ export interface MultiSelectQuestion {
   readonly choices: readonly Choice[];
 }
 
-export type Question = MultiSelectQuestion;
+/** A yes/no choice: the answer is a boolean under `key`. */
+export interface BooleanQuestion {
+  readonly kind: 'boolean';
+  readonly key: string;
+  readonly prompt: string;
+  readonly help?: string;
+}
+
+export type Question = MultiSelectQuestion | BooleanQuestion;
 
 export interface VerifyCheck {
   readonly label: string;
@@ -55,6 +63,8 @@ export interface VerifyCheck {
 export interface Step<Facts = unknown, Answers = unknown> {
   readonly id: StepId;
   readonly title: string;
+  /** Changes that can cut the admin off: applied under the dead-man switch (snapshots/guard.ts). */
+  readonly guarded?: boolean;
   /** Plain-language reasons for a first-time admin, one paragraph per entry. */
   readonly why: readonly string[];
   detect(ctx: StepContext): Promise<Facts>;
@@ -64,6 +74,15 @@ export interface Step<Facts = unknown, Answers = unknown> {
   questions(facts: Facts): Question[];
   /** Pure: the same facts and answers always give the same changes; no I/O. */
   plan(facts: Facts, answers: Answers): Change[];
+  /** Reasons to refuse the plan before anything is touched (a lock-out the rules would cause). */
+  preflight?(facts: Facts, answers: Answers): string[];
+  /** For questions whose answer is not simply answers[key]: the values ticked now, and the answers
+   *  with new values (the firewall's allow list keeps source-limited rules the checklist cannot show). */
+  choiceOf?(answers: Answers, question: Question): string[];
+  withChoice?(answers: Answers, question: Question, values: string[]): Answers;
+  /** For guarded steps: the files to write once the change is confirmed, computed from the box as it
+   *  is then (the firewall persists the rules actually running). Paths are those the plan announced. */
+  confirmedFiles?(ctx: StepContext, announced: readonly FileChange[]): Promise<FileChange[]>;
   findings(facts: Facts): Finding[];
   /** Read-only checks after an apply: does the box now behave as planned? */
   verify(ctx: StepContext, answers: Answers): Promise<VerifyCheck[]>;

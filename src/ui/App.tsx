@@ -4,7 +4,9 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { Engine, RecoveryReport } from '../engine.js';
 import { STEPS } from '../../steps/index.js';
 import type { Step } from '../../steps/types.js';
+import { useEffect, useState } from 'react';
 import { MultiSelect } from './MultiSelect.js';
+import { YesNo } from './YesNo.js';
 import { diffLines, ScrollView, type StyledLine } from './ScrollView.js';
 import { StepList } from './StepBar.js';
 import { fit, wrap } from './text.js';
@@ -28,9 +30,21 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
   const bodyHeight = height - 4;
 
   const quit = () => {
-    onExit(0);
+    // A guarded change of this session that was rolled back unconfirmed: exit code 3 (DESIGN.md).
+    onExit(state.rolledBackUnconfirmed ? 3 : 0);
     exit();
   };
+
+  // The countdown: redraw every half second while a guarded change waits, and follow its fate.
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (screen.kind !== 'guard') return;
+    const timer = setInterval(() => {
+      setNow(Date.now());
+      void wizard.pollGuard();
+    }, 500);
+    return () => clearInterval(timer);
+  }, [screen.kind, wizard.pollGuard]);
 
   useInput((input, key) => {
     if (wizard.working.current) return; // a transaction is running: it finishes first
@@ -67,6 +81,7 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
         if (key.escape) wizard.update((d) => void (d.screen = { kind: 'facts', step: screen.step }));
         return;
       case 'review':
+        if (state.open?.problems.length && (input === 'a' || key.return)) return;
         if (input === 'a' || (key.return && state.open?.changes.length === 0)) void wizard.apply();
         else if (input === 's') void wizard.skip();
         else if (key.escape || input === 'b') {
@@ -78,6 +93,10 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
         if (key.return) wizard.goHome();
         else if (input === 'u' && state.outcome?.ok && state.rows.find((r) => r.id === screen.step)?.status === 'applied') void wizard.askUndo(screen.step);
         else if (input === 'q') quit();
+        return;
+      case 'guard':
+        if (input === 'c' && !process.env.SSH_CONNECTION) void wizard.confirmHere();
+        else if (input === 'q') quit(); // the watchdog keeps the deadline without the wizard
         return;
       case 'undo-confirm':
         if (input === 'y') void wizard.undo();
@@ -145,11 +164,22 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
       case 'question': {
         const question = state.open?.questions[screen.index];
         if (!question || !state.open) return null;
-        const initial = (state.open.answers[question.key] as string[] | undefined) ?? [];
-        return <MultiSelect key={question.key} question={question} initial={initial} width={width} color={color} onSubmit={(values) => void wizard.answer(question.key, values)} />;
+        if (question.kind === 'boolean') {
+          const initial = (state.open.answers[question.key] as boolean | undefined) ?? true;
+          return <YesNo key={question.key} question={question} initial={initial} width={width} color={color} onSubmit={(value) => void wizard.answer(question, value)} />;
+        }
+        const openStep = engine.builtStep(state.open.id) as Step<unknown, Record<string, unknown>>;
+        const initial = openStep.choiceOf ? openStep.choiceOf(state.open.answers, question) : ((state.open.answers[question.key] as string[] | undefined) ?? []);
+        return <MultiSelect key={question.key} question={question} initial={initial} width={width} color={color} onSubmit={(values) => void wizard.answer(question, values)} />;
       }
       case 'review': {
         const open = state.open!;
+        if (open.problems.length > 0) {
+          const lines: StyledLine[] = [{ text: 'bulwark will not apply this: it would lock you out or fight another tool.', bold: true, color: 'red' }, { text: '' }];
+          for (const problem of open.problems) lines.push(...wrap(`✘ ${problem}`, width).map((text) => ({ text, color: 'red' })));
+          lines.push({ text: '' }, { text: 'Press b to go back and change your choices.' }, { text: '' }, ...diffLines(open.diff));
+          return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+        }
         if (open.changes.length === 0) {
           return (
             <Box flexDirection="column">
@@ -188,6 +218,23 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
         for (const line of outcome.lines) lines.push(...wrap(line, width).map((text) => ({ text })));
         return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
       }
+      case 'guard': {
+        const guard = state.guard;
+        if (!guard) return null;
+        const left = Math.max(0, Math.ceil((Date.parse(guard.deadline) - now) / 1000));
+        const overSsh = Boolean(process.env.SSH_CONNECTION);
+        const lines: StyledLine[] = [
+          { text: `Applied. Prove you can still get in: ${left} s left.`, bold: true, color: left > 30 ? 'yellow' : 'red' },
+          { text: '' },
+          ...wrap('Open a NEW terminal, connect to this server with ssh as you normally do, and run:', width).map((text) => ({ text })),
+          { text: '' },
+          { text: `    sudo bulwark confirm ${guard.token}`, bold: true },
+          { text: '' },
+          ...wrap(`If you cannot log in, do nothing: at ${new Date(guard.deadline).toLocaleTimeString()} the old rules come back by themselves, even if this window is closed or the connection drops. This session does not count: an open connection survives any firewall rule.`, width).map((text) => ({ text, dim: true })),
+        ];
+        if (!overSsh) lines.push({ text: '' }, ...wrap('You are at the console (no SSH connection): you may also press c to confirm here.', width).map((text) => ({ text })));
+        return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
+      }
       case 'undo-confirm': {
         const lines: StyledLine[] = [{ text: `Undo ${screen.step}?`, bold: true }, { text: '' }, { text: 'These files go back exactly as they were before bulwark changed them:' }];
         for (const manifest of state.undoTargets) {
@@ -217,6 +264,8 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
         return 'working… please wait';
       case 'result':
         return state.outcome?.ok && state.rows.find((r) => r.id === screen.step)?.status === 'applied' ? 'Enter continue · u undo this step · q quit' : 'Enter continue · q quit';
+      case 'guard':
+        return process.env.SSH_CONNECTION ? 'waiting for `bulwark confirm` from a new SSH session…' : 'waiting for confirmation · c confirm here (console)';
       case 'undo-confirm':
         return 'y restore these files · n cancel';
     }

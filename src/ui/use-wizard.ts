@@ -3,13 +3,14 @@
 import { produce, type Draft } from 'immer';
 import { useCallback, useRef, useState } from 'react';
 import type { Change, StepId } from '../change.js';
-import type { Engine, RecoveryReport } from '../engine.js';
+import { DEFAULT_CONFIRM_TIMEOUT, type Engine, type RecoveryReport } from '../engine.js';
 import { UserError } from '../errors.js';
 import { renderPlan } from '../preview.js';
 import { ApplyFailed, type ProgressEvent } from '../transaction.js';
 import { progressLine } from '../commands.js';
 import { STEPS } from '../../steps/index.js';
 import type { FactRow, Question, Step, VerifyCheck } from '../../steps/types.js';
+import type { GuardRecord } from '../../snapshots/guard.js';
 import type { Manifest } from '../../snapshots/store.js';
 import type { StepRow } from './StepBar.js';
 
@@ -21,6 +22,7 @@ export type Screen =
   | { kind: 'review'; step: StepId }
   | { kind: 'applying'; step: StepId }
   | { kind: 'result'; step: StepId }
+  | { kind: 'guard'; step: StepId }
   | { kind: 'undo-confirm'; step: StepId }
   | { kind: 'undoing'; step: StepId };
 
@@ -32,6 +34,8 @@ export interface OpenStep {
   answers: Record<string, unknown>;
   changes: Change[];
   diff: string;
+  /** Why bulwark refuses this plan (a lock-out it would cause); applying is disabled while any. */
+  problems: string[];
 }
 
 export interface Outcome {
@@ -52,6 +56,10 @@ export interface WizardState {
   outcome: Outcome | null;
   undoTargets: Manifest[];
   error: string | null;
+  /** The guarded change waiting for confirmation (or just decided). */
+  guard: GuardRecord | null;
+  /** A guarded change of this session rolled back unconfirmed: the wizard exits with code 3. */
+  rolledBackUnconfirmed: boolean;
 }
 
 function stepRows(engine: Engine): StepRow[] {
@@ -90,6 +98,8 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
       outcome: null,
       undoTargets: [],
       error: null,
+      guard: null,
+      rolledBackUnconfirmed: false,
     };
   });
   const stateRef = useRef(state);
@@ -140,7 +150,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
         continueWhenReady.current = false;
         update((draft) => {
           draft.busy = null;
-          draft.open = { id, facts, rows: step.describe(facts), questions: step.questions(facts), answers, changes: [], diff: '' } as unknown as Draft<OpenStep>;
+          draft.open = { id, facts, rows: step.describe(facts), questions: step.questions(facts), answers, changes: [], diff: '', problems: [] } as unknown as Draft<OpenStep>;
           if (proceed && draft.screen.kind === 'why') draft.screen = { kind: 'facts', step: id };
         });
       } catch (error) {
@@ -156,10 +166,12 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
     const step = engine.builtStep(open.id) as Step<unknown, Record<string, unknown>>;
     try {
       const changes = step.plan(open.facts, open.answers);
+      const problems = step.preflight?.(open.facts, open.answers) ?? [];
       update((draft) => {
         draft.screen = { kind: 'review', step: open.id };
         draft.open!.changes = changes as Draft<Change>[];
         draft.open!.diff = renderPlan(changes);
+        draft.open!.problems = problems;
       });
     } catch (error) {
       fail(error);
@@ -167,11 +179,13 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
   }, [engine, update, fail]);
 
   const answer = useCallback(
-    async (key: string, value: unknown) => {
+    async (question: Question, value: unknown) => {
       const current = stateRef.current;
       const open = current.open;
       if (!open || current.screen.kind !== 'question') return;
-      const answers = { ...open.answers, [key]: value };
+      const step = engine.builtStep(open.id) as Step<unknown, Record<string, unknown>>;
+      const answers =
+        question.kind === 'multiselect' && step.withChoice ? step.withChoice(open.answers, question, value as string[]) : { ...open.answers, [question.key]: value };
       await engine.saveAnswers(open.id, answers);
       const nextIndex = current.screen.index + 1;
       update((draft) => {
@@ -211,7 +225,15 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
           draft.outcome = { ok: true, title: `${step.title}: nothing to change — the box is already as it should be.`, lines: [], checks: [] };
         });
       } else {
-        const result = await engine.apply({ step, facts: open.facts, answers: open.answers, changes: open.changes }, onProgress);
+        const result = await engine.apply({ step, facts: open.facts, answers: open.answers, changes: open.changes }, onProgress, { confirmTimeout: DEFAULT_CONFIRM_TIMEOUT });
+        if (result?.guard) {
+          const guard = result.guard;
+          update((draft) => {
+            draft.guard = guard as Draft<GuardRecord>;
+            draft.outcome = { ok: true, title: `${step.title}: applied; waiting for your confirmation.`, lines: [], checks: result.checks };
+          });
+          return;
+        }
         update((draft) => {
           draft.outcome = {
             ok: true,
@@ -233,10 +255,41 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
       working.current = false;
       refreshRows();
       update((draft) => {
-        draft.screen = { kind: 'result', step: open.id };
+        draft.screen = draft.guard?.status === 'armed' ? { kind: 'guard', step: open.id } : { kind: 'result', step: open.id };
       });
     }
   }, [engine, update, refreshRows]);
+
+  /** Follows the guard while the countdown shows: a confirmation from another session, or the
+   *  watchdog's rollback at the deadline, ends the wait. */
+  const pollGuard = useCallback(async () => {
+    const current = stateRef.current;
+    if (current.screen.kind !== 'guard' || !current.guard) return;
+    const record = await engine.lastGuard();
+    if (!record || record.id !== current.guard.id || record.status === 'armed') return;
+    refreshRows();
+    update((draft) => {
+      draft.guard = record as Draft<GuardRecord>;
+      draft.screen = { kind: 'result', step: record.step };
+      draft.outcome =
+        record.status === 'confirmed'
+          ? { ok: true, title: `Confirmed: the change stays.`, lines: [`${record.decidedBy ?? ''} at ${record.decidedAt ?? ''}.`, 'The rules are saved for the next boot.'], checks: [] }
+          : { ok: false, title: `Not confirmed in time: rolled back.`, lines: [`${record.decidedBy ?? ''} at ${record.decidedAt ?? ''}.`, 'Everything is as it was before this step. Check the allow list (is your SSH port in it?) and try again.'], checks: [] };
+      if (record.status !== 'confirmed') draft.rolledBackUnconfirmed = true;
+    });
+  }, [engine, update, refreshRows]);
+
+  /** At a local console (no SSH connection to lose) the admin may confirm in place. */
+  const confirmHere = useCallback(async () => {
+    const guard = stateRef.current.guard;
+    if (!guard || process.env.SSH_CONNECTION) return;
+    try {
+      await engine.confirm(guard.token, undefined);
+    } catch (error) {
+      fail(error);
+    }
+    await pollGuard();
+  }, [engine, pollGuard, fail]);
 
   const skip = useCallback(async () => {
     const open = stateRef.current.open;
@@ -311,5 +364,5 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
     }
   }, [engine, update, refreshRows]);
 
-  return { state, update, openStep, answer, makePlan, apply, skip, goHome, askUndo, undo, working, continueWhenReady };
+  return { state, update, openStep, answer, makePlan, apply, skip, goHome, askUndo, undo, working, continueWhenReady, pollGuard, confirmHere };
 }

@@ -1,0 +1,140 @@
+// The dead-man switch. A guarded change (firewall, geo-blocking, SSH) is applied, then a detached
+// watchdog — its own session, no terminal, everything it needs on disk — restores the snapshot at the
+// deadline unless the admin confirms from a NEW SSH connection (an established session survives any
+// ruleset through conntrack, so the old session proves nothing). Exactly one of "confirm" and
+// "deadline" wins: each claims the decision with an O_EXCL file before acting.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { FileChange, StepId } from '../src/change.js';
+import { processAlive, readJson, withFileLock, writeFileDurable } from '../src/fsutil.js';
+
+export type GuardStatus = 'armed' | 'confirmed' | 'rolled-back' | 'failed';
+
+export interface GuardRecord {
+  readonly id: string;
+  readonly token: string;
+  readonly step: StepId;
+  readonly snapshotId: string;
+  readonly armedAt: string;
+  readonly deadline: string;
+  readonly timeoutSeconds: number;
+  /** $SSH_CONNECTION of the session that applied the change; null at a console. */
+  readonly appliedFrom: string | null;
+  /** Files written only once confirmed (paths captured in the snapshot already). */
+  readonly pendingFiles: readonly FileChange[];
+  readonly root: string;
+  watchdogPid?: number;
+  status: GuardStatus;
+  decidedAt?: string;
+  /** Who decided: "confirmed from 10.0.0.2 (new SSH connection)", "deadline passed". */
+  decidedBy?: string;
+  note?: string;
+}
+
+export type Decision = 'confirmed' | 'expired';
+
+export class GuardFile {
+  readonly file: string;
+
+  constructor(readonly stateDir: string) {
+    this.file = path.join(stateDir, 'guard.json');
+  }
+
+  async read(): Promise<GuardRecord | null> {
+    return readJson<GuardRecord>(this.file);
+  }
+
+  async write(record: GuardRecord): Promise<void> {
+    await writeFileDurable(this.file, JSON.stringify(record, null, 2) + '\n');
+  }
+
+  async update(recipe: (record: GuardRecord) => void): Promise<GuardRecord | null> {
+    return withFileLock(`${this.file}.lock`, async () => {
+      const record = await this.read();
+      if (!record) return null;
+      recipe(record);
+      await this.write(record);
+      return record;
+    });
+  }
+
+  private decisionFile(id: string): string {
+    return path.join(this.stateDir, `guard-${id}.decision`);
+  }
+
+  /** Claims the decision for a guard. True for the one caller that wins; the other sees who did. */
+  async claim(id: string, decision: Decision): Promise<{ won: boolean; decision: Decision }> {
+    try {
+      const handle = await fs.open(this.decisionFile(id), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      await handle.writeFile(decision);
+      await handle.sync();
+      await handle.close();
+      return { won: true, decision };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      return { won: false, decision: (await fs.readFile(this.decisionFile(id), 'utf8')).trim() as Decision };
+    }
+  }
+
+  async decided(id: string): Promise<Decision | null> {
+    try {
+      return (await fs.readFile(this.decisionFile(id), 'utf8')).trim() as Decision;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** A short token to type in another session: 4+4 characters, no look-alikes (0/O, 1/l). */
+export function newToken(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  const bytes = randomBytes(8);
+  const chars = [...bytes].map((b) => alphabet[b % alphabet.length]);
+  return `${chars.slice(0, 4).join('')}-${chars.slice(4).join('')}`;
+}
+
+/**
+ * Starts the watchdog: this same program with the hidden `__watchdog` command, detached into its own
+ * session (setsid) with no terminal, so a hang-up, the end of the wizard or of the SSH connection does
+ * not reach it.
+ */
+export function spawnWatchdog(record: GuardRecord, stateDir: string): number {
+  const cli = process.argv[1];
+  if (!cli) throw new Error('cannot find bulwark\'s own program to start the watchdog');
+  const child = spawn(process.execPath, [cli, '__watchdog', '--root', record.root, '--state-dir', stateDir, record.id], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: '/',
+    env: { ...process.env, BULWARK_WATCHDOG: '1' },
+  });
+  child.unref();
+  if (child.pid === undefined) throw new Error('the watchdog did not start');
+  return child.pid;
+}
+
+export function watchdogAlive(record: GuardRecord): boolean {
+  return record.watchdogPid !== undefined && processAlive(record.watchdogPid);
+}
+
+/** Seconds left before the deadline (negative once passed). */
+export function secondsLeft(record: GuardRecord, now = Date.now()): number {
+  return (Date.parse(record.deadline) - now) / 1000;
+}
+
+/**
+ * The confirmation must come over SSH, and over a connection other than the one the change was made
+ * from. At a local console (the change was applied without SSH) it may come from the console too.
+ */
+export function checkNewConnection(record: GuardRecord, sshConnection: string | undefined): string | null {
+  if (!sshConnection) {
+    if (record.appliedFrom === null) return null;
+    return 'This session is not an SSH connection, so it cannot prove that SSH still works. Log in with a NEW SSH connection and run the command there.';
+  }
+  if (record.appliedFrom !== null && sshConnection.trim() === record.appliedFrom.trim()) {
+    return 'This is the SSH connection the change was made from: it stays open whatever the rules say, so it proves nothing. Open a NEW SSH connection (a new terminal: ssh to this server) and run the command there.';
+  }
+  return null;
+}

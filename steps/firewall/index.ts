@@ -1,0 +1,239 @@
+// Step `firewall`: block everything, then open only what the box must offer — for IPv4 and IPv6
+// alike. Guarded: applied under the dead-man switch, persisted only once the admin proves from a new
+// SSH connection that they can still get in.
+import type { Change, FileChange, FirewallChange, IpFamily } from '../../src/change.js';
+import { FAMILIES } from '../../snapshots/netfilter.js';
+import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
+import { currentFilter, detectFirewall, type FirewallFacts } from './detect.js';
+import { BUILTIN_CHAINS, filterTable, parseSave, renderRuleset, renderTable, type Ruleset } from './iptables-save.js';
+import { admits, applyScript, desiredChains, familyOf, isApplied, portRange, predictTable, type FirewallDesign, type PortRule } from './rules.js';
+
+export interface FirewallAnswers {
+  allow: { port: number | string; proto: 'tcp' | 'udp'; from?: string[] }[];
+  trustedSources?: string[];
+  rateLimit?: boolean;
+}
+
+export function designOf(facts: FirewallFacts, answers: FirewallAnswers): FirewallDesign {
+  return {
+    allow: answers.allow.map((a) => ({ proto: a.proto, port: String(a.port), from: a.from })),
+    trustedSources: answers.trustedSources ?? [],
+    rateLimit: answers.rateLimit ?? true,
+    sshPorts: facts.sshPorts,
+    sipPorts: facts.sipPorts,
+  };
+}
+
+const key = (rule: PortRule) => `${rule.proto}/${rule.port}`;
+
+export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
+  id: 'firewall',
+  title: 'Default-deny firewall',
+  guarded: true,
+  why: [
+    'Even with only the needed programs listening, a firewall is a second wall: it blocks everything from everywhere, and then opens only the ports this server must offer — SSH for you, the web interfaces, SIP, IAX and the audio (RTP) of calls.',
+    'It also slows down attackers: new SSH and SIP connections from one address are rate-limited, and the well-known SIP scanners are dropped by the name they announce. Fewer attempts also means smaller logs, so intrusion detection (a later step) keeps up.',
+    'A firewall mistake can lock you out, so bulwark applies it under a dead-man switch: unless you log in again from a NEW SSH connection and confirm within the time shown, the old rules come back by themselves. Rules are saved for the next boot only after you confirm.',
+  ],
+
+  detect(ctx: StepContext): Promise<FirewallFacts> {
+    return detectFirewall(ctx.host, ctx.system, ctx.sshConnection);
+  },
+
+  describe(facts: FirewallFacts): FactRow[] {
+    const rows: FactRow[] = [];
+    if (facts.live) rows.push({ label: 'Backend', value: `iptables (${facts.backend}), IPv4 and IPv6`, tone: 'neutral' });
+    else rows.push({ label: 'Rules read from', value: facts.persist.map((p) => `${p.path}${p.current === null ? ' (absent)' : ''}`).join(', '), tone: 'neutral' });
+    for (const tool of facts.missingTools) rows.push({ label: 'Missing', value: `${tool} (apt-get/yum install iptables)`, tone: 'bad' });
+    for (const family of FAMILIES) {
+      const table = currentFilter(facts, family);
+      const policy = table.chains.find((c) => c.name === 'INPUT')?.policy ?? 'ACCEPT';
+      const rules = [...table.rules.values()].reduce((n, list) => n + list.length, 0);
+      rows.push({ label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'} now`, value: `INPUT policy ${policy}, ${rules} rule(s)`, tone: policy === 'ACCEPT' ? 'bad' : 'good' });
+    }
+    rows.push({ label: 'SSH port(s)', value: facts.sshPorts.join(', '), tone: 'neutral' });
+    if (facts.admin) rows.push({ label: 'You are connected from', value: `${facts.admin.address} to port ${facts.admin.port}`, tone: 'neutral' });
+    for (const manager of facts.managers) rows.push({ label: manager.name, value: manager.detail, tone: manager.effect === 'refuse' ? 'bad' : 'neutral' });
+    if (facts.bootLoader && !facts.bootLoader.installed) rows.push({ label: 'At boot', value: `${facts.bootLoader.name} is not installed. ${facts.bootLoader.hint}`, tone: 'bad' });
+    return rows;
+  },
+
+  defaults(facts: FirewallFacts): FirewallAnswers {
+    return {
+      allow: facts.suggestions.filter((s) => s.recommended).map((s) => ({ port: /^\d+$/.test(s.rule.port) ? Number(s.rule.port) : s.rule.port, proto: s.rule.proto })),
+      rateLimit: true,
+    };
+  },
+
+  questions(facts: FirewallFacts): Question[] {
+    return [
+      {
+        kind: 'multiselect',
+        key: 'allow',
+        prompt: 'Which ports should be open to the Internet? Everything else is closed.',
+        help: 'Prefilled from what is listening. Untick what nobody outside needs.',
+        choices: facts.suggestions.map((s) => ({ value: key(s.rule), label: `${key(s.rule).padEnd(16)} ${s.label}` })),
+      },
+      {
+        kind: 'boolean',
+        key: 'rateLimit',
+        prompt: 'Rate-limit new SSH and SIP connections from any one address?',
+        help: 'Stops password guessing and SIP floods from filling the logs; normal use never reaches the limits.',
+      },
+    ];
+  },
+
+  choiceOf(answers: FirewallAnswers, question: Question): string[] {
+    if (question.key !== 'allow') return [];
+    return answers.allow.filter((a) => a.from === undefined).map((a) => `${a.proto}/${a.port}`);
+  },
+
+  withChoice(answers: FirewallAnswers, question: Question, values: string[]): FirewallAnswers {
+    if (question.key !== 'allow') return answers;
+    // Rules limited to some sources come from the answers file; the checklist leaves them alone.
+    const limited = answers.allow.filter((a) => a.from !== undefined);
+    const chosen = values.map((value) => {
+      const [proto, port] = value.split('/') as ['tcp' | 'udp', string];
+      return { proto, port: /^\d+$/.test(port) ? Number(port) : port };
+    });
+    return { ...answers, allow: [...chosen, ...limited] };
+  },
+
+  plan(facts: FirewallFacts, answers: FirewallAnswers): Change[] {
+    const design = designOf(facts, answers);
+    const changes: Change[] = [];
+    const predicted: Partial<Record<IpFamily, Ruleset>> = {};
+    for (const family of FAMILIES) {
+      const current = currentFilter(facts, family);
+      const desired = desiredChains(design, family);
+      const table = predictTable(current, desired);
+      const ruleset = parseSave(facts.current[family]);
+      ruleset.set('filter', table);
+      predicted[family] = ruleset;
+      if (facts.live && !isApplied(current, desired)) {
+        const change: FirewallChange = {
+          kind: 'firewall',
+          step: 'firewall',
+          family,
+          before: renderTable(current),
+          after: renderTable(table),
+          script: applyScript(current, desired),
+          reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: drop everything but the ports you keep`,
+        };
+        changes.push(change);
+      }
+    }
+    // Live, the files that load the rules at boot follow the running rules, written only after
+    // confirmation; with nothing to load there is nothing to persist. Under --root they are the firewall.
+    if (facts.live && changes.length === 0) return changes;
+    for (const target of facts.persist) {
+      const content = persistable(predicted[target.family]!);
+      if (target.current !== null && sameDesign(target.current, content)) continue;
+      changes.push({
+        kind: 'file',
+        step: 'firewall',
+        path: target.path,
+        before: target.current,
+        after: content,
+        mode: 0o600,
+        afterConfirm: facts.live,
+        reason: `the rules loaded at boot (${target.family === 'ipv4' ? 'IPv4' : 'IPv6'})`,
+      } satisfies FileChange);
+    }
+    return changes;
+  },
+
+  preflight(facts: FirewallFacts, answers: FirewallAnswers): string[] {
+    const problems: string[] = [];
+    const design = designOf(facts, answers);
+    for (const manager of facts.managers.filter((m) => m.effect === 'refuse')) problems.push(`${manager.name} is active: ${manager.detail}.`);
+    if (facts.live && facts.missingTools.length > 0) problems.push(`${facts.missingTools.join(', ')} not found: install iptables first.`);
+    for (const port of facts.sshPorts) {
+      const open = design.allow.some((a) => a.proto === 'tcp' && portsInclude(a.port, port)) || design.trustedSources.length > 0;
+      if (!open) problems.push(`SSH listens on port ${port}, but tcp/${port} is not in the allow list: you could not log in again.`);
+    }
+    if (facts.admin) {
+      const family = familyOf(facts.admin.address);
+      const verdict = admits(design, { family, source: facts.admin.address, proto: 'tcp', port: facts.admin.port });
+      if (!verdict.admitted) {
+        problems.push(`You are connected from ${facts.admin.address} to port ${facts.admin.port}; with these rules a new connection from there would be dropped (${verdict.rule.why}). Allow tcp/${facts.admin.port} from your address, or add it to trustedSources.`);
+      }
+    }
+    return problems;
+  },
+
+  async confirmedFiles(ctx: StepContext, announced: readonly FileChange[]): Promise<FileChange[]> {
+    const facts = await detectFirewall(ctx.host, ctx.system, ctx.sshConnection);
+    return announced.map((change) => {
+      const target = facts.persist.find((p) => p.path === change.path);
+      if (!target) throw new Error(`bug: ${change.path} is not a file bulwark persists rules to`);
+      return { ...change, before: target.current, after: persistable(parseSave(facts.current[target.family])) };
+    });
+  },
+
+  findings(facts: FirewallFacts): Finding[] {
+    const findings: Finding[] = [];
+    for (const family of FAMILIES) {
+      const table = currentFilter(facts, family);
+      if ((table.chains.find((c) => c.name === 'INPUT')?.policy ?? 'ACCEPT') === 'ACCEPT' && !table.chains.some((c) => c.name === 'BULWARK-INPUT')) {
+        findings.push({
+          severity: 'high',
+          title: `No default-deny firewall for ${family === 'ipv4' ? 'IPv4' : 'IPv6'}: every listening port is reachable`,
+          why: 'Anything that listens, now or after the next install, can be reached from the whole Internet.',
+          fix: 'Drop everything but the ports this server must offer, with rate limits on SSH and SIP.',
+        });
+      }
+    }
+    for (const manager of facts.managers.filter((m) => m.effect === 'refuse')) findings.push({ severity: 'medium', title: `${manager.name} manages the firewall`, why: 'Two programs writing the same rules undo each other.', fix: manager.detail });
+    if (facts.bootLoader && !facts.bootLoader.installed) findings.push({ severity: 'low', title: `Rules are not loaded at boot (${facts.bootLoader.name} missing)`, why: 'After a reboot the server would come up without a firewall.', fix: facts.bootLoader.hint });
+    return findings;
+  },
+
+  async verify(ctx: StepContext, answers: FirewallAnswers): Promise<VerifyCheck[]> {
+    const facts = await detectFirewall(ctx.host, ctx.system, ctx.sshConnection);
+    const design = designOf(facts, answers);
+    if (!facts.live) {
+      return facts.persist.map((target) => ({ label: `${target.path} holds the new rules`, ok: target.current !== null && sameDesign(target.current, persistable(predictedRuleset(facts, design, target.family))) }));
+    }
+    return FAMILIES.map((family) => {
+      const ok = isApplied(currentFilter(facts, family), desiredChains(design, family));
+      return { label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: INPUT drops by default, bulwark's chain is loaded`, ok };
+    });
+  },
+};
+
+function predictedRuleset(facts: FirewallFacts, design: FirewallDesign, family: IpFamily): Ruleset {
+  const ruleset = parseSave(facts.current[family]);
+  ruleset.set('filter', predictTable(currentFilter(facts, family), desiredChains(design, family)));
+  return ruleset;
+}
+
+function portsInclude(port: string, value: number): boolean {
+  const [low, high] = portRange(port);
+  return low <= value && value <= high;
+}
+
+/** The ruleset as it should be loaded at boot: without the chains fail2ban and Docker create for
+ *  themselves when they start (restoring them too would make those programs fail or ban twice). */
+export function persistable(ruleset: Ruleset): string {
+  const transient = (chain: string) => /^(f2b-|fail2ban-|DOCKER)/.test(chain);
+  const copy: Ruleset = new Map();
+  for (const [name, table] of ruleset) {
+    const builtins = BUILTIN_CHAINS[name] ?? [];
+    const chains = table.chains.filter((c) => builtins.includes(c.name) || !transient(c.name));
+    const rules = new Map<string, string[]>();
+    for (const chain of chains) rules.set(chain.name, (table.rules.get(chain.name) ?? []).filter((rule) => !/\s-[jg]\s+(f2b-|fail2ban-|DOCKER)/.test(` ${rule}`)));
+    copy.set(name, { name, chains, rules });
+  }
+  if (!copy.has('filter')) copy.set('filter', filterTable(copy));
+  return `# Written by bulwark. Loaded at boot; bulwark's own chains are BULWARK-*.\n${renderRuleset(copy)}`;
+}
+
+/** Same rules, ignoring comments and formatting (a file saved by hand with iptables-save). */
+function sameDesign(a: string, b: string): boolean {
+  try {
+    return renderRuleset(parseSave(a)) === renderRuleset(parseSave(b));
+  } catch {
+    return false;
+  }
+}
