@@ -3,7 +3,7 @@
 // bundle when the sources are newer than it.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const repo = new URL('..', import.meta.url).pathname;
@@ -51,7 +51,7 @@ export function ensureBuilt() {
 }
 
 /** Debian packages the tests drive for real. Installed only when running as root on Debian. */
-export const TEST_PACKAGES = ['tmux', 'iproute2', 'util-linux', 'procps'];
+export const TEST_PACKAGES = ['tmux', 'iproute2', 'util-linux', 'procps', 'openssh-server', 'openssh-client', 'rsyslog', 'iptables', 'ipset'];
 
 export function ensureDebianPackages(packages) {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
@@ -63,6 +63,15 @@ export function ensureDebianPackages(packages) {
   if (missing.length === 0) return;
   process.stderr.write(`Installing Debian packages the tests use: ${missing.join(' ')}\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  mustRun('apt-get', ['update', '-qq'], { env });
-  mustRun('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  // Installing a daemon must not start it on this machine (openssh-server would): the tests start
+  // their own inside sandboxes. policy-rc.d exiting 101 tells invoke-rc.d not to start services.
+  const policy = '/usr/sbin/policy-rc.d';
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    mustRun('apt-get', ['update', '-qq'], { env });
+    mustRun('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  } finally {
+    if (ownPolicy) rmSync(policy, { force: true });
+  }
 }

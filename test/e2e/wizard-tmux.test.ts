@@ -258,7 +258,7 @@ describe('the wizard in an 80x24 terminal', () => {
 
     // And back home the step reads as applied
     const after = await terminal.step('Enter', /✔ 2\. Minimal exposure\s+exposure\s+applied/);
-    expect(after).toContain('All available steps are done');
+    expect(after).toMatch(/Next: Default-deny firewall\. Press Enter to start/);
 
     // And no screen on the way was wider than the terminal, held a tab, or showed a password
     expectScreensFitAndHideSecrets(terminal.screens, ELASTIX_SECRETS);
@@ -302,7 +302,9 @@ describe('the wizard in an 80x24 terminal', () => {
     await walkToChecklist();
     await terminal.step('Enter', 'The changes, exactly as they will be made');
     await terminal.step('a', 'applied and verified');
-    await terminal.step('Enter', /› ✔ 2\. Minimal exposure\s+exposure\s+applied/);
+    // Back home the cursor offers the next step (the firewall); the admin moves up to the applied one.
+    await terminal.step('Enter', /› ○ 3\. Default-deny firewall/);
+    await terminal.step('Up', /› ✔ 2\. Minimal exposure\s+exposure\s+applied/);
     expect(await snapshotTree(root)).not.toEqual(pristineTree);
 
     // When the admin presses u on the step and confirms
@@ -324,7 +326,7 @@ describe('the wizard in an 80x24 terminal', () => {
     // Given an apply killed (SIGKILL) right after its first write: the box is half-changed
     const { root, state } = await box('elastix-centos5');
     const pristineTree = await snapshotTree(await pristine('elastix-centos5'));
-    const crashed = await bulwark(['apply', '--yes', '--root', root, '--state-dir', state], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', '--root', root, '--state-dir', state], { env: { BULWARK_FAULT: 'kill-after-write' } });
     expect(crashed.signal).toBe('SIGKILL');
     expect(await snapshotTree(root)).not.toEqual(pristineTree);
 

@@ -33,7 +33,7 @@ describe('a crash in the middle of an apply', () => {
     const pristine = await snapshotTree(root);
 
     // When bulwark is killed (SIGKILL: no handler runs) right after its first write...
-    const crashed = await bulwark(['apply', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
     expect(crashed.signal).toBe('SIGKILL');
     // ...the box is half-changed: exactly one of the three files was written.
     expect(await snapshotTree(root)).not.toEqual(pristine);
@@ -46,7 +46,7 @@ describe('a crash in the middle of an apply', () => {
     // The next start that may write recovers first: here an apply that has nothing to do.
     const answers = path.join(state, 'answers.json');
     await fs.writeFile(answers, JSON.stringify({ exposure: { loopbackOnly: [] } }));
-    const next = await bulwark(['apply', '--yes', '--answers', answers, ...g()]);
+    const next = await bulwark(['apply', '--step', 'exposure', '--yes', '--answers', answers, ...g()]);
     expect(next.code).toBe(0);
     expect(next.stderr).toMatch(/An interrupted apply of exposure \(pid \d+\) was found and undone/);
     expect(await snapshotTree(root)).toEqual(pristine);
@@ -58,7 +58,7 @@ describe('a crash in the middle of an apply', () => {
     // And a normal apply then works from the clean state. (The journal now remembers the empty
     // choice made above, so this run names its choice again.)
     await fs.writeFile(answers, JSON.stringify({ exposure: { loopbackOnly: ['mysql', 'postfix', 'asterisk-ami'] } }));
-    expect((await bulwark(['apply', '--yes', '--answers', answers, ...g()])).code).toBe(0);
+    expect((await bulwark(['apply', '--step', 'exposure', '--yes', '--answers', answers, ...g()])).code).toBe(0);
     expect(await fs.readFile(path.join(root, 'etc/postfix/main.cf'), 'utf8')).toContain('inet_interfaces = loopback-only');
   });
 });
@@ -75,7 +75,7 @@ describe('one bulwark at a time', () => {
     expect(screen).toContain('Minimal exposure');
 
     const pristine = await snapshotTree(root);
-    const second = await bulwark(['apply', '--yes', ...g()]);
+    const second = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()]);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/Another bulwark is running \(pid \d+, `bulwark wizard`, since .*\)\./);
     expect(second.stderr).toMatch(/If it is stuck, stop it with `kill \d+`/);
@@ -89,14 +89,14 @@ describe('one bulwark at a time', () => {
     // The admin leaves the wizard with q; then the second one may go.
     wizard.stdin!.write('q');
     await new Promise((resolve) => wizard!.once('exit', resolve));
-    expect((await bulwark(['apply', '--yes', ...g()])).code).toBe(0);
+    expect((await bulwark(['apply', '--step', 'exposure', '--yes', ...g()])).code).toBe(0);
   });
 
   it('a lock left by a killed bulwark is taken over', async () => {
-    const crashed = await bulwark(['apply', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
     expect(crashed.signal).toBe('SIGKILL');
     await expect(fs.access(path.join(state, 'lock'))).resolves.toBeUndefined(); // SIGKILL left it behind
-    const next = await bulwark(['apply', '--yes', ...g()]);
+    const next = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()]);
     expect(next.code).toBe(0);
     await expect(fs.access(path.join(state, 'lock'))).rejects.toThrow();
   });
@@ -105,7 +105,7 @@ describe('one bulwark at a time', () => {
 describe('signals during an apply', () => {
   it.each(['SIGHUP', 'SIGTERM', 'SIGINT'] as const)('%s mid-transaction is held until the change is complete', async (signal) => {
     // Given an apply that is between its first and second write...
-    const child = spawn(process.execPath, [BULWARK, 'apply', '--yes', ...g()], { env: { ...process.env, BULWARK_FAULT: 'pause-after-write', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BULWARK, 'apply', '--step', 'exposure', '--yes', ...g()], { env: { ...process.env, BULWARK_FAULT: 'pause-after-write', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -36,7 +36,7 @@ describe('exposure on the Elastix 2.x / CentOS 5 fixture', () => {
     const pristine = await snapshotTree(root);
     const managerBefore = await read('etc/asterisk/manager.conf');
 
-    const plan = await bulwark(['plan', ...g()]);
+    const plan = await bulwark(['plan', '--step', 'exposure', ...g()]);
     expect(plan.code).toBe(2);
     expect(plan.stdout).toContain('+++ b/etc/my.cnf');
     expect(plan.stdout).toContain('+bind-address = 127.0.0.1');
@@ -47,7 +47,7 @@ describe('exposure on the Elastix 2.x / CentOS 5 fixture', () => {
     expect(plan.stdout).not.toContain('elastix456');
     expect(await snapshotTree(root)).toEqual(pristine); // plan writes nothing
 
-    const apply = await bulwark(['apply', '--yes', ...g()]);
+    const apply = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()]);
     expect(apply.stderr).toBe('');
     expect(apply.code).toBe(0);
     expect(await read('etc/my.cnf')).toMatch(/\[mysqld\][^[]*\nbind-address = 127\.0\.0\.1\n/);
@@ -57,7 +57,7 @@ describe('exposure on the Elastix 2.x / CentOS 5 fixture', () => {
     // Only the one line changed in manager.conf: comments, includes and users untouched.
     expect(manager.split('\n').filter((line, i) => line !== managerBefore.split('\n')[i])).toEqual(['bindaddr = 127.0.0.1']);
 
-    const again = await bulwark(['plan', ...g()]);
+    const again = await bulwark(['plan', '--step', 'exposure', ...g()]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do');
 
@@ -71,39 +71,40 @@ describe('exposure on the Elastix 2.x / CentOS 5 fixture', () => {
     await fs.writeFile(answers, JSON.stringify({ exposure: { loopbackOnly: ['asterisk-ami'] } }));
     const mycnf = await read('etc/my.cnf');
     const maincf = await read('etc/postfix/main.cf');
-    expect((await bulwark(['apply', '--yes', '--answers', answers, ...g()])).code).toBe(0);
+    expect((await bulwark(['apply', '--step', 'exposure', '--yes', '--answers', answers, ...g()])).code).toBe(0);
     expect(await read('etc/asterisk/manager.conf')).toContain('bindaddr = 127.0.0.1');
     expect(await read('etc/my.cnf')).toBe(mycnf);
     expect(await read('etc/postfix/main.cf')).toBe(maincf);
   });
 
   it('reports status and history, also as JSON', async () => {
-    expect((await bulwark(['apply', '--yes', ...g()])).code).toBe(0);
+    expect((await bulwark(['apply', '--step', 'exposure', '--yes', ...g()])).code).toBe(0);
     const status = JSON.parse((await bulwark(['status', '--json', ...g()])).stdout);
     const exposure = status.steps.find((s: { id: string }) => s.id === 'exposure');
     expect(exposure.status).toBe('applied');
-    expect(status.steps.find((s: { id: string }) => s.id === 'firewall').status).toBe('coming');
+    expect(status.steps.find((s: { id: string }) => s.id === 'firewall').status).toBe('pending');
+    expect(status.steps.find((s: { id: string }) => s.id === 'geoblock').status).toBe('coming');
     const history = JSON.parse((await bulwark(['history', '--json', ...g()])).stdout);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ id: exposure.snapshotId, step: 'exposure', inEffect: true });
     expect(history[0].files).toEqual(['/etc/asterisk/manager.conf', '/etc/my.cnf', '/etc/postfix/main.cf']);
-    const plan = JSON.parse((await bulwark(['plan', '--json', ...g()])).stdout);
+    const plan = JSON.parse((await bulwark(['plan', '--step', 'exposure', '--json', ...g()])).stdout);
     expect(plan).toMatchObject({ changes: 0 });
   });
 
   it('audit lists what is exposed without changing anything', async () => {
     const pristine = await snapshotTree(root);
-    const audit = await bulwark(['audit', ...g()]);
+    const audit = await bulwark(['audit', '--step', 'exposure', ...g()]);
     expect(audit.code).toBe(0);
     expect(audit.stdout).toMatch(/\[HIGH\] MySQL \/ MariaDB is reachable from outside/);
     expect(audit.stdout).toMatch(/Score: \d+\/100/);
-    const json = JSON.parse((await bulwark(['audit', '--json', ...g()])).stdout);
+    const json = JSON.parse((await bulwark(['audit', '--step', 'exposure', '--json', ...g()])).stdout);
     expect(json.steps[0].findings.length).toBeGreaterThanOrEqual(3);
     expect(await snapshotTree(root)).toEqual(pristine);
   });
 
   it('keeps a hand edit made after bulwark: reported, and saved in a snapshot before the rollback', async () => {
-    expect((await bulwark(['apply', '--yes', ...g()])).code).toBe(0);
+    expect((await bulwark(['apply', '--step', 'exposure', '--yes', ...g()])).code).toBe(0);
     await fs.appendFile(at('etc/postfix/main.cf'), '# added by the admin later\n');
     const edited = await read('etc/postfix/main.cf');
     const rollback = await bulwark(['rollback', '--last', '--yes', ...g()]);
@@ -128,12 +129,12 @@ describe('exposure on the Debian 12 + A2Billing fixture', () => {
 
   it('edits MariaDB at the end of the my.cnf symlink chain and keeps the links', async () => {
     const pristine = await snapshotTree(root);
-    const apply = await bulwark(['apply', '--yes', ...g()]);
+    const apply = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()]);
     expect(apply.code).toBe(0);
     expect(await fs.readlink(at('etc/mysql/my.cnf'))).toBe('/etc/alternatives/my.cnf');
     expect(await fs.readlink(at('etc/alternatives/my.cnf'))).toBe('/etc/mysql/mariadb.cnf');
     expect(await read('etc/mysql/mariadb.conf.d/50-server.cnf')).toMatch(/^bind-address\s+= 127\.0\.0\.1$/m);
-    expect((await bulwark(['plan', ...g()])).code).toBe(0);
+    expect((await bulwark(['plan', '--step', 'exposure', ...g()])).code).toBe(0);
     expect((await bulwark(['rollback', '--last', '--yes', ...g()])).code).toBe(0);
     expect(await snapshotTree(root)).toEqual(pristine);
   });
@@ -154,15 +155,15 @@ describe('bad input changes nothing and exits 2 with one clear message', () => {
   }
 
   it('an answers file that is not JSON', async () => {
-    await expectRefused(['apply', '--yes', '--answers', path.join(state, 'answers.json'), ...g()], /answers file .* is not valid JSON/, '{ "exposure": ');
+    await expectRefused(['apply', '--step', 'exposure', '--yes', '--answers', path.join(state, 'answers.json'), ...g()], /answers file .* is not valid JSON/, '{ "exposure": ');
   });
 
   it('an answers file with an unknown key', async () => {
-    await expectRefused(['apply', '--yes', '--answers', path.join(state, 'answers.json'), ...g()], /unknown key "bindAll" in exposure \(accepted: loopbackOnly\)/, '{"exposure": {"loopbackOnly": [], "bindAll": true}}');
+    await expectRefused(['apply', '--step', 'exposure', '--yes', '--answers', path.join(state, 'answers.json'), ...g()], /unknown key "bindAll" in exposure \(accepted: loopbackOnly\)/, '{"exposure": {"loopbackOnly": [], "bindAll": true}}');
   });
 
   it('an answers file with a wrong type', async () => {
-    await expectRefused(['apply', '--yes', '--answers', path.join(state, 'answers.json'), ...g()], /exposure\.loopbackOnly: .*got "mysql"/, '{"exposure": {"loopbackOnly": "mysql"}}');
+    await expectRefused(['apply', '--step', 'exposure', '--yes', '--answers', path.join(state, 'answers.json'), ...g()], /exposure\.loopbackOnly: .*got "mysql"/, '{"exposure": {"loopbackOnly": "mysql"}}');
   });
 
   it('a root that does not exist', async () => {
@@ -183,14 +184,14 @@ describe('refusals that are not bad input', () => {
     const pristine = await snapshotTree(root);
     const blocker = path.join(state, 'a-file');
     await fs.writeFile(blocker, '');
-    const result = await bulwark(['apply', '--yes', '--root', root, '--state-dir', path.join(blocker, 'state')]);
+    const result = await bulwark(['apply', '--step', 'exposure', '--yes', '--root', root, '--state-dir', path.join(blocker, 'state')]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/The state directory .* is not writable/);
     expect(await snapshotTree(root)).toEqual(pristine);
   });
 
   it.runIf(process.getuid?.() === 0)('not root on the live system: apply refuses before touching anything', async () => {
-    const result = await bulwark(['apply', '--yes', '--state-dir', path.join(state, 'live')], { uid: 65534, gid: 65534, cwd: '/' });
+    const result = await bulwark(['apply', '--step', 'exposure', '--yes', '--state-dir', path.join(state, 'live')], { uid: 65534, gid: 65534, cwd: '/' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('it must run as root');
   });
