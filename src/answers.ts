@@ -177,7 +177,7 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown, prefix: PropertyK
   }
   const got = valueAt(data, issue.path);
   const shown = got === undefined ? 'nothing' : JSON.stringify(got);
-  const message = issue.code === 'invalid_type' && got === undefined ? `missing; ${issue.message}` : issue.message;
+  const message = got === undefined ? `missing; ${issue.message}` : issue.message;
   return `${formatPath(fullPath) || 'the file'}: ${message} (got ${shown && shown.length > 60 ? shown.slice(0, 57) + '...' : shown})`;
 }
 
