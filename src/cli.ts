@@ -82,7 +82,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('wizard', { isDefault: true, hidden: true })
     .description('interactive wizard on this host (the default command)')
-    .action(async (_opts: unknown, command: Command) => {
+    .option('--confirm-timeout <seconds>', 'seconds to confirm a guarded change from a new SSH session (default 120)', parseTimeout)
+    .action(async (opts: { confirmTimeout?: number }, command: Command) => {
       const options = globals(command);
       if (!process.stdin.isTTY || !process.stdout.isTTY) {
         process.stderr.write(
@@ -104,7 +105,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       delete process.env.CONTINUOUS_INTEGRATION;
       const engine = await openEngine(options);
       const { runWizard } = await import('./ui/run.js');
-      setExit(await runWizard(engine, { color: colorEnabled(!options.color) }));
+      setExit(await runWizard(engine, { color: colorEnabled(!options.color), confirmTimeout: opts.confirmTimeout }));
     });
 
   program

@@ -2,6 +2,7 @@
 // the keys that work on this screen.
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { Engine, RecoveryReport } from '../engine.js';
+import { checkNewConnection, type GuardRecord } from '../../snapshots/guard.js';
 import { STEPS } from '../../steps/index.js';
 import type { Step } from '../../steps/types.js';
 import { useEffect, useState } from 'react';
@@ -15,16 +16,20 @@ import { useWizard } from './use-wizard.js';
 export interface AppProps {
   readonly engine: Engine;
   readonly recovery: RecoveryReport | null;
+  /** A guarded change already waiting when the wizard started. */
+  readonly waiting?: GuardRecord | null;
+  /** Seconds to confirm a guarded change (default 120). */
+  readonly confirmTimeout?: number;
   readonly color: boolean;
   readonly onExit: (code: number) => void;
 }
 
-export function App({ engine, recovery, color, onExit }: AppProps) {
+export function App({ engine, recovery, waiting = null, confirmTimeout, color, onExit }: AppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const width = Math.max(40, Math.min(stdout.columns || 80, 120)) - 1;
   const height = Math.max(16, stdout.rows || 24);
-  const wizard = useWizard(engine, recovery);
+  const wizard = useWizard(engine, recovery, waiting, confirmTimeout);
   const { state } = wizard;
   const screen = state.screen;
   const bodyHeight = height - 4;
@@ -95,7 +100,7 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
         else if (input === 'q') quit();
         return;
       case 'guard':
-        if (input === 'c' && !process.env.SSH_CONNECTION) void wizard.confirmHere();
+        if (input === 'c' && state.guard && checkNewConnection(state.guard, process.env.SSH_CONNECTION) === null) void wizard.confirmHere();
         else if (input === 'q') quit(); // the watchdog keeps the deadline without the wizard
         return;
       case 'undo-confirm':
@@ -157,7 +162,12 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
         const open = state.open!;
         const labelWidth = Math.min(34, Math.max(...open.rows.map((r) => r.label.length), 10));
         const lines: StyledLine[] = [{ text: `What bulwark found${engine.host.live ? '' : ' (from the config files under ' + engine.host.root + ')'}`, bold: true }, { text: '' }];
-        for (const row of open.rows) lines.push({ text: `${row.tone === 'good' ? '✔' : row.tone === 'bad' ? '✘' : '·'} ${row.label.padEnd(labelWidth)} ${row.value}`, color: row.tone === 'bad' ? 'red' : row.tone === 'good' ? 'green' : undefined });
+        for (const row of open.rows) {
+          // Long values wrap under themselves, so nothing is cut off at 80 columns.
+          const valueLines = wrap(row.value, Math.max(20, width - labelWidth - 3));
+          const rowColor = row.tone === 'bad' ? 'red' : row.tone === 'good' ? 'green' : undefined;
+          valueLines.forEach((value, i) => lines.push({ text: `${i === 0 ? (row.tone === 'good' ? '✔' : row.tone === 'bad' ? '✘' : '·') : ' '} ${(i === 0 ? row.label : '').padEnd(labelWidth)} ${value}`, color: rowColor }));
+        }
         if (open.rows.length === 0) lines.push({ text: 'Nothing relevant is installed on this box.' });
         return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
       }
@@ -222,7 +232,8 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
         const guard = state.guard;
         if (!guard) return null;
         const left = Math.max(0, Math.ceil((Date.parse(guard.deadline) - now) / 1000));
-        const overSsh = Boolean(process.env.SSH_CONNECTION);
+        const canConfirmHere = checkNewConnection(guard, process.env.SSH_CONNECTION) === null;
+        const here = process.env.SSH_CONNECTION ? 'This wizard runs in a NEW SSH connection: logging in worked.' : 'You are at the console (no SSH connection).';
         const lines: StyledLine[] = [
           { text: `Applied. Prove you can still get in: ${left} s left.`, bold: true, color: left > 30 ? 'yellow' : 'red' },
           { text: '' },
@@ -232,7 +243,7 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
           { text: '' },
           ...wrap(`If you cannot log in, do nothing: at ${new Date(guard.deadline).toLocaleTimeString()} the old rules come back by themselves, even if this window is closed or the connection drops. This session does not count: an open connection survives any firewall rule.`, width).map((text) => ({ text, dim: true })),
         ];
-        if (!overSsh) lines.push({ text: '' }, ...wrap('You are at the console (no SSH connection): you may also press c to confirm here.', width).map((text) => ({ text })));
+        if (canConfirmHere) lines.push({ text: '' }, ...wrap(`${here} Press c to confirm here.`, width).map((text) => ({ text, bold: true })));
         return <ScrollView lines={lines} height={bodyHeight - 1} width={width} color={color} />;
       }
       case 'undo-confirm': {
@@ -265,7 +276,7 @@ export function App({ engine, recovery, color, onExit }: AppProps) {
       case 'result':
         return state.outcome?.ok && state.rows.find((r) => r.id === screen.step)?.status === 'applied' ? 'Enter continue · u undo this step · q quit' : 'Enter continue · q quit';
       case 'guard':
-        return process.env.SSH_CONNECTION ? 'waiting for `bulwark confirm` from a new SSH session…' : 'waiting for confirmation · c confirm here (console)';
+        return state.guard && checkNewConnection(state.guard, process.env.SSH_CONNECTION) === null ? 'c confirm here · q leave (the deadline still holds)' : 'waiting for `bulwark confirm` from a new SSH session… · q leave';
       case 'undo-confirm':
         return 'y restore these files · n cancel';
     }

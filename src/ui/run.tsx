@@ -5,10 +5,11 @@ import { render } from 'ink';
 import type { Engine } from '../engine.js';
 import { App } from './App.js';
 
-export async function runWizard(engine: Engine, options: { color: boolean }): Promise<number> {
+export async function runWizard(engine: Engine, options: { color: boolean; confirmTimeout?: number }): Promise<number> {
   const recovery = await engine.lockForWriting('wizard');
+  const waiting = await engine.pendingGuard();
   let exitCode = 0;
-  const instance = render(<App engine={engine} recovery={recovery} color={options.color} onExit={(code) => (exitCode = code)} />, { exitOnCtrlC: false, patchConsole: false });
+  const instance = render(<App engine={engine} recovery={recovery} waiting={waiting} confirmTimeout={options.confirmTimeout} color={options.color} onExit={(code) => (exitCode = code)} />, { exitOnCtrlC: false, patchConsole: false });
   const onHangup = () => {
     // The terminal is gone: leave once nothing is being written. The journal already holds the
     // progress; the next start resumes from it.

@@ -10,7 +10,7 @@ import { ApplyFailed, type ProgressEvent } from '../transaction.js';
 import { progressLine } from '../commands.js';
 import { STEPS } from '../../steps/index.js';
 import type { FactRow, Question, Step, VerifyCheck } from '../../steps/types.js';
-import type { GuardRecord } from '../../snapshots/guard.js';
+import { checkNewConnection, type GuardRecord } from '../../snapshots/guard.js';
 import type { Manifest } from '../../snapshots/store.js';
 import type { StepRow } from './StepBar.js';
 
@@ -83,12 +83,13 @@ export function recoveryBanner(recovery: RecoveryReport | null): string | null {
   return `bulwark was interrupted during an ${recovery.kind}${recovery.step ? ` of ${recovery.step}` : ''} (pid ${recovery.pid}). It has put ${files} file(s) back from snapshot ${recovery.snapshotId}; nothing is left half-done. You can run the step again.`;
 }
 
-export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
+export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiting: GuardRecord | null = null, confirmTimeout = DEFAULT_CONFIRM_TIMEOUT) {
   const [state, setState] = useState<WizardState>(() => {
     const rows = stepRows(engine);
     const resumed = Object.keys(engine.session.steps).length > 0 || Object.keys(engine.session.answers).length > 0;
     return {
-      screen: { kind: 'home' },
+      // A guarded change still waiting (the admin came back, maybe on a new SSH connection): show it first.
+      screen: waiting ? { kind: 'guard', step: waiting.step } : { kind: 'home' },
       rows,
       cursor: Math.max(0, nextStepIndex(rows)),
       banner: recoveryBanner(recovery) ?? (resumed ? 'Welcome back: your earlier progress is below. Continue where you left off.' : null),
@@ -98,7 +99,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
       outcome: null,
       undoTargets: [],
       error: null,
-      guard: null,
+      guard: waiting,
       rolledBackUnconfirmed: false,
     };
   });
@@ -225,7 +226,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
           draft.outcome = { ok: true, title: `${step.title}: nothing to change — the box is already as it should be.`, lines: [], checks: [] };
         });
       } else {
-        const result = await engine.apply({ step, facts: open.facts, answers: open.answers, changes: open.changes }, onProgress, { confirmTimeout: DEFAULT_CONFIRM_TIMEOUT });
+        const result = await engine.apply({ step, facts: open.facts, answers: open.answers, changes: open.changes }, onProgress, { confirmTimeout });
         if (result?.guard) {
           const guard = result.guard;
           update((draft) => {
@@ -258,7 +259,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
         draft.screen = draft.guard?.status === 'armed' ? { kind: 'guard', step: open.id } : { kind: 'result', step: open.id };
       });
     }
-  }, [engine, update, refreshRows]);
+  }, [engine, update, refreshRows, confirmTimeout]);
 
   /** Follows the guard while the countdown shows: a confirmation from another session, or the
    *  watchdog's rollback at the deadline, ends the wait. */
@@ -279,12 +280,13 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null) {
     });
   }, [engine, update, refreshRows]);
 
-  /** At a local console (no SSH connection to lose) the admin may confirm in place. */
+  /** In place: at a local console, or in a wizard started from a NEW SSH connection (logging in
+   *  again is the proof). The engine checks which. */
   const confirmHere = useCallback(async () => {
     const guard = stateRef.current.guard;
-    if (!guard || process.env.SSH_CONNECTION) return;
+    if (!guard || checkNewConnection(guard, process.env.SSH_CONNECTION) !== null) return;
     try {
-      await engine.confirm(guard.token, undefined);
+      await engine.confirm(guard.token, process.env.SSH_CONNECTION);
     } catch (error) {
       fail(error);
     }
