@@ -103,8 +103,9 @@ export async function statusCommand(engine: Engine, io: Io): Promise<number> {
   }
   io.out(io.palette.bold(`bulwark on ${engine.host.root} — ${engine.system.distro.name}, ${engine.system.init}`));
   for (const step of steps) {
-    const mark = step.status === 'applied' || step.status === 'confirmed' ? io.palette.green('✔') : step.status === 'failed' ? io.palette.red('✘') : step.status === 'coming' ? io.palette.dim('·') : '○';
-    io.out(`${mark} ${step.id.padEnd(15)} ${step.status.padEnd(12)}${step.snapshotId ? ` snapshot ${step.snapshotId}` : ''}${step.at && step.status !== 'pending' ? io.palette.dim(`  ${step.at}`) : ''}`);
+    const marks: Record<string, string> = { applied: io.palette.green('✔'), confirmed: io.palette.green('✔'), failed: io.palette.red('✘'), coming: io.palette.dim('·'), 'awaiting-confirmation': io.palette.yellow('⧗'), 'rolled-back': io.palette.yellow('↺'), skipped: '–' };
+    const mark = marks[step.status] ?? '○';
+    io.out(`${mark} ${step.id.padEnd(15)} ${step.status.padEnd(21)}${step.snapshotId ? ` snapshot ${step.snapshotId}` : ''}${step.at && step.status !== 'pending' ? io.palette.dim(`  ${step.at}`) : ''}`);
     if (step.note) io.out(io.palette.dim(`  ${' '.repeat(15)} ${step.note}`));
   }
   if (holder) io.out(`A bulwark is running now: pid ${holder.pid} (\`bulwark ${holder.command}\`) since ${holder.since}.`);
