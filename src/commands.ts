@@ -60,6 +60,8 @@ export async function applyCommand(engine: Engine, steps: readonly StepId[], opt
         io.out(`${id}: nothing to do.`);
         continue;
       }
+      const problems = engine.preflight(plan);
+      if (problems.length > 0) throw new UserError(`Refused: ${problems.join(' ')}`, 'Nothing was changed. Adjust the answers and try again.', 1);
       io.out(io.palette.bold(`${id}: applying ${plan.changes.length} change(s)`));
       try {
         const result = await engine.apply(plan, (event) => io.out(`  ${progressLine(event)}`), { confirmTimeout: options.confirmTimeout });
