@@ -1,8 +1,17 @@
-// Start-up benchmark (`npm run bench`). Not a test: it prints figures, it does not fail the build
-// unless --strict is given. Every figure is a ratio to a bare `node -e ""` measured in the same run,
-// interleaved round-robin, because the machine is shared and noisy and absolute times mean little.
+// Benchmarks (`npm run bench`): start-up, then the firewall step. Not a test: it prints figures, it
+// does not fail the build unless --strict is given (exit 1 when any goal is missed).
 //
-//   node scripts/bench.mjs [--runs N] [--json] [--strict] [--bundle FILE]
+//   node scripts/bench.mjs [--only startup|firewall] [--runs N] [--json] [--strict] [--bundle FILE]
+//
+// --only runs one section (default: both, start-up first). --runs applies to the start-up section.
+// --json prints one object: { "startup": {...}, "firewall": {...} } with the sections that ran.
+//
+// Start-up: every figure is a ratio to a bare `node -e ""` measured in the same run, interleaved
+// round-robin, because the machine is shared and noisy and absolute times mean little.
+//
+// Firewall: scripts/bench-firewall.mjs (rollback latency past the dead-man switch's deadline, and
+// the auth.log volume of an SSH connection flood with and without the rate limit). Needs root; as
+// another user the section is skipped with a message, and the exit status stays 0.
 //
 // --bundle FILE measures another build of the CLI instead of dist/bulwark.js (A/B experiments on
 // the bundler settings); it is then not rebuilt.
@@ -19,6 +28,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runFirewallBench } from './bench-firewall.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(REPO, 'dist', 'bulwark.js');
@@ -26,12 +36,13 @@ const GOAL = 2.5; // first frame within 2.5x a bare Node start (both under the p
 const WARMUP = 2;
 const FIRST_FRAME_TEXT = 'Minimal exposure';
 const FRAME_TIMEOUT_MS = 30_000;
+const SECTIONS = ['startup', 'firewall'];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
 function parseArgs(argv) {
-  const options = { runs: 15, json: false, strict: false, bundle: null };
+  const options = { runs: 15, json: false, strict: false, bundle: null, only: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') options.json = true;
@@ -44,6 +55,10 @@ function parseArgs(argv) {
       const value = arg.includes('=') ? arg.slice('--bundle='.length) : argv[++i];
       if (!value || !existsSync(value)) usage(`--bundle: no such file "${value}"`);
       options.bundle = resolve(value);
+    } else if (arg === '--only' || arg.startsWith('--only=')) {
+      const value = arg.includes('=') ? arg.slice('--only='.length) : argv[++i];
+      if (!SECTIONS.includes(value)) usage(`--only: expected ${SECTIONS.join(' or ')} (got "${value}")`);
+      options.only = value;
     } else if (arg === '--help' || arg === '-h') usage(null);
     else usage(`unknown argument "${arg}"`);
   }
@@ -52,7 +67,7 @@ function parseArgs(argv) {
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: node scripts/bench.mjs [--runs N] [--json] [--strict] [--bundle FILE]\n');
+  process.stderr.write('usage: node scripts/bench.mjs [--only startup|firewall] [--runs N] [--json] [--strict] [--bundle FILE]\n');
   process.exit(message ? 2 : 0);
 }
 
@@ -238,13 +253,42 @@ function summarise(samples) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const log = (line) => process.stderr.write(line + '\n');
+  const sections = options.only ? [options.only] : SECTIONS;
 
-  if (spawnSync('script', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  if (sections.includes('startup') && spawnSync('script', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('`script` (util-linux) is required to give the wizard a pseudo-terminal; install util-linux.');
   }
   if (options.bundle) BUNDLE = options.bundle;
   else ensureBuilt(log);
 
+  const results = {};
+  let pass = true;
+  if (sections.includes('startup')) {
+    const startup = await startupSection(options);
+    results.startup = startup.result;
+    pass &&= startup.pass;
+    // Printed now, not at the end: the firewall section takes a minute or two.
+    if (!options.json) process.stdout.write(startup.text + '\n');
+  }
+  if (sections.includes('firewall')) {
+    if (!options.json && results.startup) process.stdout.write('\n');
+    const firewall = await runFirewallBench({ bundle: BUNDLE, json: options.json, log });
+    if ('skipped' in firewall) {
+      results.firewall = { skipped: firewall.skipped };
+      if (options.json) log(firewall.skipped);
+      else process.stdout.write(firewall.skipped + '\n');
+    } else {
+      results.firewall = firewall.result;
+      pass &&= firewall.pass;
+      if (!options.json) process.stdout.write(firewall.text + '\n');
+    }
+  }
+  if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  return options.strict && !pass ? 1 : 0;
+}
+
+/** The start-up section: its result object, its table and whether it met its goal. */
+async function startupSection(options) {
   const fixture = ['debian12-a2billing', 'elastix-centos5'].map((name) => join(REPO, 'test', 'fixtures', name)).find((dir) => existsSync(dir));
   if (!fixture) throw new Error('no fixture found (test/fixtures/debian12-a2billing or elastix-centos5)');
 
@@ -299,24 +343,19 @@ async function main() {
       goal: { firstFrameRatio: GOAL, pass },
     };
 
-    if (options.json) {
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    } else {
-      const pad = (text, width) => String(text).padEnd(width);
-      const num = (ms) => ms.toFixed(1).padStart(9);
-      const lines = [
-        `bulwark start-up benchmark — ${options.runs} runs each (after ${WARMUP} warm-up), interleaved; Node ${process.version}`,
-        `bundle ${result.bundle}; fixture ${result.fixture}`,
-        '',
-        `${pad('', 26)}${'median ms'.padStart(9)}  ${'p90 ms'.padStart(9)}  ${'min ms'.padStart(9)}`,
-        ...rows.map((row) => `${pad(row.label, 26)}${num(stats[row.id].median)}  ${num(stats[row.id].p90)}  ${num(stats[row.id].min)}`),
-        '',
-        `ratio --version / node -e:              ${versionRatio.toFixed(2)}x`,
-        `ratio first frame / node -e (pty):      ${firstFrameRatio.toFixed(2)}x   goal <= ${GOAL}x: ${pass ? 'PASS' : 'FAIL'}`,
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
-    }
-    return options.strict && !pass ? 1 : 0;
+    const pad = (text, width) => String(text).padEnd(width);
+    const num = (ms) => ms.toFixed(1).padStart(9);
+    const lines = [
+      `bulwark start-up benchmark — ${options.runs} runs each (after ${WARMUP} warm-up), interleaved; Node ${process.version}`,
+      `bundle ${result.bundle}; fixture ${result.fixture}`,
+      '',
+      `${pad('', 26)}${'median ms'.padStart(9)}  ${'p90 ms'.padStart(9)}  ${'min ms'.padStart(9)}`,
+      ...rows.map((row) => `${pad(row.label, 26)}${num(stats[row.id].median)}  ${num(stats[row.id].p90)}  ${num(stats[row.id].min)}`),
+      '',
+      `ratio --version / node -e:              ${versionRatio.toFixed(2)}x`,
+      `ratio first frame / node -e (pty):      ${firstFrameRatio.toFixed(2)}x   goal <= ${GOAL}x: ${pass ? 'PASS' : 'FAIL'}`,
+    ];
+    return { result, pass, text: lines.join('\n') };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,0 +1,111 @@
+// The firewall step's benchmarks, run by scripts/bench.mjs after its start-up section
+// (`npm run bench`, or `npm run bench -- --only firewall`). The measuring itself is in
+// test/bench/firewall.bench.ts (it drives a sandbox box, and the sandbox helper is TypeScript), run
+// here through tsx; it prints one JSON object, which this module checks against the goals and prints.
+//
+// Goals:
+//   rollback   an unconfirmed `apply --step firewall` is undone < 1 s after its deadline, in every
+//              run, by both measures: bulwark's record (decidedAt − deadline) and the rules seen from
+//              outside (`iptables -S INPUT` polled every 20 ms in the box until `-P INPUT ACCEPT`).
+//   log flood  the same flood (at most 300 connections in 10 s from the attacker namespace to the
+//              box's SSH port) writes >= 20x fewer auth.log lines naming the attacker with the firewall's
+//              rate limit (rateLimit: true) than without it (rateLimit: false).
+//
+// Needs root (network and mount namespaces); otherwise the section is skipped, not failed.
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BODY = join('test', 'bench', 'firewall.bench.ts');
+export const NEED_ROOT = 'firewall benchmarks need root (network namespaces)';
+
+/**
+ * Runs the firewall benchmarks.
+ * @param {{ bundle: string, json: boolean, log: (line: string) => void }} options
+ * @returns {Promise<{ skipped: string } | { result: any, pass: boolean, text: string }>}
+ */
+export async function runFirewallBench({ bundle, json, log }) {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return { skipped: NEED_ROOT };
+  const result = await runBody(['--bundle', bundle], json, log);
+  return { result, pass: result.pass, text: render(result) };
+}
+
+/** Spawns the TypeScript body; its progress goes to stderr (kept back with --json unless it fails). */
+function runBody(args, quiet, log) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', BODY, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    // The body destroys its box on SIGINT/SIGTERM; pass ours on and wait for it to finish doing so.
+    const forward = (signal) => {
+      child.kill(signal);
+      child.once('close', () => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('error', (error) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      if (code !== 0) {
+        if (quiet && stderr) log(stderr.trimEnd());
+        reject(new Error(`firewall benchmarks: ${BODY} exited ${code ?? signal}`));
+        return;
+      }
+      try {
+        resolvePromise(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
+      } catch {
+        reject(new Error(`firewall benchmarks: ${BODY} printed no JSON result:\n${stdout}`));
+      }
+    });
+  });
+}
+
+const pad = (text, width) => String(text).padEnd(width);
+const right = (text, width) => String(text).padStart(width);
+const ms = (value) => (value === null || value === undefined ? '-' : value.toFixed(1));
+const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
+
+function render(result) {
+  const { rollback, flood } = result;
+  const bundle = result.bundle.startsWith(REPO + '/') ? result.bundle.slice(REPO.length + 1) : result.bundle;
+  const lines = [
+    `bulwark firewall benchmarks — in a sandbox box (network + mount namespaces); Node ${result.node}`,
+    `bundle ${bundle}`,
+    '',
+    `rollback past the deadline — ${rollback.runs.length} runs, apply --confirm-timeout ${rollback.confirmTimeoutSeconds}, not confirmed`,
+    `${pad('', 42)}${right('median ms', 9)}  ${right('max ms', 9)}`,
+    `${pad('recorded  (decidedAt − deadline)', 42)}${right(ms(rollback.recordedMs.median), 9)}  ${right(ms(rollback.recordedMs.max), 9)}`,
+    `${pad(`observed  (iptables -S INPUT every ${rollback.pollIntervalMs} ms)`, 42)}${right(ms(rollback.observedMs.median), 9)}  ${right(ms(rollback.observedMs.max), 9)}`,
+    `goal < ${rollback.goal.maxMs} ms (max of both, every run):        ${verdict(rollback.goal.pass)}`,
+  ];
+  for (const [i, run] of rollback.runs.entries()) if (run.problem) lines.push(`  run ${i + 1}: ${run.problem}`);
+
+  const { limits } = flood;
+  const row = (label, run) =>
+    `${pad(label, 22)}${right(`${run.flood.connected}/${run.flood.attempted}`, 9)}  ${right(run.attackerLines, 10)}  ${right(run.sshdLines, 10)}  ${right(run.hashlimitDrops ?? '-', 10)}`;
+  const ratio = flood.ratioInfinite ? '∞' : flood.ratio === null ? '-' : `${flood.ratio.toFixed(1)}x`;
+  lines.push(
+    '',
+    `sshd log flood — ${flood.attacker} → ${flood.target}, at most ${limits.max} connections in ${limits.durationMs / 1000} s (${limits.perSecond}/s)`,
+    `${pad('', 22)}${right('connected', 9)}  ${right('lines ¹', 10)}  ${right('sshd lines', 10)}  ${right('hashlimit', 10)}`,
+    row('A  rateLimit: true', flood.limited),
+    row('B  rateLimit: false', flood.unlimited),
+    `ratio B/A (lines ¹):                      ${right(ratio, 9)}   goal >= ${flood.goal.minRatio}x: ${verdict(flood.goal.pass)}`,
+    `¹ auth.log lines naming ${flood.attacker} written during the flood; hashlimit = SYNs its DROP rule matched`,
+  );
+  for (const [label, run] of [['A', flood.limited], ['B', flood.unlimited]]) {
+    if (run.maxStartupsDrops > 0) lines.push(`  ${label}: ${run.maxStartupsDrops} of those lines are sshd's own "past MaxStartups" drops`);
+    if (run.syslogRateLimited > 0) lines.push(`  ${label}: rsyslog reported rate-limiting ${run.syslogRateLimited} time(s): lines were lost, the count is low`);
+    const errors = Object.entries(run.flood.errors).map(([code, n]) => `${code} ${n}`).join(', ');
+    if (errors) lines.push(`  ${label}: connection errors: ${errors}`);
+  }
+  return lines.join('\n');
+}
