@@ -7,8 +7,9 @@
 //     box att0 203.0.113.1/24, 2001:db8:<n>:66::1/64  <->  attacker eth0 203.0.113.66/24, 2001:db8:<n>:66::66/64
 // - an "init" process (`sleep infinity`) in the box netns and in mount, UTS and IPC namespaces of its
 //   own, where overlayfs lies over /etc, /var, /root and /home (upper dirs in the box's temp dir, lower = the
-//   real dirs) and tmpfs over /run, /tmp and /dev (a private /dev with a few device nodes and a new
-//   devpts instance). Every later command enters it with `nsenter --target <init> --mount --net ...`.
+//   real dirs) and tmpfs over /run and /dev (a private /dev with a few device nodes and a new
+//   devpts instance). /tmp stays the host's: the project (and so dist/bulwark.js) may be checked out
+//   there, as CI does. Every later command enters it with `nsenter --target <init> --mount --net ...`.
 // - rsyslogd and sshd (started with /etc/init.d/ssh) inside the box, and an admin ed25519 key whose
 //   public half is in the box's /root/.ssh/authorized_keys.
 //
@@ -367,7 +368,6 @@ done
 mount -t tmpfs -o mode=0755,nosuid,nodev bw-run /run
 mkdir -m 0755 /run/sshd
 mkdir -m 1777 /run/lock
-mount -t tmpfs -o mode=1777,nosuid,nodev bw-tmp /tmp
 mount -t tmpfs -o mode=0755,nosuid bw-dev /dev
 mknod -m 0666 /dev/null c 1 3
 mknod -m 0666 /dev/zero c 1 5
