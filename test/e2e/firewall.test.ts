@@ -7,6 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BULWARK } from '../helpers/cli.js';
 import { createBox, requireSandboxTools, type Box, type RunResult } from '../helpers/sandbox.js';
 
+// The box's own tmux server: its socket in the box's private /run, never the host's /tmp/tmux-0,
+// where a server of the machine's (or of another test) could answer instead.
+const BOX_TMUX = '/run/bulwark-test-tmux.sock';
+
 const STATE_DIR = '/var/lib/bulwark';
 const RULES_V4 = '/etc/iptables/rules.v4';
 const RULES_V6 = '/etc/iptables/rules.v6';
@@ -284,8 +288,8 @@ describe('the firewall step on a live box (real sshd, real iptables)', () => {
     const apply = [process.execPath, BULWARK, 'apply', '--step', 'firewall', '--yes', '--answers', '/root/lockout.json', '--confirm-timeout', String(TIMEOUT_S), '--no-color'];
     // The shell stays in the terminal after bulwark returns, like an admin's login shell would.
     const shell = '"$@"; echo "bulwark exited $?"; exec sleep 600';
-    await b.exec('tmux', ['-f', '/dev/null', 'new-session', '-d', '-s', 'w', '-x', '200', '-y', '50', 'sh', '-c', shell, 'sh', ...apply], { env: { TERM: 'xterm' } });
-    const pane = async () => (await b.exec('tmux', ['capture-pane', '-p', '-J', '-t', 'w'], { reject: false })).stdout;
+    await b.exec('tmux', ['-S', BOX_TMUX, '-f', '/dev/null', 'new-session', '-d', '-s', 'w', '-x', '200', '-y', '50', 'sh', '-c', shell, 'sh', ...apply], { env: { TERM: 'xterm' } });
+    const pane = async () => (await b.exec('tmux', ['-S', BOX_TMUX, 'capture-pane', '-p', '-J', '-t', 'w'], { reject: false })).stdout;
     const finished = await eventually(async () => /bulwark exited \d+/.test(await pane()), 20_000);
     const screen = await pane();
     expect(finished, screen).toBe(true);
@@ -300,9 +304,9 @@ describe('the firewall step on a live box (real sshd, real iptables)', () => {
     expect(await b.canConnect(22, { family: 6, timeoutMs: 1000 })).toBe(false);
 
     // When the terminal hangs up (the tmux server is killed: SIGHUP to everything in it)
-    const inTerminal = (await b.exec('tmux', ['list-panes', '-t', 'w', '-F', '#{pane_pid}'])).stdout.trim();
+    const inTerminal = (await b.exec('tmux', ['-S', BOX_TMUX, 'list-panes', '-t', 'w', '-F', '#{pane_pid}'])).stdout.trim();
     const watchdogPid = Number(JSON.parse(await b.readFile(`${STATE_DIR}/guard.json`)).watchdogPid);
-    await b.exec('tmux', ['kill-server']);
+    await b.exec('tmux', ['-S', BOX_TMUX, 'kill-server']);
     expect(await eventually(async () => (await b.exec('kill', ['-0', inTerminal], { reject: false })).code !== 0, 5000)).toBe(true);
     expect(Date.now()).toBeLessThan(deadline); // the hang-up came while the change was still waiting
     // the watchdog (its own session, no terminal) is not reached by it
