@@ -1,9 +1,10 @@
 // The running firewall, read and written through iptables-save / iptables-restore (and their IPv6
 // twins). Used by the firewall step, the transaction, the watchdog and rollback.
-import type { IpFamily } from '../src/change.js';
+import type { IpFamily, StepId } from '../src/change.js';
 import type { Host } from '../src/host.js';
 import { filterTable, parseSave } from '../steps/firewall/iptables-save.js';
-import { restoreScript, undefinedTargets } from '../steps/firewall/rules.js';
+import { FIREWALL_OWNERSHIP, restoreScript, undefinedTargets, type Ownership } from '../steps/firewall/rules.js';
+import { GEO_OWNERSHIP } from '../steps/geoblock/rules.js';
 import type { Manifest, SnapshotStore } from './store.js';
 
 export const FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6'];
@@ -41,7 +42,12 @@ export async function captureFirewall(host: Host, store: SnapshotStore, manifest
   await store.save(manifest);
 }
 
-/** Puts bulwark's part of the running firewall back as the snapshot recorded it, both families. */
+/** What the snapshot's step owns in the filter table: a rollback puts back that part only. */
+export function ownershipOf(step: StepId | undefined): Ownership {
+  return step === 'geoblock' ? GEO_OWNERSHIP : FIREWALL_OWNERSHIP;
+}
+
+/** Puts the step's part of the running firewall back as the snapshot recorded it, both families. */
 export async function restoreFirewall(host: Host, store: SnapshotStore, manifest: Manifest): Promise<IpFamily[]> {
   const restored: IpFamily[] = [];
   for (const family of FAMILIES) {
@@ -49,7 +55,7 @@ export async function restoreFirewall(host: Host, store: SnapshotStore, manifest
     if (hash === undefined) continue;
     const saved = filterTable(parseSave(await store.getText(hash)));
     const current = filterTable(parseSave(await saveRules(host, family)));
-    await loadScript(host, family, restoreScript(current, saved));
+    await loadScript(host, family, restoreScript(current, saved, ownershipOf(manifest.step)));
     restored.push(family);
   }
   return restored;

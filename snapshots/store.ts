@@ -31,6 +31,8 @@ export interface Manifest {
   createdDirs?: string[];
   /** The running firewall before the apply: iptables-save text per family, as object hashes. */
   firewall?: Partial<Record<IpFamily, string>>;
+  /** bulwark's kernel sets before the apply: `ipset save` text as an object hash, or null (absent). */
+  ipsets?: Record<string, string | null>;
   /** Service actions to run after a restore so the programs read the old files again. */
   serviceUndo?: { names: string[]; action: ServiceAction; command?: { file: string; args: string[] } }[];
   rolledBackAt?: string;

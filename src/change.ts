@@ -49,6 +49,8 @@ export interface FileChange {
   readonly owner?: { readonly user: string; readonly group: string };
   /** When true, content is never shown in a diff, a log or --json: it renders as <redacted>. */
   readonly secret?: boolean;
+  /** Shown instead of a diff for a file too long to read as one (a set of 30,000 networks). */
+  readonly summary?: string;
   readonly validators?: readonly Validator[];
   /** Written only once a guarded change is confirmed (the persisted firewall rules: a reboot before
    *  confirmation must come back with the old ones). Captured in the snapshot at apply time. */
@@ -88,7 +90,20 @@ export interface ServiceChange {
   readonly reason: string;
 }
 
-export type Change = FileChange | ServiceChange | FirewallChange;
+/** A kernel set (ipset) of bulwark's, filled under a temporary name and swapped in. */
+export interface IpsetChange {
+  readonly kind: 'ipset';
+  readonly step: StepId;
+  readonly family: IpFamily;
+  readonly name: string;
+  /** Networks in the set, and its limits (for the preview: never the whole list). */
+  readonly entries: number;
+  readonly maxelem: number;
+  readonly script: string;
+  readonly reason: string;
+}
+
+export type Change = FileChange | ServiceChange | FirewallChange | IpsetChange;
 
 export function isFileChange(change: Change): change is FileChange {
   return change.kind === 'file';

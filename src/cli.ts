@@ -171,8 +171,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('update')
     .description('refresh the country data')
     .requiredOption('--from <file-or-url>', 'CSV file or HTTP(S) URL')
-    .action(() => {
-      throw new UserError('Geo-blocking is not available in this version of bulwark yet.', 'Run `bulwark status` to see the steps that are.');
+    .action(async (opts: { from: string }, command: Command) => {
+      const options = globals(command);
+      const engine = await openEngine(options);
+      const { updateData } = await import('../steps/geoblock/source.js');
+      const io = makeIo(options);
+      await engine.lockForWriting('geoblock update');
+      try {
+        const report = await updateData(engine.stateDir, opts.from, (message) => io.err(message));
+        io.out(`Country data updated from ${report.origin}: ${report.lines.ipv4.toLocaleString('en')} IPv4 and ${report.lines.ipv6.toLocaleString('en')} IPv6 ranges (replaced: ${report.replaced.join(', ')}).`);
+        io.out('Apply it to the sets with `bulwark apply --step geoblock --yes` (or in the wizard).');
+        setExit(EXIT.ok);
+      } finally {
+        engine.release();
+      }
     });
 
   return program;

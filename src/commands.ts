@@ -179,7 +179,9 @@ export async function auditCommand(engine: Engine, steps: readonly StepId[], io:
   const results = [];
   for (const id of selectSteps(steps)) {
     const { step, facts } = await engine.detect(id);
-    const changes = step.plan(facts, await engine.answersFor(step, facts));
+    const answers = await engine.answersFor(step, facts);
+    await step.prepare?.(facts, answers);
+    const changes = step.plan(facts, answers);
     results.push({ id, title: step.title, findings: step.findings(facts), plannedChanges: changes.length });
   }
   const weights = { high: 10, medium: 5, low: 2, info: 0 } as const;

@@ -101,7 +101,8 @@ export class Engine {
   }
 
   context(): StepContext {
-    return { host: this.host, system: this.system, sshConnection: process.env.SSH_CONNECTION };
+    const firewall = this.answersFile?.firewall ?? (this.journalError ? undefined : (this.session.answers.firewall as { trustedSources?: string[] } | undefined));
+    return { host: this.host, system: this.system, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir, trustedSources: firewall?.trustedSources ?? [] };
   }
 
   /**
@@ -211,6 +212,9 @@ export class Engine {
     const { step, facts } = await this.detect(id);
     const { validateStepAnswers } = await import('./answers.js');
     const chosen = answers === undefined ? await this.answersFor(step, facts) : validateStepAnswers(step.id, answers);
+    const wrong = step.checkAnswers?.(facts, chosen) ?? [];
+    if (wrong.length > 0) throw new UserError(wrong[0]!, 'Nothing was changed.', 2);
+    await step.prepare?.(facts, chosen);
     return { step, facts, answers: chosen, changes: step.plan(facts, chosen) };
   }
 

@@ -27,6 +27,9 @@ export function fileDiff(change: FileChange): string {
     const what = change.before === null ? 'new file' : change.after === null ? 'removed' : 'changed';
     return `--- a/${label}\n+++ b/${label}\n@@ secret content ${what}: ${REDACTED} @@\n`;
   }
+  if (change.summary) {
+    return `--- ${change.before === null ? '/dev/null' : `a/${label}`}\n+++ b/${label}\n@@ ${change.summary} @@\n`;
+  }
   const before = change.before === null ? '' : redactText(change.before);
   const after = change.after === null ? '' : redactText(change.after);
   const patch = createTwoFilesPatch(
@@ -48,6 +51,7 @@ export function describeChange(change: Change): string {
     return `${verb} ${change.path}${change.afterConfirm ? ' (after you confirm)' : ''}`;
   }
   if (change.kind === 'firewall') return `load ${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules`;
+  if (change.kind === 'ipset') return `load set ${change.name}: ${change.entries.toLocaleString('en')} networks (hash:net, limit ${change.maxelem.toLocaleString('en')})`;
   return `${change.action} ${change.command ? [change.command.file, ...change.command.args].join(' ') : change.names[0]}`;
 }
 
@@ -61,6 +65,8 @@ export function firewallDiff(change: FirewallChange): string {
 /** The whole plan as text: the firewall, each file's diff, then the service actions, each with its reason. */
 export function renderPlan(changes: readonly Change[]): string {
   const parts: string[] = [];
+  const sets = changes.filter((c) => c.kind === 'ipset');
+  if (sets.length > 0) parts.push(['# kernel sets, filled aside and swapped in (the networks themselves are not listed):', ...sets.map((s) => `  ${describeChange(s)}  (${s.reason})`)].join('\n') + '\n');
   for (const change of changes) {
     if (change.kind === 'firewall') parts.push(`# ${change.reason}\n${firewallDiff(change)}`);
   }
@@ -84,6 +90,8 @@ export function planToJson(changes: readonly Change[]): unknown[] {
         return { kind: 'firewall', step: change.step, family: change.family, reason: change.reason, diff: firewallDiff(change), script: change.script };
       case 'service':
         return { kind: 'service', step: change.step, service: change.names[0], action: change.action, reason: change.reason };
+      case 'ipset':
+        return { kind: 'ipset', step: change.step, family: change.family, name: change.name, entries: change.entries, maxelem: change.maxelem, reason: change.reason };
     }
   });
 }

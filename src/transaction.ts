@@ -4,7 +4,7 @@
 // recovered on the next start (recovery.ts).
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CANDIDATE_PATH, type Change, type FileChange, type FirewallChange, type ServiceChange, type StepId } from './change.js';
+import { CANDIDATE_PATH, type Change, type FileChange, type FirewallChange, type IpsetChange, type ServiceChange, type StepId } from './change.js';
 import { UserError } from './errors.js';
 import type { Host } from './host.js';
 import type { Journal } from './journal.js';
@@ -12,6 +12,7 @@ import { findService, serviceCommand } from './services.js';
 import type { SystemFacts } from './system.js';
 import type { Manifest, RestoreReport, SnapshotStore } from '../snapshots/store.js';
 import { checkScript, captureFirewall, loadScript, restoreFirewall } from '../snapshots/netfilter.js';
+import { captureSets, loadSetScript, restoreSets } from '../snapshots/ipset.js';
 import { GuardFile, newToken, spawnWatchdog, type GuardRecord } from '../snapshots/guard.js';
 import type { VerifyCheck } from '../steps/types.js';
 
@@ -74,12 +75,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const pending = input.guard ? allFiles.filter((f) => f.afterConfirm) : [];
   const files = allFiles.filter((f) => !pending.includes(f));
   const firewall = input.changes.filter((c): c is FirewallChange => c.kind === 'firewall');
+  const sets = input.changes.filter((c): c is IpsetChange => c.kind === 'ipset');
   const services = input.changes.filter((c): c is ServiceChange => c.kind === 'service');
   await refuseIfChangedSincePlan(host, allFiles);
 
   progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
   const manifest = await store.capture(host, allFiles.map((f) => f.path), { step, label: `before apply of ${step}` });
   if (firewall.length > 0) await captureFirewall(host, store, manifest);
+  if (sets.length > 0) await captureSets(host, store, manifest, sets.map((s) => s.name));
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
   await store.save(manifest);
   await journal.update((draft) => {
@@ -88,10 +91,6 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   const createdDirs: string[] = [];
   try {
-    for (const change of firewall) {
-      progress({ phase: 'validate', detail: `${change.family} rules (iptables-restore --test, jump targets)` });
-      await checkScript(host, change.family, change.script);
-    }
     for (const change of files) await validateCandidate(host, change, progress);
     for (const change of files) {
       progress({ phase: 'write', detail: change.path });
@@ -104,6 +103,16 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       await faultPoint('after-write');
     }
     await store.recordWritten(host, manifest, createdDirs);
+    // Sets first: the rules that follow refer to them.
+    for (const change of sets) {
+      progress({ phase: 'write', detail: `set ${change.name}: ${change.entries.toLocaleString('en')} networks (filled aside, then swapped in)` });
+      await loadSetScript(host, change.script);
+    }
+    // Every family's rules are checked before the first is loaded.
+    for (const change of firewall) {
+      progress({ phase: 'validate', detail: `${change.family} rules (iptables-restore --test, jump targets)` });
+      await checkScript(host, change.family, change.script);
+    }
     for (const change of firewall) {
       progress({ phase: 'write', detail: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules (one atomic iptables-restore)` });
       await loadScript(host, change.family, change.script);
@@ -156,6 +165,15 @@ export async function restoreSnapshot(
       report.restored.push(...families.map((f) => `firewall ${f}`));
     } catch (error) {
       report.failed.push({ path: 'firewall', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  // After the rules: a set still referenced by a rule cannot be destroyed.
+  if (manifest.ipsets && host.live) {
+    try {
+      progress({ phase: 'restore', detail: 'kernel sets' });
+      report.restored.push(...(await restoreSets(host, store, manifest)));
+    } catch (error) {
+      report.failed.push({ path: 'ipset', error: error instanceof Error ? error.message : String(error) });
     }
   }
   for (const undo of manifest.serviceUndo ?? []) {

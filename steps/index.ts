@@ -3,6 +3,7 @@ import type { StepId } from '../src/change.js';
 import { STEP_CATALOG } from './catalog.js';
 import { exposureStep } from './exposure/index.js';
 import { firewallStep } from './firewall/index.js';
+import { geoblockStep } from './geoblock/index.js';
 import type { ComingStep, Step } from './types.js';
 
 export { STEP_IDS } from './catalog.js';
@@ -12,6 +13,7 @@ export type StepEntry = { readonly built: true; readonly step: Step<any, any> } 
 const BUILT: Partial<Record<StepId, Step<any, any>>> = {
   exposure: exposureStep,
   firewall: firewallStep,
+  geoblock: geoblockStep,
 };
 
 export const STEPS: readonly StepEntry[] = STEP_CATALOG.map((entry): StepEntry => {

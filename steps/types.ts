@@ -10,6 +10,10 @@ export interface StepContext {
   readonly system: SystemFacts;
   /** $SSH_CONNECTION of the admin ("client_ip client_port server_ip server_port"), when over SSH. */
   readonly sshConnection?: string;
+  /** bulwark's state directory (the geo step keeps updated country data there). */
+  readonly stateDir: string;
+  /** The firewall's trusted sources (answers), which other steps must never block either. */
+  readonly trustedSources?: readonly string[];
 }
 
 /** One line of "what bulwark found", for the wizard and `audit`. */
@@ -52,7 +56,24 @@ export interface BooleanQuestion {
   readonly help?: string;
 }
 
-export type Question = MultiSelectQuestion | BooleanQuestion;
+/** One of a few options: the answer is the chosen value under `key`. */
+export interface ChoiceQuestion {
+  readonly kind: 'choice';
+  readonly key: string;
+  readonly prompt: string;
+  readonly help?: string;
+  readonly choices: readonly Choice[];
+}
+
+/** Free text, turned into answers by the step's withText (which may refuse it with a message). */
+export interface TextQuestion {
+  readonly kind: 'text';
+  readonly key: string;
+  readonly prompt: string;
+  readonly help?: string;
+}
+
+export type Question = MultiSelectQuestion | BooleanQuestion | ChoiceQuestion | TextQuestion;
 
 export interface VerifyCheck {
   readonly label: string;
@@ -74,6 +95,14 @@ export interface Step<Facts = unknown, Answers = unknown> {
   questions(facts: Facts): Question[];
   /** Pure: the same facts and answers always give the same changes; no I/O. */
   plan(facts: Facts, answers: Answers): Change[];
+  /** Loads what the plan needs once the answers are known (the geo step reads only the chosen
+   *  countries' networks). Called before plan; plan itself stays free of I/O. */
+  prepare?(facts: Facts, answers: Answers): Promise<void>;
+  /** Answers that are well-formed but wrong for this box (a country the data does not know): each
+   *  message names the field; bulwark exits 2 and changes nothing. */
+  checkAnswers?(facts: Facts, answers: Answers): string[];
+  /** For text questions: the answers with the text applied, or a message saying what is wrong. */
+  withText?(answers: Answers, question: Question, text: string): Answers | string;
   /** Reasons to refuse the plan before anything is touched (a lock-out the rules would cause). */
   preflight?(facts: Facts, answers: Answers): string[];
   /** For questions whose answer is not simply answers[key]: the values ticked now, and the answers

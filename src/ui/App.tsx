@@ -8,6 +8,8 @@ import type { Step } from '../../steps/types.js';
 import { useEffect, useState } from 'react';
 import { MultiSelect } from './MultiSelect.js';
 import { YesNo } from './YesNo.js';
+import { SingleSelect } from './SingleSelect.js';
+import { TextInput } from './TextInput.js';
 import { diffLines, ScrollView, type StyledLine } from './ScrollView.js';
 import { StepList } from './StepBar.js';
 import { fit, wrap } from './text.js';
@@ -177,6 +179,14 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
         if (question.kind === 'boolean') {
           const initial = (state.open.answers[question.key] as boolean | undefined) ?? true;
           return <YesNo key={question.key} question={question} initial={initial} width={width} color={color} onSubmit={(value) => void wizard.answer(question, value)} />;
+        }
+        if (question.kind === 'choice') {
+          return <SingleSelect key={question.key} question={question} initial={state.open.answers[question.key] as string | undefined} width={width} color={color} onSubmit={(value) => void wizard.answer(question, value)} />;
+        }
+        if (question.kind === 'text') {
+          const current = state.open.answers[question.key];
+          const initial = Array.isArray(current) ? current.join(' ') : typeof current === 'string' ? current : '';
+          return <TextInput key={question.key} question={question} initial={initial} width={width} color={color} error={state.error} onSubmit={(value) => void wizard.answer(question, value)} />;
         }
         const openStep = engine.builtStep(state.open.id) as Step<unknown, Record<string, unknown>>;
         const initial = openStep.choiceOf ? openStep.choiceOf(state.open.answers, question) : ((state.open.answers[question.key] as string[] | undefined) ?? []);

@@ -161,13 +161,27 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
     [engine, update, fail],
   );
 
-  const makePlan = useCallback(() => {
+  const makePlan = useCallback(async () => {
     const open = stateRef.current.open;
     if (!open) return;
     const step = engine.builtStep(open.id) as Step<unknown, Record<string, unknown>>;
     try {
-      const changes = step.plan(open.facts, open.answers);
-      const problems = step.preflight?.(open.facts, open.answers) ?? [];
+      const wrong = step.checkAnswers?.(open.facts, open.answers) ?? [];
+      let facts = open.facts;
+      if (step.prepare) {
+        update((draft) => void (draft.busy = 'Reading what the plan needs…'));
+        // Facts are frozen in the wizard's state: the step fills a copy.
+        const copy = { ...(open.facts as object) };
+        await step.prepare(copy, open.answers);
+        facts = copy;
+        update((draft) => {
+          draft.busy = null;
+          (draft.open as { facts: unknown }).facts = copy;
+          draft.open!.rows = step.describe(copy) as Draft<FactRow>[];
+        });
+      }
+      const changes = wrong.length > 0 ? [] : step.plan(facts, open.answers);
+      const problems = [...wrong, ...(step.preflight?.(facts, open.answers) ?? [])];
       update((draft) => {
         draft.screen = { kind: 'review', step: open.id };
         draft.open!.changes = changes as Draft<Change>[];
@@ -185,8 +199,18 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
       const open = current.open;
       if (!open || current.screen.kind !== 'question') return;
       const step = engine.builtStep(open.id) as Step<unknown, Record<string, unknown>>;
-      const answers =
-        question.kind === 'multiselect' && step.withChoice ? step.withChoice(open.answers, question, value as string[]) : { ...open.answers, [question.key]: value };
+      let answers: Record<string, unknown>;
+      if (question.kind === 'text' && step.withText) {
+        const result = step.withText(open.answers, question, value as string);
+        if (typeof result === 'string') {
+          update((draft) => void (draft.error = result));
+          return;
+        }
+        answers = result;
+      } else {
+        answers = question.kind === 'multiselect' && step.withChoice ? step.withChoice(open.answers, question, value as string[]) : { ...open.answers, [question.key]: value };
+      }
+      update((draft) => void (draft.error = null));
       await engine.saveAnswers(open.id, answers);
       const nextIndex = current.screen.index + 1;
       update((draft) => {
@@ -199,7 +223,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
       } else {
         // stateRef is refreshed on the next render; plan from the answers we have here.
         stateRef.current = { ...stateRef.current, open: { ...open, answers } };
-        makePlan();
+        void makePlan();
       }
     },
     [engine, update, makePlan],

@@ -145,10 +145,22 @@ export function desiredChains(design: FirewallDesign, family: Family): DesiredCh
 const jumpRule = (fingerprint: string) => `-m comment --comment "${COMMENT}:${fingerprint}" -j ${INPUT_CHAIN}`;
 const acceptRule = `-m comment --comment ${COMMENT} -j ACCEPT`;
 
-/** Is this INPUT rule one of bulwark's (its jump, or its final ACCEPT)? */
+/** Is this INPUT rule one of the firewall step's (its jump, or its final ACCEPT)? */
 export function isOwnInputRule(rule: string): boolean {
   return /--comment "?bulwark(:[0-9a-f]+)?"?(\s|$)/.test(rule);
 }
+
+/**
+ * What a step owns in the filter table: its chains, and its rules in INPUT (by their comment). A
+ * rollback puts back exactly that and nothing else, so undoing one step never touches another's
+ * rules (nor fail2ban's).
+ */
+export interface Ownership {
+  readonly chains: readonly string[];
+  readonly ownsInputRule: (rule: string) => boolean;
+}
+
+export const FIREWALL_OWNERSHIP: Ownership = { chains: OWN_CHAINS, ownsInputRule: isOwnInputRule };
 
 /** What the filter table looks like once the design is applied (for the preview and the persisted file). */
 export function predictTable(current: Table, desired: DesiredChains): Table {
@@ -211,21 +223,22 @@ export function applyScript(current: Table, desired: DesiredChains): string {
  * policies, bulwark's rules in INPUT and its chains. Everything else (fail2ban's bans added since,
  * Docker's chains) is left as it is now. An empty saved ruleset means ACCEPT policies and no bulwark.
  */
-export function restoreScript(current: Table, saved: Table): string {
+export function restoreScript(current: Table, saved: Table, owner: Ownership = FIREWALL_OWNERSHIP, policies = owner === FIREWALL_OWNERSHIP): string {
   const now = filterTable(new Map([['filter', current]]));
   const before = filterTable(new Map([['filter', saved]]));
   const lines = ['*filter'];
-  for (const name of ['INPUT', 'FORWARD', 'OUTPUT']) lines.push(`:${name} ${before.chains.find((c) => c.name === name)?.policy ?? 'ACCEPT'} [0:0]`);
-  for (const rule of now.rules.get('INPUT') ?? []) if (isOwnInputRule(rule)) lines.push(`-D INPUT ${rule}`);
-  for (const chain of OWN_CHAINS) {
+  // Only the firewall step sets the built-in chains' policies; geo-blocking never changes them.
+  if (policies) for (const name of ['INPUT', 'FORWARD', 'OUTPUT']) lines.push(`:${name} ${before.chains.find((c) => c.name === name)?.policy ?? 'ACCEPT'} [0:0]`);
+  for (const rule of now.rules.get('INPUT') ?? []) if (owner.ownsInputRule(rule)) lines.push(`-D INPUT ${rule}`);
+  for (const chain of owner.chains) {
     const wasThere = before.chains.some((c) => c.name === chain);
     const isThere = now.chains.some((c) => c.name === chain);
     if (isThere || wasThere) lines.push(`:${chain} - [0:0]`);
     if (isThere && !wasThere) lines.push(`-X ${chain}`);
   }
-  for (const chain of OWN_CHAINS) for (const rule of before.rules.get(chain) ?? []) if (before.chains.some((c) => c.name === chain)) lines.push(`-A ${chain} ${rule}`);
+  for (const chain of owner.chains) for (const rule of before.rules.get(chain) ?? []) if (before.chains.some((c) => c.name === chain)) lines.push(`-A ${chain} ${rule}`);
   (before.rules.get('INPUT') ?? []).forEach((rule, index) => {
-    if (!isOwnInputRule(rule)) return;
+    if (!owner.ownsInputRule(rule)) return;
     lines.push(rule.endsWith('-j ACCEPT') ? `-A INPUT ${rule}` : `-I INPUT ${index + 1} ${rule}`);
   });
   lines.push('COMMIT');

@@ -1,0 +1,53 @@
+// Kernel sets (ipset) of bulwark's: listed, saved into snapshots and put back. Only the sets bulwark
+// owns (bulwark-*) are ever touched.
+import type { Host } from '../src/host.js';
+import type { Manifest, SnapshotStore } from './store.js';
+
+export async function listSets(host: Host): Promise<Set<string>> {
+  const result = await host.run({ file: 'ipset', args: ['list', '-n'] }, { reject: false });
+  return new Set(result.exitCode === 0 ? result.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : []);
+}
+
+export async function saveSet(host: Host, name: string): Promise<string> {
+  return (await host.run({ file: 'ipset', args: ['save', name] })).stdout;
+}
+
+export async function loadSetScript(host: Host, script: string): Promise<void> {
+  await host.run({ file: 'ipset', args: ['restore'] }, { input: script, timeoutMs: 600_000 });
+}
+
+/** Records each named set's content (or its absence) in the snapshot. */
+export async function captureSets(host: Host, store: SnapshotStore, manifest: Manifest, names: readonly string[]): Promise<void> {
+  const existing = await listSets(host);
+  const saved: Record<string, string | null> = {};
+  for (const name of names) saved[name] = existing.has(name) ? await store.putText(await saveSet(host, name)) : null;
+  manifest.ipsets = saved;
+  await store.save(manifest);
+}
+
+/**
+ * Puts the sets back: a set that did not exist is destroyed (its rules are gone by then), one that
+ * did is refilled under a temporary name and swapped in.
+ */
+export async function restoreSets(host: Host, store: SnapshotStore, manifest: Manifest): Promise<string[]> {
+  const restored: string[] = [];
+  const existing = await listSets(host);
+  for (const [name, hash] of Object.entries(manifest.ipsets ?? {})) {
+    if (hash === null) {
+      if (existing.has(name)) await host.run({ file: 'ipset', args: ['destroy', name] });
+      if (existing.has(`${name}-new`)) await host.run({ file: 'ipset', args: ['destroy', `${name}-new`] });
+      restored.push(`set ${name} (removed)`);
+      continue;
+    }
+    const saved = await store.getText(hash);
+    const temporary = `${name}-restore`;
+    const body = saved
+      .split('\n')
+      .filter((line) => line.startsWith('create ') || line.startsWith('add '))
+      .map((line) => line.replace(/^(create|add) (\S+)/, (_m, verb: string) => `${verb} ${existing.has(name) ? temporary : name}`));
+    const script = [...(existing.has(temporary) ? [`destroy ${temporary}`] : []), ...body, ...(existing.has(name) ? [`swap ${temporary} ${name}`, `destroy ${temporary}`] : [])].join('\n') + '\n';
+    await loadSetScript(host, script);
+    restored.push(`set ${name}`);
+  }
+  return restored;
+}

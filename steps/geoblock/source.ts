@@ -1,0 +1,179 @@
+// Where the country data comes from: the copy shipped in the npm package
+// @ip-location-db/geo-whois-asn-country (offline, no network needed), or a newer copy fetched with
+// `bulwark geoblock update --from FILE|URL` into <state-dir>/geo. An update is validated in full
+// before it replaces anything: a broken or truncated download never replaces good data.
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { UserError } from '../../src/errors.js';
+import { ensurePrivateDir, readJson, writeFileDurable } from '../../src/fsutil.js';
+import type { Family } from './cidr.js';
+import { GeoDataError, parseCountryCsv, type CountryRanges } from './csv.js';
+
+export const PACKAGE = '@ip-location-db/geo-whois-asn-country';
+/** The data's licence asks for this attribution, shown in the wizard and the README. */
+export const ATTRIBUTION = 'Country data: ip-location-db geo-whois-asn-country, statistics by the Number Resource Organization (nro.net), CC BY 4.0.';
+export const STALE_AFTER_DAYS = 90;
+
+export interface DataSource {
+  readonly files: Record<Family, string>;
+  /** When the data was made (the package version carries it: 2.3.YYYYMMDDhh). */
+  readonly date: string;
+  readonly origin: string;
+}
+
+interface Meta {
+  date: string;
+  origin: string;
+  lines: { ipv4: number; ipv6: number };
+}
+
+const FILES: Record<Family, string> = { ipv4: 'geo-whois-asn-country-ipv4.csv', ipv6: 'geo-whois-asn-country-ipv6.csv' };
+
+function geoDir(stateDir: string): string {
+  return path.join(stateDir, 'geo');
+}
+
+/** The data bulwark uses now: an update in the state dir if there is one, else the shipped package. */
+export async function dataSource(stateDir: string): Promise<DataSource> {
+  const dir = geoDir(stateDir);
+  const meta = await readJson<Meta>(path.join(dir, 'meta.json')).catch(() => null);
+  if (meta) return { files: { ipv4: path.join(dir, 'ipv4.csv'), ipv6: path.join(dir, 'ipv6.csv') }, date: meta.date, origin: meta.origin };
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve(`${PACKAGE}/package.json`);
+  const version = (JSON.parse(await fs.readFile(manifest, 'utf8')) as { version: string }).version;
+  const stamp = /(\d{4})(\d{2})(\d{2})\d*$/.exec(version);
+  return {
+    files: { ipv4: path.join(path.dirname(manifest), FILES.ipv4), ipv6: path.join(path.dirname(manifest), FILES.ipv6) },
+    date: stamp ? `${stamp[1]}-${stamp[2]}-${stamp[3]}` : 'unknown',
+    origin: `${PACKAGE}@${version}`,
+  };
+}
+
+export function ageInDays(source: DataSource, now = Date.now()): number | null {
+  const time = Date.parse(source.date);
+  return Number.isNaN(time) ? null : Math.floor((now - time) / 86_400_000);
+}
+
+/** Reads the ranges of the chosen countries (trusted data: validated when it was stored). */
+export async function loadCountries(source: DataSource, countries: ReadonlySet<string>): Promise<CountryRanges> {
+  const [v4, v6] = await Promise.all([fs.readFile(source.files.ipv4, 'utf8'), fs.readFile(source.files.ipv6, 'utf8')]);
+  return mergeFamilies(parseCountryCsv(v4, source.files.ipv4, { only: countries, trusted: true }), parseCountryCsv(v6, source.files.ipv6, { only: countries, trusted: true }));
+}
+
+/** Every country code the data knows, for validating answers (`XX` is refused). */
+export async function knownCountries(source: DataSource): Promise<Set<string>> {
+  const known = new Set<string>();
+  for (const file of [source.files.ipv4, source.files.ipv6]) {
+    const text = await fs.readFile(file, 'utf8');
+    for (let end = text.indexOf('\n'); end !== -1; ) {
+      // The code is the two characters before the line end (lines are "start,end,CC").
+      const code = text.slice(end - 2, end);
+      if (/^[A-Z]{2}$/.test(code)) known.add(code);
+      end = text.indexOf('\n', end + 1);
+    }
+  }
+  return known;
+}
+
+function mergeFamilies(a: CountryRanges, b: CountryRanges): CountryRanges {
+  const merge = (x: Map<string, import('./cidr.js').Range[]>, y: Map<string, import('./cidr.js').Range[]>) => {
+    const out = new Map(x);
+    for (const [code, ranges] of y) out.set(code, [...(out.get(code) ?? []), ...ranges]);
+    return out;
+  };
+  return { ipv4: merge(a.ipv4, b.ipv4), ipv6: merge(a.ipv6, b.ipv6), lines: { ipv4: a.lines.ipv4 + b.lines.ipv4, ipv6: a.lines.ipv6 + b.lines.ipv6 } };
+}
+
+export interface UpdateReport {
+  readonly origin: string;
+  readonly lines: { ipv4: number; ipv6: number };
+  readonly replaced: Family[];
+}
+
+/**
+ * `bulwark geoblock update --from FILE|URL`: fetches the CSV, validates every line, refuses a file
+ * that is cut short (no final newline, fewer bytes than announced, far fewer lines than the data it
+ * would replace), and only then replaces the families it holds, atomically.
+ */
+export async function updateData(stateDir: string, from: string, onProgress?: (message: string) => void): Promise<UpdateReport> {
+  const text = await fetchText(from, onProgress);
+  onProgress?.(`validating ${text.length.toLocaleString('en')} bytes`);
+  let parsed: CountryRanges;
+  try {
+    parsed = parseCountryCsv(text, from);
+  } catch (error) {
+    if (error instanceof GeoDataError) throw new UserError(`The country data from ${from} is not usable: ${error.message}. The current data is kept.`, 'Give a CSV of lines "start,end,CC" (the form of ip-location-db\'s geo-whois-asn-country files).', 1);
+    throw error;
+  }
+  const current = await dataSource(stateDir);
+  const replaced: Family[] = [];
+  const lines: Record<Family, string[]> = { ipv4: [], ipv6: [] };
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    lines[trimmed.includes(':') ? 'ipv6' : 'ipv4'].push(trimmed);
+  }
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    if (parsed.lines[family] === 0) continue;
+    const before = await countLines(current.files[family]);
+    // A download cut at a line boundary parses fine: compare with what it would replace.
+    if (before > 0 && parsed.lines[family] < before / 2) {
+      throw new UserError(`The ${family === 'ipv4' ? 'IPv4' : 'IPv6'} data from ${from} has ${parsed.lines[family]} lines, less than half of the ${before} it would replace: it looks truncated. The current data is kept.`, undefined, 1);
+    }
+    replaced.push(family);
+  }
+  if (replaced.length === 0) throw new UserError(`${from} holds no address ranges. The current data is kept.`, undefined, 1);
+  const dir = geoDir(stateDir);
+  await ensurePrivateDir(dir);
+  const meta: Meta = { date: new Date().toISOString().slice(0, 10), origin: from, lines: { ipv4: 0, ipv6: 0 } };
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const target = path.join(dir, `${family}.csv`);
+    if (replaced.includes(family)) await writeFileDurable(target, lines[family].join('\n') + '\n', 0o644);
+    else await fs.copyFile(current.files[family], target).catch(async () => writeFileDurable(target, '', 0o644));
+    meta.lines[family] = await countLines(target);
+  }
+  // The meta file last: until it exists, bulwark keeps using the previous data.
+  await writeFileDurable(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', 0o644);
+  return { origin: from, lines: meta.lines, replaced };
+}
+
+async function countLines(file: string): Promise<number> {
+  try {
+    const text = await fs.readFile(file, 'utf8');
+    let count = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count++;
+    return count;
+  } catch {
+    return 0;
+  }
+}
+
+async function fetchText(from: string, onProgress?: (message: string) => void): Promise<string> {
+  if (!/^https?:\/\//i.test(from)) {
+    try {
+      return await fs.readFile(from, 'utf8');
+    } catch (error) {
+      throw new UserError(`Cannot read ${from}: ${(error as Error).message}.`, 'Give a CSV file or an http(s):// URL with --from.', 2);
+    }
+  }
+  onProgress?.(`downloading ${from}`);
+  let response: Response;
+  try {
+    response = await fetch(from, { redirect: 'follow', signal: AbortSignal.timeout(120_000) });
+  } catch (error) {
+    throw new UserError(`Could not download ${from}: ${(error as Error).message}. The current data is kept.`, undefined, 1);
+  }
+  if (!response.ok) throw new UserError(`Downloading ${from} failed: HTTP ${response.status}. The current data is kept.`, undefined, 1);
+  const announced = Number(response.headers.get('content-length') ?? NaN);
+  let body: Buffer;
+  try {
+    body = Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    throw new UserError(`The download of ${from} broke off: ${(error as Error).message}. The current data is kept.`, undefined, 1);
+  }
+  if (Number.isFinite(announced) && body.length !== announced) {
+    throw new UserError(`The download of ${from} is incomplete: ${body.length} of ${announced} bytes. The current data is kept.`, undefined, 1);
+  }
+  return body.toString('utf8');
+}
