@@ -228,6 +228,8 @@ export function formatAddress(value: bigint, family: Family): string {
  */
 function mergeSmall(ranges: readonly Range[]): Range[] | null {
   const n = ranges.length;
+  // An IPv6 list usually shows at once that it does not fit: skip the allocations.
+  if (n > 0 && (ranges[0] as Range).end > IPV4_MAX) return null;
   const starts = new Uint32Array(n);
   const ends = new Uint32Array(n);
   let sorted = true;
@@ -238,6 +240,7 @@ function mergeSmall(ranges: readonly Range[]): Range[] | null {
     const start = Number(r.start);
     const end = Number(r.end);
     if (!(start >= 0 && start <= 0xffff_ffff && end >= 0 && end <= 0xffff_ffff)) return null;
+    if (end < start) throw backwards(r);
     starts[k] = start;
     ends[k] = end;
     if (start < previous) sorted = false;
@@ -297,6 +300,10 @@ function run(ranges: readonly Range[], first: number, starts: Uint32Array, ends:
   return starts[first] === start && ends[first] === end ? (ranges[first] as Range) : { start: BigInt(start), end: BigInt(end) };
 }
 
+function backwards(range: Range): RangeError {
+  return new RangeError(`range starts after it ends (${range.start} > ${range.end})`);
+}
+
 function compareStart(a: Range, b: Range): number {
   return a.start < b.start ? -1 : a.start > b.start ? 1 : 0;
 }
@@ -335,16 +342,18 @@ function sortByStart(ranges: readonly Range[]): Range[] {
   return out;
 }
 
-/** Sorted by start, overlapping and touching (end + 1 === start) ranges joined. Input untouched. */
+/**
+ * Sorted by start, overlapping and touching (end + 1 === start) ranges joined. Input untouched.
+ * A range that starts after it ends is a bug: RangeError.
+ */
 export function mergeRanges(ranges: readonly Range[]): Range[] {
   const small = mergeSmall(ranges);
   if (small !== null) return small;
   let sorted = true;
-  for (let k = 1; k < ranges.length; k++) {
-    if ((ranges[k - 1] as Range).start > (ranges[k] as Range).start) {
-      sorted = false;
-      break;
-    }
+  for (let k = 0; k < ranges.length; k++) {
+    const r = ranges[k] as Range;
+    if (r.start > r.end) throw backwards(r);
+    if (k > 0 && (ranges[k - 1] as Range).start > r.start) sorted = false;
   }
   // One country's data comes sorted, so that case skips the sort.
   const input = sorted ? ranges : sortByStart(ranges);
@@ -390,7 +399,7 @@ function bitLength(x: bigint): number {
 function checkRange(range: Range, family: Family): void {
   checkValue(range.start, family);
   checkValue(range.end, family);
-  if (range.start > range.end) throw new RangeError(`range starts after it ends (${range.start} > ${range.end})`);
+  if (range.start > range.end) throw backwards(range);
 }
 
 /** IPv4 cover on numbers: the hot path for the ≈334k IPv4 lines. */

@@ -254,6 +254,11 @@ describe('mergeRanges', () => {
     expect(input).toEqual(copy);
   });
 
+  it('refuses a range that starts after it ends, in either family', () => {
+    expect(() => mergeRanges([r4('10.0.0.0', '10.0.0.9'), { start: 5n, end: 4n }])).toThrow(RangeError);
+    expect(() => mergeRanges([r6('2001:db8::', '2001:db8::9'), { start: v6('2001:db8::5'), end: v6('2001:db8::4') }])).toThrow(RangeError);
+  });
+
   it('handles nothing and the edges of the space', () => {
     expect(mergeRanges([])).toEqual([]);
     expect(mergeRanges([r4('255.255.255.255', '255.255.255.255'), r4('0.0.0.0', '255.255.255.254')])).toEqual([
