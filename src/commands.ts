@@ -36,6 +36,7 @@ export async function planCommand(engine: Engine, steps: readonly StepId[], io: 
   } else {
     for (const result of results) {
       io.out(io.palette.bold(`== ${result.step.id}: ${result.step.title}`));
+      for (const note of result.step.planNotes?.(result.facts, result.answers) ?? []) io.out(io.palette.cyan(`   ${note}`));
       io.out(result.changes.length === 0 ? '   nothing to do\n' : colorDiff(renderPlan(result.changes), io.palette));
     }
     io.out(total === 0 ? 'Nothing to change.' : `${total} change(s) planned. Apply them with \`bulwark apply --yes\` or in the wizard (\`bulwark\`).`);

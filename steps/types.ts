@@ -103,6 +103,9 @@ export interface Step<Facts = unknown, Answers = unknown> {
   checkAnswers?(facts: Facts, answers: Answers): string[];
   /** For text questions: the answers with the text applied, or a message saying what is wrong. */
   withText?(answers: Answers, question: Question, text: string): Answers | string;
+  /** Lines shown above the diff: what the plan amounts to (the geo step: each country's ranges and
+   *  addresses, each set's size against its limit). */
+  planNotes?(facts: Facts, answers: Answers): string[];
   /** Reasons to refuse the plan before anything is touched (a lock-out the rules would cause). */
   preflight?(facts: Facts, answers: Answers): string[];
   /** For questions whose answer is not simply answers[key]: the values ticked now, and the answers

@@ -127,6 +127,7 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
         {body()}
       </Box>
       {state.error ? <Text color={color ? 'red' : undefined}>{fit(state.error, width)}</Text> : null}
+      {state.busy && screen.kind !== 'why' ? <Text color={color ? 'yellow' : undefined}>{fit(state.busy, width)}</Text> : null}
       <Text dimColor>{fit(footer(), width)}</Text>
     </Box>
   );
@@ -214,7 +215,7 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
         return (
           <Box flexDirection="column">
             <Text bold>{fit(`The changes, exactly as they will be made (${open.changes.filter((c) => c.kind === 'file').length} file(s)):`, width)}</Text>
-            <ScrollView lines={diffLines(open.diff)} height={bodyHeight - 2} width={width} color={color} />
+            <ScrollView lines={[...open.notes.flatMap((note) => wrap(note, width).map((text) => ({ text, color: 'cyan' }))), ...(open.notes.length ? [{ text: '' }] : []), ...diffLines(open.diff)]} height={bodyHeight - 2} width={width} color={color} />
           </Box>
         );
       }

@@ -36,6 +36,8 @@ export interface OpenStep {
   diff: string;
   /** Why bulwark refuses this plan (a lock-out it would cause); applying is disabled while any. */
   problems: string[];
+  /** What the plan amounts to, shown above the diff. */
+  notes: string[];
 }
 
 export interface Outcome {
@@ -151,7 +153,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
         continueWhenReady.current = false;
         update((draft) => {
           draft.busy = null;
-          draft.open = { id, facts, rows: step.describe(facts), questions: step.questions(facts), answers, changes: [], diff: '', problems: [] } as unknown as Draft<OpenStep>;
+          draft.open = { id, facts, rows: step.describe(facts), questions: step.questions(facts), answers, changes: [], diff: '', problems: [], notes: [] } as unknown as Draft<OpenStep>;
           if (proceed && draft.screen.kind === 'why') draft.screen = { kind: 'facts', step: id };
         });
       } catch (error) {
@@ -187,6 +189,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
         draft.open!.changes = changes as Draft<Change>[];
         draft.open!.diff = renderPlan(changes);
         draft.open!.problems = problems;
+        draft.open!.notes = step.planNotes?.(facts, open.answers) ?? [];
       });
     } catch (error) {
       fail(error);

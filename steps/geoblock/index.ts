@@ -5,7 +5,7 @@ import type { Change, FileChange, IpFamily } from '../../src/change.js';
 import { FAMILIES, saveRules } from '../../snapshots/netfilter.js';
 import { listSets, saveSet } from '../../snapshots/ipset.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
-import { aggregate, formatCidr } from './cidr.js';
+import { aggregate, formatCidr, type Range } from './cidr.js';
 import { summarize, type CountryRanges } from './csv.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from '../firewall/detect.js';
 import { persistable } from '../firewall/index.js';
@@ -45,7 +45,9 @@ function design(facts: GeoFacts, answers: GeoblockAnswers): GeoDesign {
 
 /** The networks of each family's set: the chosen countries, merged and cut into minimal CIDRs. */
 export function setEntries(ranges: CountryRanges, countries: readonly string[], family: IpFamily): string[] {
-  const all = countries.flatMap((code) => (family === 'ipv4' ? ranges.ipv4 : ranges.ipv6).get(code) ?? []);
+  const byCountry = family === 'ipv4' ? ranges.ipv4 : ranges.ipv6;
+  // concat of whole lists: far cheaper than flatMap over "all but one country" (~250 lists).
+  const all = ([] as Range[]).concat(...countries.map((code) => byCountry.get(code) ?? []));
   return aggregate(all, family).map((cidr) => formatCidr(cidr, family));
 }
 
@@ -181,6 +183,20 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       changes.push({ kind: 'file', step: 'geoblock', path: facts.setsFile.path, before: facts.setsFile.current, after: sets, mode: 0o600, afterConfirm: facts.firewall.live, summary: `sets ${Object.values(SET_NAMES).join(', ')}: ${counts} networks, in \`ipset save\` form`, reason: `the country sets loaded at boot by ${facts.setsFile.loader}` });
     }
     return changes;
+  },
+
+  planNotes(facts: GeoFacts, answers: GeoblockAnswers): string[] {
+    if (!facts.ranges || answers.countries.length === 0) return [];
+    const notes = summarize(facts.ranges, answers.countries).map(
+      (row) => `${row.country}: ${row.ipv4Ranges.toLocaleString('en')} IPv4 ranges (${row.ipv4Addresses.toLocaleString('en')} addresses), ${row.ipv6Ranges.toLocaleString('en')} IPv6 ranges`,
+    );
+    for (const family of FAMILIES) {
+      const entries = setEntries(facts.ranges, answers.countries, family).length;
+      const { maxelem } = setSizing(entries);
+      notes.push(`set ${SET_NAMES[family]}: ${entries.toLocaleString('en')} networks after merging, limit ${maxelem.toLocaleString('en')} (${Math.round((entries / maxelem) * 100)}% full)`);
+    }
+    notes.push(`${answers.mode === 'allow' ? 'Only these countries' : 'All but these countries'} may reach ${answers.ports.map(PORT_LABEL).join(', ')}. ${ATTRIBUTION}`);
+    return notes;
   },
 
   checkAnswers(facts: GeoFacts, answers: GeoblockAnswers): string[] {
