@@ -73,6 +73,8 @@ export async function applyCommand(engine: Engine, steps: readonly StepId[], opt
           io.out(io.palette.yellow(`${id}: applied under the dead-man switch (snapshot ${result.snapshotId}). It rolls back by itself at ${result.guard.deadline} unless confirmed.`));
           io.out(`From a NEW ssh session to this server, run:  bulwark confirm ${result.guard.token}`);
           io.out(`(deadline ${result.guard.deadline}, ${result.guard.timeoutSeconds} s; the rules are saved for boot only after confirmation)`);
+          const rest = selected.slice(selected.indexOf(id) + 1);
+          if (rest.length > 0) io.out(`Not applied yet: ${rest.join(', ')} — run \`bulwark apply --yes\` again once this change is confirmed.`);
           return EXIT.ok;
         }
         io.out(`${id}: applied (snapshot ${result.snapshotId}). Undo with \`bulwark rollback --step ${id}\`.`);
