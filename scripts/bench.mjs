@@ -1,10 +1,11 @@
-// Benchmarks (`npm run bench`): start-up, then the firewall step. Not a test: it prints figures, it
-// does not fail the build unless --strict is given (exit 1 when any goal is missed).
+// Benchmarks (`npm run bench`): start-up, then the firewall step, then the geoblock step. Not a test:
+// it prints figures, it does not fail the build unless --strict is given (exit 1 when any goal is missed).
 //
-//   node scripts/bench.mjs [--only startup|firewall] [--runs N] [--json] [--strict] [--bundle FILE]
+//   node scripts/bench.mjs [--only startup|firewall|geoblock] [--runs N] [--json] [--strict] [--bundle FILE]
 //
-// --only runs one section (default: both, start-up first). --runs applies to the start-up section.
-// --json prints one object: { "startup": {...}, "firewall": {...} } with the sections that ran.
+// --only runs one section (default: all three, in that order). --runs applies to the start-up section.
+// --json prints one object: { "startup": {...}, "firewall": {...}, "geoblock": {...} } with the
+// sections that ran.
 //
 // Start-up: every figure is a ratio to a bare `node -e ""` measured in the same run, interleaved
 // round-robin, because the machine is shared and noisy and absolute times mean little.
@@ -12,6 +13,11 @@
 // Firewall: scripts/bench-firewall.mjs (rollback latency past the dead-man switch's deadline, and
 // the auth.log volume of an SSH connection flood with and without the rate limit). Needs root; as
 // another user the section is skipped with a message, and the exit status stays 0.
+//
+// Geoblock: scripts/bench-geoblock.mjs (compile time of one country vs all but one, in-process;
+// bulwark's whole `apply --step geoblock` vs a bare `ipset restore` of the same sets, goal <= 2x; one
+// iptables rule per CIDR vs a set). Its kernel parts need root; as another user only the compile
+// part runs, and the exit status stays 0.
 //
 // --bundle FILE measures another build of the CLI instead of dist/bulwark.js (A/B experiments on
 // the bundler settings); it is then not rebuilt.
@@ -29,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runFirewallBench } from './bench-firewall.mjs';
+import { runGeoblockBench } from './bench-geoblock.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(REPO, 'dist', 'bulwark.js');
@@ -36,7 +43,7 @@ const GOAL = 2.5; // first frame within 2.5x a bare Node start (both under the p
 const WARMUP = 2;
 const FIRST_FRAME_TEXT = 'Minimal exposure';
 const FRAME_TIMEOUT_MS = 30_000;
-const SECTIONS = ['startup', 'firewall'];
+const SECTIONS = ['startup', 'firewall', 'geoblock'];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -57,7 +64,7 @@ function parseArgs(argv) {
       options.bundle = resolve(value);
     } else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg.includes('=') ? arg.slice('--only='.length) : argv[++i];
-      if (!SECTIONS.includes(value)) usage(`--only: expected ${SECTIONS.join(' or ')} (got "${value}")`);
+      if (!SECTIONS.includes(value)) usage(`--only: expected ${SECTIONS.join(', ')} (got "${value}")`);
       options.only = value;
     } else if (arg === '--help' || arg === '-h') usage(null);
     else usage(`unknown argument "${arg}"`);
@@ -67,7 +74,7 @@ function parseArgs(argv) {
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: node scripts/bench.mjs [--only startup|firewall] [--runs N] [--json] [--strict] [--bundle FILE]\n');
+  process.stderr.write('usage: node scripts/bench.mjs [--only startup|firewall|geoblock] [--runs N] [--json] [--strict] [--bundle FILE]\n');
   process.exit(message ? 2 : 0);
 }
 
@@ -282,6 +289,13 @@ async function main() {
       pass &&= firewall.pass;
       if (!options.json) process.stdout.write(firewall.text + '\n');
     }
+  }
+  if (sections.includes('geoblock')) {
+    if (!options.json && (results.startup || results.firewall)) process.stdout.write('\n');
+    const geoblock = await runGeoblockBench({ bundle: BUNDLE, json: options.json, log });
+    results.geoblock = geoblock.result;
+    pass &&= geoblock.pass;
+    if (!options.json) process.stdout.write(geoblock.text + '\n');
   }
   if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   return options.strict && !pass ? 1 : 0;

@@ -212,9 +212,9 @@ export class Engine {
     const { step, facts } = await this.detect(id);
     const { validateStepAnswers } = await import('./answers.js');
     const chosen = answers === undefined ? await this.answersFor(step, facts) : validateStepAnswers(step.id, answers);
+    await step.prepare?.(facts, chosen);
     const wrong = step.checkAnswers?.(facts, chosen) ?? [];
     if (wrong.length > 0) throw new UserError(wrong[0]!, 'Nothing was changed.', 2);
-    await step.prepare?.(facts, chosen);
     return { step, facts, answers: chosen, changes: step.plan(facts, chosen) };
   }
 
@@ -271,7 +271,7 @@ export class Engine {
       journal: this.journal,
       step: plan.step.id,
       changes: plan.changes,
-      verify: () => plan.step.verify(this.context(), plan.answers),
+      verify: () => plan.step.verify(this.context(), plan.answers, plan.changes),
       onProgress,
       guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir } : undefined,
     }));

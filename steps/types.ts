@@ -116,8 +116,9 @@ export interface Step<Facts = unknown, Answers = unknown> {
    *  is then (the firewall persists the rules actually running). Paths are those the plan announced. */
   confirmedFiles?(ctx: StepContext, announced: readonly FileChange[]): Promise<FileChange[]>;
   findings(facts: Facts): Finding[];
-  /** Read-only checks after an apply: does the box now behave as planned? */
-  verify(ctx: StepContext, answers: Answers): Promise<VerifyCheck[]>;
+  /** Read-only checks after an apply: does the box now behave as planned? `changes` are the ones
+   *  just applied (a step may check those instead of planning again). */
+  verify(ctx: StepContext, answers: Answers, changes?: readonly Change[]): Promise<VerifyCheck[]>;
 }
 
 /** A step listed in the wizard whose module is not built yet. */

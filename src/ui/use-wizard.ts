@@ -168,7 +168,6 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
     if (!open) return;
     const step = engine.builtStep(open.id) as Step<unknown, Record<string, unknown>>;
     try {
-      const wrong = step.checkAnswers?.(open.facts, open.answers) ?? [];
       let facts = open.facts;
       if (step.prepare) {
         update((draft) => void (draft.busy = 'Reading what the plan needs…'));
@@ -182,6 +181,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
           draft.open!.rows = step.describe(copy) as Draft<FactRow>[];
         });
       }
+      const wrong = step.checkAnswers?.(facts, open.answers) ?? [];
       const changes = wrong.length > 0 ? [] : step.plan(facts, open.answers);
       const problems = [...wrong, ...(step.preflight?.(facts, open.answers) ?? [])];
       update((draft) => {

@@ -3,14 +3,19 @@
 // source up. Guarded by the dead-man switch like the firewall.
 import type { Change, FileChange, IpFamily } from '../../src/change.js';
 import { FAMILIES, saveRules } from '../../snapshots/netfilter.js';
-import { listSets, saveSet } from '../../snapshots/ipset.js';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { writeFileDurable } from '../../src/fsutil.js';
+import { listSets, saveSet, setSize } from '../../snapshots/ipset.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { aggregate, formatCidr, type Range } from './cidr.js';
 import { summarize, type CountryRanges } from './csv.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from '../firewall/detect.js';
 import { persistable } from '../firewall/index.js';
 import { parseSave, renderTable } from '../firewall/iptables-save.js';
-import { ageInDays, ATTRIBUTION, dataSource, knownCountries, loadCountries, STALE_AFTER_DAYS, type DataSource } from './source.js';
+import { ageInDays, ATTRIBUTION, dataSource, loadCountries, STALE_AFTER_DAYS, type DataSource } from './source.js';
 import { geoApplied, geoApplyScript, geoChainRules, geoFingerprint, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
 
 export interface GeoblockAnswers {
@@ -23,13 +28,13 @@ export interface GeoFacts {
   readonly firewall: FirewallFacts;
   readonly source: DataSource;
   readonly ageDays: number | null;
-  readonly known: ReadonlySet<string>;
   readonly ipsetAvailable: boolean;
   readonly sets: ReadonlySet<string>;
-  /** `ipset save` of bulwark's sets now, to tell whether their content must change. */
-  readonly setContent: Partial<Record<IpFamily, string>>;
-  /** The ranges of the countries asked for, read when the answers are known (see `prepare`). */
-  ranges: CountryRanges | null;
+  /** Entries in bulwark's sets now (their content is vouched for by the rules' fingerprint). */
+  readonly setSizes: Partial<Record<IpFamily, number>>;
+  /** The chosen countries compiled into set entries, once the answers are known (see `prepare`). */
+  compiled: Compiled | null;
+  readonly stateDir: string;
   readonly trustedSources: readonly string[];
   /** Where kernel sets are saved for the boot, and whether something loads them. */
   readonly setsFile: { readonly path: string; readonly current: string | null; readonly loader: string; readonly installed: boolean };
@@ -67,8 +72,8 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     const source = await dataSource(ctx.stateDir);
     const ipsetAvailable = ctx.host.live ? (await ctx.host.findProgram('ipset')) !== null : true;
     const sets = ctx.host.live && ipsetAvailable ? await listSets(ctx.host) : new Set<string>();
-    const setContent: Partial<Record<IpFamily, string>> = {};
-    for (const family of FAMILIES) if (sets.has(SET_NAMES[family])) setContent[family] = await saveSet(ctx.host, SET_NAMES[family]);
+    const setSizes: Partial<Record<IpFamily, number>> = {};
+    for (const family of FAMILIES) if (sets.has(SET_NAMES[family])) setSizes[family] = (await setSize(ctx.host, SET_NAMES[family])) ?? undefined;
     const debian = ctx.system.distro.family !== 'rhel';
     const setsPath = debian ? '/etc/iptables/ipsets' : '/etc/sysconfig/ipset';
     const installed = debian ? await ctx.host.exists('/usr/share/netfilter-persistent/plugins.d/10-ipset') : (await ctx.host.exists('/etc/init.d/ipset')) || (await ctx.host.exists('/usr/lib/systemd/system/ipset.service'));
@@ -76,18 +81,18 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       firewall,
       source,
       ageDays: ageInDays(source),
-      known: await knownCountries(source),
       ipsetAvailable,
       sets,
-      setContent,
-      ranges: null,
+      setSizes,
+      compiled: null,
+      stateDir: ctx.stateDir,
       trustedSources: ctx.trustedSources ?? [],
       setsFile: { path: setsPath, current: await ctx.host.readText(setsPath), loader: debian ? 'ipset-persistent (netfilter-persistent\'s ipset plugin)' : 'ipset-service', installed },
     };
   },
 
   async prepare(facts: GeoFacts, answers: GeoblockAnswers): Promise<void> {
-    facts.ranges = await loadCountries(facts.source, new Set(answers.countries));
+    facts.compiled = await compile(facts.source, answers.countries, facts.stateDir);
   },
 
   describe(facts: GeoFacts): FactRow[] {
@@ -98,10 +103,8 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     rows.push({ label: 'Kernel sets', value: facts.ipsetAvailable ? `ipset available${facts.sets.size ? `; bulwark's sets now: ${[...facts.sets].filter((s) => s.startsWith('bulwark-')).join(', ') || 'none'}` : ''}` : 'ipset is not installed (apt-get/yum install ipset)', tone: facts.ipsetAvailable ? 'neutral' : 'bad' });
     if (facts.firewall.admin) rows.push({ label: 'Always allowed', value: `your address ${facts.firewall.admin.address}, trusted sources, loopback and the LAN (10/8, 172.16/12, 192.168/16, link-local, fc00::/7)`, tone: 'good' });
     if (!facts.setsFile.installed) rows.push({ label: 'At boot', value: `${facts.setsFile.loader} is not installed: the sets would not come back after a reboot`, tone: 'bad' });
-    if (facts.ranges) {
-      for (const row of summarize(facts.ranges, [...facts.ranges.ipv4.keys(), ...facts.ranges.ipv6.keys()].filter((v, i, a) => a.indexOf(v) === i))) {
-        rows.push({ label: row.country, value: `IPv4 ${row.ipv4Ranges} ranges (${row.ipv4Addresses.toLocaleString('en')} addresses), IPv6 ${row.ipv6Ranges} ranges`, tone: 'neutral' });
-      }
+    for (const row of facts.compiled?.summary ?? []) {
+      rows.push({ label: row.country, value: `IPv4 ${row.ipv4Ranges} ranges${row.ipv4Addresses ? ` (${BigInt(row.ipv4Addresses).toLocaleString('en')} addresses)` : ''}, IPv6 ${row.ipv6Ranges} ranges`, tone: 'neutral' });
     }
     return rows;
   },
@@ -143,30 +146,35 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     // Without countries there is nothing to block: the wizard asks for them; `apply` needs them in
     // the answers file.
     if (answers.countries.length === 0) return [];
-    if (!facts.ranges) throw new Error('bug: geoblock planned before its countries were read (prepare)');
+    if (!facts.compiled) throw new Error('bug: geoblock planned before its countries were compiled (prepare)');
     const chosen = design(facts, answers);
     const changes: Change[] = [];
-    const digests: string[] = [];
     const entries: Partial<Record<IpFamily, string[]>> = {};
+    for (const family of FAMILIES) entries[family] = facts.compiled.entries[family];
+    // The jump's fingerprint covers the rules AND the sets' content: finding it in INPUT, with sets
+    // of the right size, means this exact plan is in place (no need to read 100,000 networks back).
+    const digest = createHash('sha256');
+    for (const family of FAMILIES) for (const entry of entries[family]!) digest.update(entry).update('\n');
+    const setDigest = digest.digest('hex');
+    const fingerprints = Object.fromEntries(FAMILIES.map((family) => [family, geoFingerprint(geoChainRules(chosen, family), setDigest)])) as Record<IpFamily, string>;
+    const inPlace = FAMILIES.every((family) => geoApplied(currentFilter(facts.firewall, family), fingerprints[family]) && facts.setSizes[family] === entries[family]!.length);
     for (const family of FAMILIES) {
-      const list = setEntries(facts.ranges, answers.countries, family);
-      entries[family] = list;
-      digests.push(`${family}:${list.join(',')}`);
+      const list = entries[family]!;
       const { maxelem } = setSizing(list.length);
-      if (facts.firewall.live && !sameSet(facts.setContent[family], list)) {
+      if (facts.firewall.live && !inPlace) {
         changes.push({ kind: 'ipset', step: 'geoblock', family, name: SET_NAMES[family], entries: list.length, maxelem, script: setScript(SET_NAMES[family], family, list, facts.sets), reason: `${answers.countries.join(', ')} (${family === 'ipv4' ? 'IPv4' : 'IPv6'})` });
       }
     }
     const predicted: Partial<Record<IpFamily, ReturnType<typeof parseSave>>> = {};
     for (const family of FAMILIES) {
       const rules = geoChainRules(chosen, family);
-      const fingerprint = geoFingerprint(rules, digests.join('|'));
+      const fingerprint = fingerprints[family];
       const current = currentFilter(facts.firewall, family);
       const table = predictGeoTable(current, rules, fingerprint);
       const ruleset = parseSave(facts.firewall.current[family]);
       ruleset.set('filter', table);
       predicted[family] = ruleset;
-      if (facts.firewall.live && (!geoApplied(current, fingerprint) || changes.some((c) => c.kind === 'ipset'))) {
+      if (facts.firewall.live && !inPlace) {
         changes.push({ kind: 'firewall', step: 'geoblock', family, before: renderTable(current), after: renderTable(table), script: geoApplyScript(current, rules, fingerprint), reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: ${answers.mode === 'allow' ? 'only' : 'not'} ${answers.countries.join(', ')} on ${answers.ports.map(PORT_LABEL).join(', ')}` });
       }
     }
@@ -186,12 +194,12 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
   },
 
   planNotes(facts: GeoFacts, answers: GeoblockAnswers): string[] {
-    if (!facts.ranges || answers.countries.length === 0) return [];
-    const notes = summarize(facts.ranges, answers.countries).map(
-      (row) => `${row.country}: ${row.ipv4Ranges.toLocaleString('en')} IPv4 ranges (${row.ipv4Addresses.toLocaleString('en')} addresses), ${row.ipv6Ranges.toLocaleString('en')} IPv6 ranges`,
+    if (!facts.compiled || answers.countries.length === 0) return [];
+    const notes = facts.compiled.summary.map(
+      (row) => `${row.country}: ${row.ipv4Ranges.toLocaleString('en')} IPv4 ranges${row.ipv4Addresses ? ` (${BigInt(row.ipv4Addresses).toLocaleString('en')} addresses)` : ''}, ${row.ipv6Ranges.toLocaleString('en')} IPv6 ranges`,
     );
     for (const family of FAMILIES) {
-      const entries = setEntries(facts.ranges, answers.countries, family).length;
+      const entries = facts.compiled.entries[family].length;
       const { maxelem } = setSizing(entries);
       notes.push(`set ${SET_NAMES[family]}: ${entries.toLocaleString('en')} networks after merging, limit ${maxelem.toLocaleString('en')} (${Math.round((entries / maxelem) * 100)}% full)`);
     }
@@ -200,8 +208,11 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
   },
 
   checkAnswers(facts: GeoFacts, answers: GeoblockAnswers): string[] {
-    const unknown = answers.countries.filter((c) => !facts.known.has(c));
-    return unknown.map((code) => `geoblock.countries: unknown country code "${code}" (accepted: the ISO 3166 two-letter codes the country data knows, such as ${[...facts.known].filter((c) => ['GB', 'IE', 'US', 'DE', 'FR'].includes(c)).join(', ')})`);
+    // Read after prepare: a code with no network in either family is one the data does not know.
+    if (!facts.compiled) return [];
+    const known = new Set(facts.compiled.summary.filter((row) => row.ipv4Ranges + row.ipv6Ranges > 0).map((row) => row.country));
+    const unknown = answers.countries.filter((c) => !known.has(c));
+    return unknown.map((code) => `geoblock.countries: unknown country code "${code}" (accepted: ISO 3166 two-letter codes the country data has networks for, such as GB, IE, US)`);
   },
 
   preflight(facts: GeoFacts, answers: GeoblockAnswers): string[] {
@@ -236,32 +247,65 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     return findings;
   },
 
-  async verify(ctx: StepContext, answers: GeoblockAnswers): Promise<VerifyCheck[]> {
-    const facts = await geoblockStep.detect(ctx);
-    await geoblockStep.prepare!(facts, answers);
-    const checks: VerifyCheck[] = [];
-    if (!ctx.host.live) return [{ label: 'the boot files hold the geo rules', ok: geoblockStep.plan(facts, answers).length === 0 }];
-    for (const family of FAMILIES) {
-      const expected = setEntries(facts.ranges!, answers.countries, family);
-      checks.push({ label: `${SET_NAMES[family]} holds ${expected.length.toLocaleString('en')} networks`, ok: sameSet(facts.setContent[family], expected) });
+  async verify(ctx: StepContext, answers: GeoblockAnswers, changes: readonly Change[] = []): Promise<VerifyCheck[]> {
+    if (!ctx.host.live) {
+      const facts = await geoblockStep.detect(ctx);
+      await geoblockStep.prepare!(facts, answers);
+      return [{ label: 'the boot files hold the geo rules', ok: geoblockStep.plan(facts, answers).length === 0 }];
     }
-    checks.push({ label: 'BULWARK-GEO is in place for IPv4 and IPv6', ok: geoblockStep.plan(facts, answers).filter((c) => c.kind === 'firewall').length === 0 });
+    // Checks what was just loaded, without re-reading and re-aggregating the country data.
+    const checks: VerifyCheck[] = [];
+    for (const change of changes) {
+      if (change.kind === 'ipset') {
+        const size = await setSize(ctx.host, change.name);
+        checks.push({ label: `${change.name} holds ${change.entries.toLocaleString('en')} networks`, ok: size === change.entries, detail: size === change.entries ? undefined : `it holds ${size ?? 'nothing'}` });
+      }
+      if (change.kind === 'firewall') {
+        const fingerprint = /bulwark-geo:([0-9a-f]+)/.exec(change.script)?.[1] ?? '';
+        const table = parseSave(await saveRules(ctx.host, change.family)).get('filter');
+        const ok = table !== undefined && geoApplied(table, fingerprint);
+        checks.push({ label: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'}: BULWARK-GEO is in place, jumped to from INPUT`, ok });
+      }
+    }
     return checks;
   },
 };
 
-/** Does `ipset save` output hold exactly these networks? */
-function sameSet(saved: string | undefined, entries: readonly string[]): boolean {
-  if (saved === undefined) return false;
-  // ipset prints a single address without its /32 (or /128).
-  const members = saved
-    .split('\n')
-    .filter((l) => l.startsWith('add '))
-    .map((l) => l.split(' ')[2]!)
-    .map((m) => (m.includes('/') ? m : `${m}/${m.includes(':') ? 128 : 32}`));
-  if (members.length !== entries.length) return false;
-  const want = new Set(entries);
-  return members.every((m) => want.has(m));
+/** The chosen countries, ready for the kernel: per-country figures and each family's set entries. */
+export interface Compiled {
+  readonly summary: { country: string; ipv4Ranges: number; ipv4Addresses: string; ipv6Ranges: number; ipv6Addresses: string }[];
+  readonly entries: Record<IpFamily, string[]>;
+}
+
+/**
+ * Reads the chosen countries and merges them into minimal CIDRs — the slow part for "all but one
+ * country" (half a million lines). The result is kept in <state-dir>/geo/cache, keyed by the data
+ * and the countries, so planning then applying, or applying again, compiles once. The cache is
+ * only written where the state directory already exists (a `plan` on a new box writes nothing).
+ */
+export async function compile(source: DataSource, countries: readonly string[], stateDir: string): Promise<Compiled> {
+  const sorted = [...new Set(countries)].sort();
+  // The files' size and time too: an update from the same place on the same day is other data.
+  const stamp = [source.files.ipv4, source.files.ipv6].map((file) => { const st = statSync(file); return `${st.size}:${st.mtimeMs}`; }).join('|');
+  const key = createHash('sha256').update(`${source.origin}|${source.date}|${stamp}|${sorted.join(',')}`).digest('hex').slice(0, 24);
+  const cacheFile = path.join(stateDir, 'geo', 'cache', `${key}.json`);
+  const cached = await readFile(cacheFile, 'utf8').then((text) => JSON.parse(text) as Compiled).catch(() => null);
+  if (cached?.entries?.ipv4 && cached.entries.ipv6 && Array.isArray(cached.summary)) return cached;
+  const ranges = await loadCountries(source, new Set(sorted));
+  const compiled: Compiled = {
+    // Counting addresses merges each country's ranges: worth it for the few countries a table shows,
+    // not for "all but one" (250 countries, a tenth of a second for a figure nobody reads).
+    summary:
+      sorted.length <= 20
+        ? summarize(ranges, sorted).map((row) => ({ country: row.country, ipv4Ranges: row.ipv4Ranges, ipv4Addresses: row.ipv4Addresses.toString(), ipv6Ranges: row.ipv6Ranges, ipv6Addresses: row.ipv6Addresses.toString() }))
+        : sorted.map((country) => ({ country, ipv4Ranges: ranges.ipv4.get(country)?.length ?? 0, ipv4Addresses: '', ipv6Ranges: ranges.ipv6.get(country)?.length ?? 0, ipv6Addresses: '' })),
+    entries: { ipv4: setEntries(ranges, sorted, 'ipv4'), ipv6: setEntries(ranges, sorted, 'ipv6') },
+  };
+  if (existsSync(stateDir)) {
+    await mkdir(path.dirname(cacheFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    await writeFileDurable(cacheFile, JSON.stringify(compiled)).catch(() => undefined);
+  }
+  return compiled;
 }
 
 /** The boot file of sets: other sets kept as they are, bulwark's replaced. */

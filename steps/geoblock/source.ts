@@ -61,21 +61,6 @@ export async function loadCountries(source: DataSource, countries: ReadonlySet<s
   return mergeFamilies(parseCountryCsv(v4, source.files.ipv4, { only: countries, trusted: true }), parseCountryCsv(v6, source.files.ipv6, { only: countries, trusted: true }));
 }
 
-/** Every country code the data knows, for validating answers (`XX` is refused). */
-export async function knownCountries(source: DataSource): Promise<Set<string>> {
-  const known = new Set<string>();
-  for (const file of [source.files.ipv4, source.files.ipv6]) {
-    const text = await fs.readFile(file, 'utf8');
-    for (let end = text.indexOf('\n'); end !== -1; ) {
-      // The code is the two characters before the line end (lines are "start,end,CC").
-      const code = text.slice(end - 2, end);
-      if (/^[A-Z]{2}$/.test(code)) known.add(code);
-      end = text.indexOf('\n', end + 1);
-    }
-  }
-  return known;
-}
-
 function mergeFamilies(a: CountryRanges, b: CountryRanges): CountryRanges {
   const merge = (x: Map<string, import('./cidr.js').Range[]>, y: Map<string, import('./cidr.js').Range[]>) => {
     const out = new Map(x);

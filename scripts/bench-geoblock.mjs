@@ -1,0 +1,141 @@
+// The geoblock step's benchmarks, run by scripts/bench.mjs after the firewall section
+// (`npm run bench`, or `npm run bench -- --only geoblock`). The measuring itself is in
+// test/bench/geoblock.bench.ts (it calls the step's TypeScript in-process and drives a sandbox box),
+// run here through tsx; it prints one JSON object, which this module checks against the goal and prints.
+//
+// Sections (all measured side by side in one run, interleaved):
+//   compile    loadCountries + setEntries (parse + aggregate) for ONE country (GB) and for every code
+//              but that one, in-process. Figures only: ms, CIDRs per family, and the ratio.
+//   apply      bulwark's whole `apply --step geoblock` (allow all but GB on udp/5060, never confirmed,
+//              rolled back between runs) vs a bare `ipset restore` of the very same sets, in a sandbox
+//              box. Goal: median apply / median ipset restore <= 2x.
+//   per-CIDR   iptables-restore of one `-s CIDR -j DROP` rule per CIDR (the first 3,000 of GB's IPv4
+//              CIDRs) vs ipset restore of the same CIDRs + one rule. Figures only (load time; no
+//              packets are sent).
+//
+// The apply and per-CIDR parts need root (network and mount namespaces); as another user only the
+// compile part runs and the others are reported as skipped; the exit status stays 0.
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BODY = join('test', 'bench', 'geoblock.bench.ts');
+
+/**
+ * Runs the geoblock benchmarks.
+ * @param {{ bundle: string, json: boolean, log: (line: string) => void, args?: string[] }} options
+ * @returns {Promise<{ result: any, pass: boolean, text: string }>}
+ */
+export async function runGeoblockBench({ bundle, json, log, args = [] }) {
+  const result = await runBody(['--bundle', bundle, ...args], json, log);
+  // Without root the goal is not judged: that is not a failure.
+  return { result, pass: result.pass !== false, text: render(result) };
+}
+
+/** Spawns the TypeScript body; its progress goes to stderr (kept back with --json unless it fails). */
+function runBody(args, quiet, log) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', BODY, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    // The body destroys its box on SIGINT/SIGTERM; pass ours on and wait for it to finish doing so.
+    const forward = (signal) => {
+      child.kill(signal);
+      child.once('close', () => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('error', (error) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      if (code !== 0) {
+        if (quiet && stderr) log(stderr.trimEnd());
+        reject(new Error(`geoblock benchmarks: ${BODY} exited ${code ?? signal}`));
+        return;
+      }
+      try {
+        resolvePromise(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
+      } catch {
+        reject(new Error(`geoblock benchmarks: ${BODY} printed no JSON result:\n${stdout}`));
+      }
+    });
+  });
+}
+
+const pad = (text, width) => String(text).padEnd(width);
+const right = (text, width) => String(text).padStart(width);
+const ms = (value) => (value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(1));
+const int = (value) => value.toLocaleString('en');
+const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
+
+function render(result) {
+  const { compile, apply, perCidr } = result;
+  const bundle = result.bundle.startsWith(REPO + '/') ? result.bundle.slice(REPO.length + 1) : result.bundle;
+  const cc = compile.country;
+  const lines = [
+    `bulwark geoblock benchmarks — Node ${result.node}${result.box ? `; kernel parts in sandbox box ${result.box} (network + mount namespaces)` : ''}`,
+    `bundle ${bundle}; data ${compile.source} (${compile.dataDate})`,
+    '',
+    `compile (loadCountries + setEntries, in-process) — ${compile.runs} runs each (after ${compile.warmup} warm-up), alternating`,
+    `${pad('', 26)}${right('parse ms', 9)}  ${right('aggr. ms', 9)}  ${right('total ms', 9)}  ${right('p90 ms', 9)}  ${right('ranges v4/v6', 15)}  ${right('CIDRs v4/v6', 15)}`,
+  ];
+  const compileRow = (label, c) =>
+    `${pad(label, 26)}${right(ms(c.parseMs.median), 9)}  ${right(ms(c.aggregateMs.median), 9)}  ${right(ms(c.totalMs.median), 9)}  ${right(ms(c.totalMs.p90), 9)}  ${right(`${int(c.ranges.ipv4)}/${int(c.ranges.ipv6)}`, 15)}  ${right(`${int(c.cidrs.ipv4)}/${int(c.cidrs.ipv6)}`, 15)}`;
+  lines.push(
+    compileRow(`one country (${cc})`, compile.one),
+    compileRow(`all but ${cc} (${compile.allButOne.countries} codes)`, compile.allButOne),
+    `ratio all but one / one (total):         ${right(`${compile.ratio.toFixed(2)}x`, 9)}   (medians; no goal)`,
+  );
+
+  lines.push('');
+  if ('skipped' in apply) lines.push(`apply vs ipset restore: skipped (${apply.skipped})`);
+  else {
+    const b = apply.breakdownMs;
+    const row = (label, s) => `${pad(label, 44)}${right(ms(s.median), 9)}  ${right(ms(s.p90), 9)}  ${right(ms(s.min), 9)}`;
+    lines.push(
+      `apply vs ipset restore — allow ${apply.countries} codes (all but ${apply.excluded}) on ${apply.ports.join(', ')}: ${int(apply.entries.ipv4)} IPv4 + ${int(apply.entries.ipv6)} IPv6 networks`,
+      `${apply.rounds.length} rounds (after ${apply.warmup} warm-up), interleaved A B C D; every command through the same nsenter into the box`,
+      `${pad('', 44)}${right('median ms', 9)}  ${right('p90 ms', 9)}  ${right('min ms', 9)}`,
+      row('A  bulwark apply --step geoblock (whole)', apply.applyMs),
+      row("A' the same, sets already compiled (cache)", apply.warmApplyMs),
+      row(`B  ipset restore -file (${int(apply.restoreFile.lines)} lines)`, apply.restoreMs),
+      row('C  node -e ""', apply.nodeMs),
+      row('D  node dist/bulwark.js --version', apply.versionMs),
+      `ratio A/B:                               ${right(`${apply.ratio.toFixed(2)}x`, 9)}   goal <= ${apply.goal.maxRatio}x: ${verdict(apply.goal.pass)}`,
+      `ratio A'/B (compile cached):             ${right(`${apply.warmRatio.toFixed(2)}x`, 9)}`,
+      `A's breakdown (from its progress lines, as they arrived):`,
+      row('  start-up, detect, data, aggregate, plan ¹', b.startToPlan),
+      row('  snapshot', b.snapshot),
+      row('  the two sets (ipset restore, piped) ²', b.sets),
+      row('  rules (iptables-restore --test + load)', b.rules),
+      row('  verify, arm the dead-man switch, exit ³', b.verifyToExit),
+      `¹ spawn to "applying N change(s)"  ² first "write set" to "check ipv4": compare with B`,
+      `³ "verify geoblock" to exit (counts the sets' entries, checks the rules)`,
+    );
+    for (const problem of apply.problems) lines.push(`  problem: ${problem}`);
+  }
+
+  lines.push('');
+  if ('skipped' in perCidr) lines.push(`one rule per CIDR vs a set: skipped (${perCidr.skipped})`);
+  else {
+    const row = (label, s) => `${pad(label, 44)}${right(ms(s.median), 9)}  ${right(ms(s.p90), 9)}  ${right(ms(s.min), 9)}`;
+    lines.push(
+      `one rule per CIDR vs a set — the first ${int(perCidr.cidrs)} of ${perCidr.country}'s ${int(perCidr.of)} IPv4 CIDRs; ${perCidr.rounds} rounds (after ${perCidr.warmup} warm-up), alternating`,
+      `${pad('', 44)}${right('median ms', 9)}  ${right('p90 ms', 9)}  ${right('min ms', 9)}`,
+      row('P  iptables-restore, one rule per CIDR', perCidr.perCidrRulesMs),
+      row('S  ipset restore + iptables-restore (1 rule)', perCidr.setPlusRuleMs),
+      row('     of which ipset restore', perCidr.setRestoreMs),
+      row('     of which iptables-restore', perCidr.oneRuleMs),
+      `factor P/S:                              ${right(`${perCidr.factor.toFixed(2)}x`, 9)}   (load time only; no goal, no packets)`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,507 @@
+// Geoblock step benchmarks: the body that scripts/bench-geoblock.mjs runs (through tsx: it calls
+// the step's own TypeScript and the sandbox helper) for `npm run bench`. Not a test (vitest only
+// picks up *.test.ts). Prints one JSON object on stdout; progress goes to stderr.
+//
+//   node --import tsx test/bench/geoblock.bench.ts [--bundle FILE] [--rounds N] [--compile-runs N]
+//                                                   [--country CC] [--per-cidr N]
+//
+// 1. Compile time, in this process, with the step's own functions: loadCountries (read + parse the
+//    shipped CSVs) then setEntries per family (merge + cut into minimal CIDRs), for ONE country and
+//    for every code the data knows BUT that one. The two alternate run by run. Figures only.
+// 2. bulwark's whole apply vs the kernel's own limit, in a sandbox box (network + mount namespaces;
+//    overlays on /etc and /var, so nothing the apply or its rollback writes reaches the host):
+//      A  `node BUNDLE apply --step geoblock --yes --confirm-timeout 3600` allowing all but the one
+//         country on udp/5060 (fresh --state-dir each run); never confirmed: rolled back afterwards
+//         with `bulwark rollback --step geoblock --yes` (not timed);
+//      B  `ipset restore -file F` where F holds exactly the sets A created (`ipset save` of
+//         bulwark-geo4/6 after the warm-up apply, renamed bw-bench-geo4/6); destroyed afterwards;
+//      C  `node -e ""` and D `node BUNDLE --version`, for scale (Node start, bundle load).
+//    All through the same `nsenter` into the box; interleaved A B C D, one warm-up round, then
+//    --rounds rounds. Goal: median A / median B <= 2. A's progress lines, timestamped as they
+//    arrive, give its breakdown (start-up + data + plan, snapshot, the sets, the rules, verify).
+// 3. One rule per CIDR vs a set: the first --per-cidr N of the country's IPv4 CIDRs, (P)
+//    `iptables-restore --noflush` of a chain with one `-s CIDR -j DROP` rule each, vs (S)
+//    `ipset restore` of a hash:net set of the same CIDRs plus `iptables-restore --noflush` of a chain
+//    with one `-m set --match-set` rule. Interleaved, same rounds; figures only. Load time only: no
+//    packet is sent (the chains are not even hooked into INPUT).
+//
+// Without root, only part 1 runs (the others are reported as skipped).
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createBox, type Box } from '../helpers/sandbox.js';
+import { setEntries } from '../../steps/geoblock/index.js';
+import { dataSource, loadCountries } from '../../steps/geoblock/source.js';
+import { countriesIn, parseCountryCsv } from '../../steps/geoblock/csv.js';
+import { readFile } from 'node:fs/promises';
+
+const APPLY_GOAL_RATIO = 2;
+const PORT = { port: 5060, proto: 'udp' } as const;
+const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const BENCH_SETS = { ipv4: 'bw-bench-geo4', ipv6: 'bw-bench-geo6' } as const;
+const CIDR_CHAIN = 'BW-BENCH-CIDR';
+const SET_CHAIN = 'BW-BENCH-SET';
+const CIDR_SET = 'bw-bench-cidr';
+export const NEED_ROOT = 'needs root (network and mount namespaces)';
+
+interface Options {
+  bundle: string;
+  rounds: number;
+  compileRuns: number;
+  country: string;
+  perCidr: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = { bundle: new URL('../../dist/bulwark.js', import.meta.url).pathname, rounds: 5, compileRuns: 7, country: 'GB', perCidr: 3000 };
+  const whole = (name: string, text: string | undefined): number => {
+    if (!/^\d+$/.test(text ?? '') || Number(text) < 1) throw new Error(`${name}: expected a positive whole number (got "${text}")`);
+    return Number(text);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => (arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i]);
+    const is = (name: string) => arg === name || arg.startsWith(`${name}=`);
+    if (is('--bundle')) options.bundle = value() ?? '';
+    else if (is('--rounds')) options.rounds = whole('--rounds', value());
+    else if (is('--compile-runs')) options.compileRuns = whole('--compile-runs', value());
+    else if (is('--per-cidr')) options.perCidr = whole('--per-cidr', value());
+    else if (is('--country')) {
+      const code = (value() ?? '').toUpperCase();
+      if (!/^[A-Z]{2}$/.test(code)) throw new Error(`--country: expected a two-letter code (got "${code}")`);
+      options.country = code;
+    } else throw new Error(`unknown argument "${arg}"`);
+  }
+  if (!options.bundle || !existsSync(options.bundle)) throw new Error(`--bundle: no such file "${options.bundle}"`);
+  return options;
+}
+
+const log = (line: string) => process.stderr.write(`bench geoblock: ${line}\n`);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const now = () => process.hrtime.bigint();
+const msSince = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+function quantile(sorted: readonly number[], q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+interface Summary {
+  runs: number;
+  median: number;
+  p90: number;
+  min: number;
+  max: number;
+}
+
+function summarise(samples: readonly number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  if (sorted.length === 0) return { runs: 0, median: NaN, p90: NaN, min: NaN, max: NaN };
+  return { runs: sorted.length, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Compile time
+
+interface CompileCase {
+  countries: number;
+  cidrs: { ipv4: number; ipv6: number };
+  /** Data lines kept for these countries (before merging). */
+  ranges: { ipv4: number; ipv6: number };
+  /** loadCountries: read both files + parse. */
+  parseMs: Summary;
+  /** setEntries for both families: merge + minimal CIDRs + format. */
+  aggregateMs: Summary;
+  totalMs: Summary;
+}
+
+async function compileBench(options: Options, stateDir: string) {
+  const source = await dataSource(stateDir);
+  // Every code in the data: one full (validating) parse of both files, outside the timings.
+  const known = new Set<string>();
+  for (const file of [source.files.ipv4, source.files.ipv6]) for (const code of countriesIn(parseCountryCsv(await readFile(file, 'utf8'), file))) known.add(code);
+  if (!known.has(options.country)) throw new Error(`the country data has no ${options.country}`);
+  const allButOne = [...known].filter((c) => c !== options.country).sort();
+  const cases = { one: [options.country], allButOne };
+  const samples = { one: { parse: [] as number[], aggregate: [] as number[], total: [] as number[] }, allButOne: { parse: [] as number[], aggregate: [] as number[], total: [] as number[] } };
+  const shape: Partial<Record<keyof typeof cases, Omit<CompileCase, 'parseMs' | 'aggregateMs' | 'totalMs'>>> = {};
+  let oneV4: string[] = [];
+  const warmup = 1;
+  for (let round = 0; round < warmup + options.compileRuns; round++) {
+    for (const key of ['one', 'allButOne'] as const) {
+      const countries = cases[key];
+      const t0 = now();
+      const ranges = await loadCountries(source, new Set(countries));
+      const parseMs = msSince(t0);
+      const t1 = now();
+      const v4 = setEntries(ranges, countries, 'ipv4');
+      const v6 = setEntries(ranges, countries, 'ipv6');
+      const aggregateMs = msSince(t1);
+      if (round >= warmup) {
+        samples[key].parse.push(parseMs);
+        samples[key].aggregate.push(aggregateMs);
+        samples[key].total.push(parseMs + aggregateMs);
+      }
+      if (round === 0) {
+        const count = (map: Map<string, unknown[]>) => countries.reduce((sum, c) => sum + (map.get(c)?.length ?? 0), 0);
+        shape[key] = { countries: countries.length, cidrs: { ipv4: v4.length, ipv6: v6.length }, ranges: { ipv4: count(ranges.ipv4), ipv6: count(ranges.ipv6) } };
+        if (key === 'one') oneV4 = v4;
+      }
+    }
+  }
+  const result = (key: keyof typeof cases): CompileCase => ({
+    ...shape[key]!,
+    parseMs: summarise(samples[key].parse),
+    aggregateMs: summarise(samples[key].aggregate),
+    totalMs: summarise(samples[key].total),
+  });
+  const one = result('one');
+  const rest = result('allButOne');
+  return {
+    compile: { country: options.country, source: source.origin, dataDate: source.date, runs: options.compileRuns, warmup, one, allButOne: rest, ratio: rest.totalMs.median / one.totalMs.median },
+    allButOne,
+    oneV4,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands in the box, timed from spawn, with each stdout line's arrival time
+
+interface Timed {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Each stdout line and when it arrived (ms after spawn). Pipes are written synchronously on Linux. */
+  lines: { at: number; text: string }[];
+}
+
+function timedInBox(box: Box, file: string, args: readonly string[], timeoutMs = 300_000): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const child = spawn('nsenter', ['--target', String(box.initPid), '--mount', '--net', '--uts', '--ipc', '--', file, ...args], {
+      cwd: '/',
+      env: { PATH: PATH_ENV, HOME: '/root', LANG: 'C.UTF-8', USER: 'root', LOGNAME: 'root' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    const lines: Timed['lines'] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      const at = msSince(start);
+      const text = chunk.toString('utf8');
+      stdout += text;
+      partial += text;
+      const parts = partial.split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) lines.push({ at, text: line });
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      const ms = msSince(start);
+      clearTimeout(timer);
+      if (partial) lines.push({ at: ms, text: partial });
+      resolve({ ms, code, stdout, stderr, lines });
+    });
+  });
+}
+
+async function mustInBox(box: Box, file: string, args: readonly string[]): Promise<Timed> {
+  const result = await timedInBox(box, file, args);
+  if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.code}\n${result.stdout}${result.stderr}`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The whole apply vs a bare ipset restore
+
+/** Phases of an apply, from its progress lines (ms after spawn). */
+interface Breakdown {
+  /** Node start, bundle load, detect, data read + aggregated, plan: spawn to "applying N change(s)". */
+  startToPlan: number | null;
+  /** Snapshot of files, rules (and sets): to the first "write set" line. */
+  snapshot: number | null;
+  /** Both `ipset restore` runs (scripts piped in): first "write set" to the first "check" line. */
+  sets: number | null;
+  /** iptables-restore --test and the load, both families: to "verify". */
+  rules: number | null;
+  /** verify (re-detects, re-reads the data, `ipset save` of both sets), arming the guard, exit. */
+  verifyToExit: number | null;
+}
+
+function breakdownOf(run: Timed): Breakdown {
+  const at = (test: (text: string) => boolean) => run.lines.find((l) => test(l.text.trim()))?.at ?? null;
+  const plan = at((t) => /^geoblock: applying \d+ change/.test(t));
+  const firstSet = at((t) => /^write\s+set /.test(t));
+  const check = at((t) => /^check\s+ipv4 rules/.test(t));
+  const verify = at((t) => /^verify\s+geoblock/.test(t));
+  const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
+  return { startToPlan: plan, snapshot: diff(plan, firstSet), sets: diff(firstSet, check), rules: diff(check, verify), verifyToExit: diff(verify, run.ms) };
+}
+
+const entriesOf = (listing: string) => Number(/^Number of entries: (\d+)$/m.exec(listing)?.[1] ?? NaN);
+
+async function setCounts(box: Box, names: readonly string[]): Promise<Record<string, number>> {
+  const present = new Set((await mustInBox(box, 'ipset', ['list', '-n'])).stdout.split('\n').filter(Boolean));
+  const counts: Record<string, number> = {};
+  for (const name of names) counts[name] = present.has(name) ? entriesOf((await mustInBox(box, 'ipset', ['list', '-t', name])).stdout) : 0;
+  return counts;
+}
+
+interface ApplyRound {
+  applyMs: number;
+  warmApplyMs: number;
+  restoreMs: number;
+  nodeMs: number;
+  versionMs: number;
+  breakdown: Breakdown;
+}
+
+async function applyBench(box: Box, options: Options, work: string, allButOne: readonly string[], expected: { ipv4: number; ipv6: number }) {
+  const answers = path.join(work, 'answers.json');
+  writeFileSync(answers, JSON.stringify({ geoblock: { mode: 'allow', countries: allButOne, ports: [PORT] } }) + '\n', { mode: 0o600 });
+  const restoreFile = path.join(work, 'sets.restore');
+  let runNo = 0;
+  const problems: string[] = [];
+
+  /** One apply, timed, then its rollback (not timed) and a check that nothing of it is left. */
+  // A' runs start from a state dir holding the compiled sets of an earlier run (what a plan in the
+  // wizard, or an earlier apply, leaves in <state-dir>/geo/cache): the apply without the compile.
+  const cacheCopy = path.join(work, 'geo-cache');
+  const applyOnce = async (capture: boolean, warm = false): Promise<Timed> => {
+    const stateDir = path.join(work, `state-${++runNo}`);
+    if (warm && existsSync(cacheCopy)) {
+      mkdirSync(path.join(stateDir, 'geo'), { recursive: true, mode: 0o700 });
+      cpSync(cacheCopy, path.join(stateDir, 'geo', 'cache'), { recursive: true });
+    }
+    const bulwark = (args: readonly string[]) => [options.bundle, ...args, '--state-dir', stateDir, '--no-color'];
+    const run = await timedInBox(box, process.execPath, bulwark(['apply', '--step', 'geoblock', '--yes', '--answers', answers, '--confirm-timeout', '3600']));
+    if (run.code !== 0 || !/bulwark confirm \S+/.test(run.stdout)) throw new Error(`apply exited ${run.code} without arming the dead-man switch\n${run.stdout}${run.stderr}`);
+    const counts = await setCounts(box, ['bulwark-geo4', 'bulwark-geo6']);
+    if (counts['bulwark-geo4'] !== expected.ipv4 || counts['bulwark-geo6'] !== expected.ipv6) {
+      problems.push(`run ${runNo}: the apply's sets hold ${counts['bulwark-geo4']} + ${counts['bulwark-geo6']} networks; setEntries says ${expected.ipv4} + ${expected.ipv6}`);
+    }
+    if (capture) {
+      // Exactly the sets bulwark created, under other names: B restores this file.
+      const saved = [];
+      for (const family of ['ipv4', 'ipv6'] as const) {
+        const name = family === 'ipv4' ? 'bulwark-geo4' : 'bulwark-geo6';
+        const text = (await mustInBox(box, 'ipset', ['save', name])).stdout;
+        saved.push(text.replace(new RegExp(`^(create|add) ${name} `, 'gm'), `$1 ${BENCH_SETS[family]} `));
+      }
+      writeFileSync(restoreFile, saved.join(''), { mode: 0o600 });
+    }
+    const rollback = await timedInBox(box, process.execPath, bulwark(['rollback', '--step', 'geoblock', '--yes']));
+    if (rollback.code !== 0) throw new Error(`rollback exited ${rollback.code}\n${rollback.stdout}${rollback.stderr}`);
+    const left = await setCounts(box, ['bulwark-geo4', 'bulwark-geo6', 'bulwark-geo4-new', 'bulwark-geo6-new']);
+    const rules = (await mustInBox(box, 'iptables-save', [])).stdout + (await mustInBox(box, 'ip6tables-save', [])).stdout;
+    if (Object.values(left).some((n) => n > 0) || rules.includes('BULWARK-GEO')) throw new Error(`the rollback left bulwark's sets or rules behind:\n${JSON.stringify(left)}\n${rules}`);
+    // The watchdog leaves once it sees the guard decided (it polls every 200 ms): wait for that,
+    // so that it is not still running during the next measurement, and its state dir can go.
+    const watchdogLog = path.join(stateDir, 'watchdog.log');
+    const until = Date.now() + 5000;
+    while (Date.now() < until && !/leaving/.test(existsSync(watchdogLog) ? readFileSync(watchdogLog, 'utf8') : '')) await sleep(50);
+    if (!/leaving/.test(readFileSync(watchdogLog, 'utf8'))) problems.push(`run ${runNo}: the watchdog did not leave within 5 s of the rollback`);
+    if (!existsSync(cacheCopy) && existsSync(path.join(stateDir, 'geo', 'cache'))) cpSync(path.join(stateDir, 'geo', 'cache'), cacheCopy, { recursive: true });
+    rmSync(stateDir, { recursive: true, force: true });
+    return run;
+  };
+
+  const restoreOnce = async (): Promise<Timed> => {
+    const run = await mustInBox(box, 'ipset', ['restore', '-file', restoreFile]);
+    const counts = await setCounts(box, Object.values(BENCH_SETS));
+    if (counts[BENCH_SETS.ipv4] !== expected.ipv4 || counts[BENCH_SETS.ipv6] !== expected.ipv6) throw new Error(`ipset restore made sets of ${JSON.stringify(counts)}; expected ${JSON.stringify(expected)}`);
+    for (const name of Object.values(BENCH_SETS)) await mustInBox(box, 'ipset', ['destroy', name]);
+    return run;
+  };
+
+  const rounds: ApplyRound[] = [];
+  const total = 1 + options.rounds;
+  for (let round = 0; round < total; round++) {
+    log(`apply vs ipset restore: round ${round + 1}/${total}${round === 0 ? ' (warm-up; captures the sets)' : ''}`);
+    const apply = await applyOnce(round === 0);
+    const warmApply = await applyOnce(false, true);
+    const restore = await restoreOnce();
+    const node = await mustInBox(box, process.execPath, ['-e', '']);
+    const version = await mustInBox(box, process.execPath, [options.bundle, '--version']);
+    if (round === 0) continue;
+    const breakdown = breakdownOf(apply);
+    rounds.push({ applyMs: apply.ms, warmApplyMs: warmApply.ms, restoreMs: restore.ms, nodeMs: node.ms, versionMs: version.ms, breakdown });
+    log(`  apply ${apply.ms.toFixed(0)} ms (sets ${breakdown.sets?.toFixed(0) ?? '?'} ms), ipset restore ${restore.ms.toFixed(0)} ms`);
+  }
+  const pick = (f: (r: ApplyRound) => number | null) => summarise(rounds.map(f).filter((v): v is number => v !== null));
+  const apply = pick((r) => r.applyMs);
+  const restore = pick((r) => r.restoreMs);
+  const ratio = apply.median / restore.median;
+  const warmApply = pick((r) => r.warmApplyMs);
+  const warmRatio = warmApply.median / restore.median;
+  const restoreText = readFileSync(restoreFile, 'utf8');
+  return {
+    countries: allButOne.length,
+    excluded: options.country,
+    ports: [`${PORT.proto}/${PORT.port}`],
+    entries: expected,
+    restoreFile: { lines: restoreText.split('\n').filter(Boolean).length, bytes: Buffer.byteLength(restoreText), create: restoreText.split('\n').filter((l) => l.startsWith('create ')) },
+    rounds,
+    warmup: 1,
+    applyMs: apply,
+    warmApplyMs: warmApply,
+    warmRatio,
+    restoreMs: restore,
+    nodeMs: pick((r) => r.nodeMs),
+    versionMs: pick((r) => r.versionMs),
+    breakdownMs: {
+      startToPlan: pick((r) => r.breakdown.startToPlan),
+      snapshot: pick((r) => r.breakdown.snapshot),
+      sets: pick((r) => r.breakdown.sets),
+      rules: pick((r) => r.breakdown.rules),
+      verifyToExit: pick((r) => r.breakdown.verifyToExit),
+    },
+    ratio,
+    problems,
+    goal: { maxRatio: APPLY_GOAL_RATIO, pass: problems.length === 0 && ratio <= APPLY_GOAL_RATIO },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. One rule per CIDR vs one set + one rule
+
+async function perCidrBench(box: Box, options: Options, work: string, gbV4: readonly string[]) {
+  const cidrs = gbV4.slice(0, options.perCidr);
+  const perRule = path.join(work, 'per-cidr.rules');
+  const setRestore = path.join(work, 'per-cidr.set');
+  const setRule = path.join(work, 'per-cidr-set.rules');
+  writeFileSync(perRule, ['*filter', `:${CIDR_CHAIN} - [0:0]`, ...cidrs.map((c) => `-A ${CIDR_CHAIN} -s ${c} -j DROP`), 'COMMIT', ''].join('\n'));
+  writeFileSync(setRestore, [`create ${CIDR_SET} hash:net family inet hashsize 1024 maxelem 65536`, ...cidrs.map((c) => `add ${CIDR_SET} ${c}`), ''].join('\n'));
+  writeFileSync(setRule, ['*filter', `:${SET_CHAIN} - [0:0]`, `-A ${SET_CHAIN} -m set --match-set ${CIDR_SET} src -j DROP`, 'COMMIT', ''].join('\n'));
+
+  const dropChain = async (chain: string) => {
+    await mustInBox(box, 'iptables', ['-F', chain]);
+    await mustInBox(box, 'iptables', ['-X', chain]);
+  };
+  const rulesOnce = async () => {
+    const run = await mustInBox(box, 'iptables-restore', ['--noflush', perRule]);
+    const count = (await mustInBox(box, 'iptables', ['-S', CIDR_CHAIN])).stdout.split('\n').filter((l) => l.startsWith('-A ')).length;
+    if (count !== cidrs.length) throw new Error(`${CIDR_CHAIN} has ${count} rules after iptables-restore; expected ${cidrs.length}`);
+    await dropChain(CIDR_CHAIN);
+    return run.ms;
+  };
+  const setOnce = async () => {
+    const set = await mustInBox(box, 'ipset', ['restore', '-file', setRestore]);
+    const rule = await mustInBox(box, 'iptables-restore', ['--noflush', setRule]);
+    const counts = await setCounts(box, [CIDR_SET]);
+    if (counts[CIDR_SET] !== cidrs.length) throw new Error(`${CIDR_SET} holds ${counts[CIDR_SET]} entries; expected ${cidrs.length}`);
+    await dropChain(SET_CHAIN);
+    await mustInBox(box, 'ipset', ['destroy', CIDR_SET]);
+    return { total: set.ms + rule.ms, set: set.ms, rule: rule.ms };
+  };
+
+  const samples = { rules: [] as number[], set: [] as number[], setOnly: [] as number[], rule: [] as number[] };
+  const total = 1 + options.rounds;
+  for (let round = 0; round < total; round++) {
+    log(`one rule per CIDR vs a set (${cidrs.length} CIDRs): round ${round + 1}/${total}${round === 0 ? ' (warm-up)' : ''}`);
+    // Alternate which goes first, so neither always follows the other's teardown.
+    const order = round % 2 === 0 ? (['rules', 'set'] as const) : (['set', 'rules'] as const);
+    for (const which of order) {
+      if (which === 'rules') {
+        const ms = await rulesOnce();
+        if (round > 0) samples.rules.push(ms);
+      } else {
+        const ms = await setOnce();
+        if (round > 0) {
+          samples.set.push(ms.total);
+          samples.setOnly.push(ms.set);
+          samples.rule.push(ms.rule);
+        }
+      }
+    }
+  }
+  const rules = summarise(samples.rules);
+  const set = summarise(samples.set);
+  return {
+    country: options.country,
+    cidrs: cidrs.length,
+    of: gbV4.length,
+    rounds: options.rounds,
+    warmup: 1,
+    perCidrRulesMs: rules,
+    setPlusRuleMs: set,
+    setRestoreMs: summarise(samples.setOnly),
+    oneRuleMs: summarise(samples.rule),
+    factor: rules.median / set.median,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const work = mkdtempSync(path.join(tmpdir(), 'bulwark-bench-geo-'));
+  let box: Box | undefined;
+  // A Ctrl-C reaches this process twice (from the terminal and forwarded by bench.mjs): act once,
+  // and keep handling the signal meanwhile so that the second one does not kill us mid-teardown.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: destroying the box`);
+    void (box?.destroy() ?? Promise.resolve()).finally(() => {
+      rmSync(work, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    log(`compile: ${options.country} vs all but ${options.country}, ${options.compileRuns} runs each (after 1 warm-up), alternating...`);
+    // An empty state dir: dataSource() then uses the shipped package, as the apply below does.
+    const compiled = await compileBench(options, path.join(work, 'compile-state'));
+    const { compile } = compiled;
+    log(`  ${options.country}: ${compile.one.totalMs.median.toFixed(1)} ms; all but ${options.country}: ${compile.allButOne.totalMs.median.toFixed(1)} ms`);
+
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    const result: Record<string, unknown> = { node: process.version, bundle: options.bundle, compile };
+    if (!root) {
+      result.apply = { skipped: NEED_ROOT };
+      result.perCidr = { skipped: NEED_ROOT };
+      result.pass = null;
+    } else {
+      const started = Date.now();
+      box = await createBox({ ssh: false, syslog: false });
+      log(`box ${box.id} ready in ${Date.now() - started} ms`);
+      const apply = await applyBench(box, options, work, compiled.allButOne, compile.allButOne.cidrs);
+      const perCidr = await perCidrBench(box, options, work, compiled.oneV4);
+      Object.assign(result, { box: box.id, apply, perCidr, pass: apply.goal.pass });
+    }
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await box?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench geoblock: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
