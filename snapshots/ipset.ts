@@ -8,6 +8,14 @@ export async function listSets(host: Host): Promise<Set<string>> {
   return new Set(result.exitCode === 0 ? result.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : []);
 }
 
+/** Number of entries in a set, from its header only (`ipset list -t`): cheap even for 100,000 networks. */
+export async function setSize(host: Host, name: string): Promise<number | null> {
+  const result = await host.run({ file: 'ipset', args: ['list', '-t', name] }, { reject: false });
+  if (result.exitCode !== 0) return null;
+  const match = /^Number of entries:\s*(\d+)/m.exec(result.stdout);
+  return match ? Number(match[1]) : null;
+}
+
 export async function saveSet(host: Host, name: string): Promise<string> {
   return (await host.run({ file: 'ipset', args: ['save', name] })).stdout;
 }
