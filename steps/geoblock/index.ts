@@ -204,6 +204,10 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       notes.push(`set ${SET_NAMES[family]}: ${entries.toLocaleString('en')} networks after merging, limit ${maxelem.toLocaleString('en')} (${Math.round((entries / maxelem) * 100)}% full)`);
     }
     notes.push(`${answers.mode === 'allow' ? 'Only these countries' : 'All but these countries'} may reach ${answers.ports.map(PORT_LABEL).join(', ')}. ${ATTRIBUTION}`);
+    const sshProtected = answers.ports.some((p) => p.proto === 'tcp' && facts.firewall.sshPorts.includes(Number(p.port)));
+    if (sshProtected) {
+      notes.push(`SSH is geo-blocked too: only ${facts.firewall.admin ? `this connection's address (${facts.firewall.admin.address})` : 'the LAN and trusted sources'} is exempt. From any other address — your other IP family, home, a trip abroad — you reach SSH only from the countries allowed. Add the networks you log in from to the firewall's trustedSources.`);
+    }
     return notes;
   },
 
