@@ -115,7 +115,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }
     for (const change of firewall) {
       progress({ phase: 'write', detail: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules (one atomic iptables-restore)` });
-      await loadScript(host, change.family, change.script);
+      // Checked above, for every family, just before: nothing else loads rules in between.
+      await loadScript(host, change.family, change.script, { checked: true });
     }
     for (const change of files) await validateInstalled(host, change, progress, notes);
     for (const change of services) await runService(host, system, change, progress, notes);
