@@ -12,11 +12,9 @@
 //              rate limit (rateLimit: true) than without it (rateLimit: false).
 //
 // Needs root (network and mount namespaces); otherwise the section is skipped, not failed.
-import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { int, ms, pad, REPO, right, runBody, verdict } from './bench-body.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BODY = join('test', 'bench', 'firewall.bench.ts');
 export const NEED_ROOT = 'firewall benchmarks need root (network namespaces)';
 
@@ -27,51 +25,11 @@ export const NEED_ROOT = 'firewall benchmarks need root (network namespaces)';
  */
 export async function runFirewallBench({ bundle, json, log }) {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return { skipped: NEED_ROOT };
-  const result = await runBody(['--bundle', bundle], json, log);
+  const result = await runBody(BODY, ['--bundle', bundle], json, log, 'firewall benchmarks');
   return { result, pass: result.pass, text: render(result) };
 }
 
-/** Spawns the TypeScript body; its progress goes to stderr (kept back with --json unless it fails). */
-function runBody(args, quiet, log) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BODY, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    // The body destroys its box on SIGINT/SIGTERM; pass ours on and wait for it to finish doing so.
-    const forward = (signal) => {
-      child.kill(signal);
-      child.once('close', () => process.exit(signal === 'SIGINT' ? 130 : 143));
-    };
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('error', (error) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      if (code !== 0) {
-        if (quiet && stderr) log(stderr.trimEnd());
-        reject(new Error(`firewall benchmarks: ${BODY} exited ${code ?? signal}`));
-        return;
-      }
-      try {
-        resolvePromise(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
-      } catch {
-        reject(new Error(`firewall benchmarks: ${BODY} printed no JSON result:\n${stdout}`));
-      }
-    });
-  });
-}
 
-const pad = (text, width) => String(text).padEnd(width);
-const right = (text, width) => String(text).padStart(width);
-const ms = (value) => (value === null || value === undefined ? '-' : value.toFixed(1));
-const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 function render(result) {
   const { rollback, flood } = result;

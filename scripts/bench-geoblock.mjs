@@ -15,11 +15,9 @@
 //
 // The apply and per-CIDR parts need root (network and mount namespaces); as another user only the
 // compile part runs and the others are reported as skipped; the exit status stays 0.
-import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { int, ms, pad, REPO, right, runBody, verdict } from './bench-body.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BODY = join('test', 'bench', 'geoblock.bench.ts');
 
 /**
@@ -28,53 +26,12 @@ const BODY = join('test', 'bench', 'geoblock.bench.ts');
  * @returns {Promise<{ result: any, pass: boolean, text: string }>}
  */
 export async function runGeoblockBench({ bundle, json, log, args = [] }) {
-  const result = await runBody(['--bundle', bundle, ...args], json, log);
+  const result = await runBody(BODY, ['--bundle', bundle, ...args], json, log, 'geoblock benchmarks');
   // Without root the goal is not judged: that is not a failure.
   return { result, pass: result.pass !== false, text: render(result) };
 }
 
-/** Spawns the TypeScript body; its progress goes to stderr (kept back with --json unless it fails). */
-function runBody(args, quiet, log) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BODY, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    // The body destroys its box on SIGINT/SIGTERM; pass ours on and wait for it to finish doing so.
-    const forward = (signal) => {
-      child.kill(signal);
-      child.once('close', () => process.exit(signal === 'SIGINT' ? 130 : 143));
-    };
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('error', (error) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      if (code !== 0) {
-        if (quiet && stderr) log(stderr.trimEnd());
-        reject(new Error(`geoblock benchmarks: ${BODY} exited ${code ?? signal}`));
-        return;
-      }
-      try {
-        resolvePromise(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
-      } catch {
-        reject(new Error(`geoblock benchmarks: ${BODY} printed no JSON result:\n${stdout}`));
-      }
-    });
-  });
-}
 
-const pad = (text, width) => String(text).padEnd(width);
-const right = (text, width) => String(text).padStart(width);
-const ms = (value) => (value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(1));
-const int = (value) => value.toLocaleString('en');
-const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 function render(result) {
   const { compile, apply, perCidr } = result;

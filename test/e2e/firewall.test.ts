@@ -5,62 +5,15 @@
 // Each test builds its own box and destroys it afterwards, whatever happened.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BULWARK } from '../helpers/cli.js';
-import { createBox, requireSandboxTools, type Box, type RunResult } from '../helpers/sandbox.js';
+import { createBox, requireSandboxTools, type Box } from '../helpers/sandbox.js';
+import { atConsole, eventually, overSsh, RULES_V4, RULES_V6, STATE_DIR, status, stepStatus, tokenOf, TOKEN_LINE, type Family } from '../helpers/bulwark-in-box.js';
 
 // The box's own tmux server: its socket in the box's private /run, never the host's /tmp/tmux-0,
 // where a server of the machine's (or of another test) could answer instead.
 const BOX_TMUX = '/run/bulwark-test-tmux.sock';
 
-const STATE_DIR = '/var/lib/bulwark';
-const RULES_V4 = '/etc/iptables/rules.v4';
-const RULES_V6 = '/etc/iptables/rules.v6';
 /** The address block of the admin's link is 10.x: this allow list leaves the admin out. */
 const ELSEWHERE = '198.51.100.0/24';
-const TOKEN_LINE = /^From a NEW ssh session to this server, run: {2}bulwark confirm ([a-z0-9]{4}-[a-z0-9]{4})$/m;
-
-type Family = 4 | 6;
-
-interface GuardJson {
-  step: string;
-  status: 'armed' | 'confirmed' | 'rolled-back' | 'failed';
-  token?: string;
-  armedAt: string;
-  deadline: string;
-  decidedAt: string | null;
-  decidedBy: string | null;
-}
-
-interface StatusJson {
-  awaitingConfirmation: GuardJson | null;
-  lastGuardedChange: GuardJson | null;
-  steps: { id: string; status: string; note?: string }[];
-}
-
-/** bulwark at the box's console: no SSH_CONNECTION, as an admin at the (virtual) screen of the server. */
-function atConsole(box: Box, args: readonly string[]): Promise<RunResult> {
-  return box.exec(process.execPath, [BULWARK, ...args, '--no-color'], { reject: false, timeoutMs: 30_000 });
-}
-
-/** bulwark over a NEW ssh connection from the admin's namespace (sshd sets SSH_CONNECTION). */
-function overSsh(box: Box, args: readonly string[], family: Family = 4): Promise<RunResult> {
-  return box.ssh([process.execPath, BULWARK, ...args, '--no-color'], { reject: false, family, timeoutMs: 30_000 });
-}
-
-function tokenOf(result: RunResult): string {
-  const match = TOKEN_LINE.exec(result.stdout);
-  if (match?.[1] === undefined) throw new Error(`no confirmation token in the output (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  return match[1];
-}
-
-async function status(box: Box): Promise<StatusJson> {
-  const result = await atConsole(box, ['status', '--json']);
-  if (result.code !== 0) throw new Error(`bulwark status failed (${result.code}): ${result.stderr}`);
-  return JSON.parse(result.stdout) as StatusJson;
-}
-
-function stepStatus(state: StatusJson, id: string): string | undefined {
-  return state.steps.find((s) => s.id === id)?.status;
-}
 
 /** `iptables -S` (all chains of the filter table) inside the box. */
 async function listRules(box: Box, family: Family, chain?: string): Promise<string> {
@@ -73,16 +26,6 @@ async function saveRules(box: Box, family: Family): Promise<string> {
 
 async function exists(box: Box, file: string): Promise<boolean> {
   return (await box.exec('test', ['-e', file], { reject: false })).code === 0;
-}
-
-/** Polls until check() holds; false when it still does not at the end (no fixed sleeps). */
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 function sleepUntil(time: number): Promise<void> {

@@ -11,29 +11,10 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BULWARK } from '../helpers/cli.js';
 import { createBox, requireSandboxTools, type Box, type RunResult } from '../helpers/sandbox.js';
+import { atConsole, eventually, overSsh, RULES_V4, RULES_V6, STATE_DIR, status, stepStatus, tokenOf, TOKEN_LINE, type Family } from '../helpers/bulwark-in-box.js';
 
-const STATE_DIR = '/var/lib/bulwark';
-const RULES_V4 = '/etc/iptables/rules.v4';
-const RULES_V6 = '/etc/iptables/rules.v6';
 const SETS_FILE = '/etc/iptables/ipsets';
-const TOKEN_LINE = /^From a NEW ssh session to this server, run: {2}bulwark confirm ([a-z0-9]{4}-[a-z0-9]{4})$/m;
 const SSH_AND_SIP = [{ port: 22, proto: 'tcp' }, { port: 5060, proto: 'udp' }] as const;
-
-type Family = 4 | 6;
-
-interface GuardJson {
-  step: string;
-  status: 'armed' | 'confirmed' | 'rolled-back' | 'failed';
-  token?: string;
-  deadline: string;
-  decidedBy: string | null;
-}
-
-interface StatusJson {
-  awaitingConfirmation: GuardJson | null;
-  lastGuardedChange: GuardJson | null;
-  steps: { id: string; status: string }[];
-}
 
 // --- the country data, read the way the test's own eyes would (not through bulwark's parser) -------
 
@@ -85,32 +66,6 @@ const FR_V4 = IPV4.find((l) => l.code === 'FR' && countriesOf(IPV4, l.start).eve
 
 // --- driving bulwark in the box ---------------------------------------------------------------
 
-/** bulwark at the box's console: no SSH_CONNECTION. */
-function atConsole(box: Box, args: readonly string[]): Promise<RunResult> {
-  return box.exec(process.execPath, [BULWARK, ...args, '--no-color'], { reject: false, timeoutMs: 30_000 });
-}
-
-/** bulwark over a NEW ssh connection from the admin's namespace (sshd sets SSH_CONNECTION). */
-function overSsh(box: Box, args: readonly string[], family: Family = 4): Promise<RunResult> {
-  return box.ssh([process.execPath, BULWARK, ...args, '--no-color'], { reject: false, family, timeoutMs: 30_000 });
-}
-
-function tokenOf(result: RunResult): string {
-  const match = TOKEN_LINE.exec(result.stdout);
-  if (match?.[1] === undefined) throw new Error(`no confirmation token in the output (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  return match[1];
-}
-
-async function status(box: Box): Promise<StatusJson> {
-  const result = await atConsole(box, ['status', '--json']);
-  if (result.code !== 0) throw new Error(`bulwark status failed (${result.code}): ${result.stderr}`);
-  return JSON.parse(result.stdout) as StatusJson;
-}
-
-function stepStatus(state: StatusJson, id: string): string | undefined {
-  return state.steps.find((s) => s.id === id)?.status;
-}
-
 async function answers(box: Box, file: string, geoblock: unknown): Promise<void> {
   await box.writeFile(file, JSON.stringify({ geoblock }, null, 2) + '\n', 0o600);
 }
@@ -134,16 +89,6 @@ async function inSet(box: Box, set: string, address: string): Promise<boolean> {
 async function readIfExists(box: Box, file: string): Promise<string | null> {
   const result = await box.exec('cat', ['--', file], { reject: false });
   return result.code === 0 ? result.stdout : null;
-}
-
-/** Polls until check() holds; false when it still does not at the end (no fixed sleeps). */
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 /** A TCP server on `port` (IPv4 and IPv6) inside the box. */
