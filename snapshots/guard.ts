@@ -23,7 +23,8 @@ export interface GuardRecord {
   readonly timeoutSeconds: number;
   /** $SSH_CONNECTION of the session that applied the change; null at a console. */
   readonly appliedFrom: string | null;
-  /** Files written only once confirmed (paths captured in the snapshot already). */
+  /** Files written only once confirmed (paths captured in the snapshot already; their content is
+   *  computed at confirmation, so before/after are not kept here). */
   readonly pendingFiles: readonly FileChange[];
   readonly root: string;
   watchdogPid?: number;

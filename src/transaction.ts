@@ -202,7 +202,9 @@ async function armGuard(options: GuardOptions, host: Host, step: StepId, manifes
     deadline: new Date(now + options.timeoutSeconds * 1000).toISOString(),
     timeoutSeconds: options.timeoutSeconds,
     appliedFrom: options.sshConnection?.trim() || null,
-    pendingFiles: pending,
+    // Paths and modes only: `confirm` computes the content from the box as it is then (confirmedFiles),
+    // and a set file of 100,000 networks has no place in a small state file that is rewritten.
+    pendingFiles: pending.map((f) => ({ ...f, before: null, after: null, summary: undefined })),
     root: host.root,
     status: 'armed',
   };

@@ -153,9 +153,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     for (const family of FAMILIES) entries[family] = facts.compiled.entries[family];
     // The jump's fingerprint covers the rules AND the sets' content: finding it in INPUT, with sets
     // of the right size, means this exact plan is in place (no need to read 100,000 networks back).
-    const digest = createHash('sha256');
-    for (const family of FAMILIES) for (const entry of entries[family]!) digest.update(entry).update('\n');
-    const setDigest = digest.digest('hex');
+    const setDigest = createHash('sha256').update(FAMILIES.map((family) => entries[family]!.join('\n')).join('\n--\n')).digest('hex');
     const fingerprints = Object.fromEntries(FAMILIES.map((family) => [family, geoFingerprint(geoChainRules(chosen, family), setDigest)])) as Record<IpFamily, string>;
     const inPlace = FAMILIES.every((family) => geoApplied(currentFilter(facts.firewall, family), fingerprints[family]) && facts.setSizes[family] === entries[family]!.length);
     for (const family of FAMILIES) {
