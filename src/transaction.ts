@@ -301,12 +301,13 @@ async function runService(host: Host, system: SystemFacts, change: Pick<ServiceC
 
 // Fault injection for the crash tests, off unless the variable is set. Right after the first file is
 // written (the worst moment): BULWARK_FAULT=kill-after-write kills this process with SIGKILL;
-// BULWARK_FAULT=pause-after-write waits two seconds, so a test can send a signal mid-transaction.
+// BULWARK_FAULT=pause-after-write waits four seconds, so a test can send a signal mid-transaction
+// (long enough for a loaded CI machine to deliver the progress line the test waits for).
 async function faultPoint(point: 'after-write'): Promise<void> {
   const fault = process.env.BULWARK_FAULT;
   if (fault === `kill-${point}`) process.kill(process.pid, 'SIGKILL');
   if (fault === `pause-${point}`) {
     process.env.BULWARK_FAULT = ''; // once per run
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await new Promise((resolve) => setTimeout(resolve, 4000));
   }
 }
