@@ -14,6 +14,7 @@
 //    the box's SSH port, each sending an SSH banner and a bogus line, then closing; count the lines
 //    of the box's auth.log naming the attacker's address that the flood produced, (A) with bulwark's
 //    firewall applied and confirmed with rateLimit: true, (B) the same with rateLimit: false.
+import { destroyOnSignal, quantile } from './common.js';
 import { createBox, type Box } from '../helpers/sandbox.js';
 
 const ROLLBACK_GOAL_MS = 1000;
@@ -357,12 +358,6 @@ async function floodRun(box: Box, bulwark: Bulwark, rateLimit: boolean): Promise
 // ---------------------------------------------------------------------------------------------
 // Main
 
-function quantile(sorted: readonly number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
 
 function summary(values: readonly (number | null)[]): { runs: number; median: number | null; max: number | null; min: number | null } {
   const sorted = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
@@ -373,17 +368,7 @@ function summary(values: readonly (number | null)[]): { runs: number; median: nu
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   let box: Box | undefined;
-  // A Ctrl-C reaches this process twice (from the terminal and forwarded by bench.mjs): act once,
-  // and keep handling the signal meanwhile so that the second one does not kill us mid-teardown.
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: destroying the box`);
-    void (box?.destroy() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopHandling = destroyOnSignal(() => box, log);
   try {
     const started = Date.now();
     box = await createBox({ attacker: true });
@@ -439,8 +424,7 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify(result) + '\n');
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopHandling();
     await box?.destroy();
   }
 }

@@ -34,6 +34,7 @@ import { createBox, type Box } from '../helpers/sandbox.js';
 import { setEntries } from '../../steps/geoblock/index.js';
 import { dataSource, loadCountries } from '../../steps/geoblock/source.js';
 import { countriesIn, parseCountryCsv } from '../../steps/geoblock/csv.js';
+import { destroyOnSignal, quantile } from './common.js';
 import { readFile } from 'node:fs/promises';
 
 const APPLY_GOAL_RATIO = 2;
@@ -85,12 +86,6 @@ const msSince = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6
 // ---------------------------------------------------------------------------------------------
 // Statistics
 
-function quantile(sorted: readonly number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
 
 interface Summary {
   runs: number;
@@ -451,20 +446,7 @@ async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const work = mkdtempSync(path.join(tmpdir(), 'bulwark-bench-geo-'));
   let box: Box | undefined;
-  // A Ctrl-C reaches this process twice (from the terminal and forwarded by bench.mjs): act once,
-  // and keep handling the signal meanwhile so that the second one does not kill us mid-teardown.
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: destroying the box`);
-    void (box?.destroy() ?? Promise.resolve()).finally(() => {
-      rmSync(work, { recursive: true, force: true });
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopHandling = destroyOnSignal(() => box, log, () => rmSync(work, { recursive: true, force: true }));
   try {
     log(`compile: ${options.country} vs all but ${options.country}, ${options.compileRuns} runs each (after 1 warm-up), alternating...`);
     // An empty state dir: dataSource() then uses the shipped package, as the apply below does.
@@ -489,8 +471,7 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify(result) + '\n');
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopHandling();
     await box?.destroy();
     rmSync(work, { recursive: true, force: true });
   }
