@@ -381,4 +381,55 @@ describe('the firewall step on a live box (real sshd, real iptables)', () => {
     expect(await b.canConnect(8080, { family: 6 })).toBe(false);
     expect(await b.canConnect(8080)).toBe(false);
   }, 60_000);
+
+  it('in the wizard at the console: a live countdown with the token and the command, and confirmation in place', async () => {
+    // Given the wizard on the box's console (its own tmux, socket in the box's /run), 80x24
+    const b = await newBox();
+    const tmux = (args: readonly string[]) => b.exec('tmux', ['-S', BOX_TMUX, ...args], { env: { TERM: 'xterm' } });
+    const screen = async () => (await tmux(['capture-pane', '-p', '-t', 'wiz'])).stdout;
+    const waitFor = async (pattern: RegExp) => {
+      let last = '';
+      const ok = await eventually(async () => pattern.test((last = await screen())), 15_000, 100);
+      if (!ok) throw new Error(`the wizard did not show ${String(pattern)}; last screen:\n${last}`);
+      return last;
+    };
+    const press = async (key: string, then: RegExp) => {
+      await tmux(['send-keys', '-t', 'wiz', key]);
+      return waitFor(then);
+    };
+    await tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'wiz', '-x', '80', '-y', '24', process.execPath, BULWARK, '--confirm-timeout', '60', '--no-color']);
+    await waitFor(/Press Enter to start/);
+
+    // When the admin opens the firewall step, keeps the suggested ports and applies
+    await press('Down', /› ○ 3\. Default-deny firewall/);
+    await press('Enter', /Why this matters[\s\S]*Enter continue/);
+    await press('Enter', /What bulwark found/);
+    await press('Enter', /Which ports should be open/);
+    await press('Enter', /Rate-limit new SSH and SIP/);
+    await press('Enter', /The changes, exactly as they will be made/);
+    const guard = await press('a', /Prove you can still get in: \d+ s left/);
+
+    // Then the screen shows the token, the exact command, and (at the console) confirmation in place
+    const token = /sudo bulwark confirm ([a-z0-9]{4}-[a-z0-9]{4})/.exec(guard)?.[1];
+    expect(token, guard).toBeDefined();
+    expect(guard).toMatch(/You are at the console \(no SSH connection\)\. Press c to confirm here\./);
+    expect((await status(b)).awaitingConfirmation?.token).toBe(token);
+    // the countdown is live: the seconds go down while the admin reads
+    const secondsLeft = (text: string) => Number(/(\d+) s left/.exec(text)?.[1] ?? NaN);
+    const first = secondsLeft(guard);
+    let later = guard;
+    expect(await eventually(async () => secondsLeft((later = await screen())) < first, 5000, 100), later).toBe(true);
+    expect(await exists(b, RULES_V4)).toBe(false);
+
+    // When they press c
+    await press('c', /Confirmed: the change stays\./);
+
+    // Then the change is confirmed and saved for the boot
+    const after = await status(b);
+    expect(after.lastGuardedChange?.status).toBe('confirmed');
+    expect(after.lastGuardedChange?.decidedBy).toContain('the console');
+    expect(stepStatus(after, 'firewall')).toBe('confirmed');
+    expect(await b.readFile(RULES_V4)).toContain(':BULWARK-INPUT - [0:0]');
+    await tmux(['kill-server']);
+  }, 60_000);
 });
