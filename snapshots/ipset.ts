@@ -27,9 +27,8 @@ export async function loadSetScript(host: Host, script: string): Promise<void> {
 /** Records each named set's content (or its absence) in the snapshot. */
 export async function captureSets(host: Host, store: SnapshotStore, manifest: Manifest, names: readonly string[]): Promise<void> {
   const existing = await listSets(host);
-  const saved: Record<string, string | null> = {};
-  for (const name of names) saved[name] = existing.has(name) ? await store.putText(await saveSet(host, name)) : null;
-  manifest.ipsets = saved;
+  const saved = await Promise.all(names.map(async (name) => [name, existing.has(name) ? await store.putText(await saveSet(host, name)) : null] as const));
+  manifest.ipsets = Object.fromEntries(saved);
   await store.save(manifest);
 }
 

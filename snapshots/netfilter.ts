@@ -36,9 +36,8 @@ export async function checkScript(host: Host, family: IpFamily, script: string):
 
 /** Records both families' rulesets in the snapshot, before anything is loaded. */
 export async function captureFirewall(host: Host, store: SnapshotStore, manifest: Manifest): Promise<void> {
-  const saved: Partial<Record<IpFamily, string>> = {};
-  for (const family of FAMILIES) saved[family] = await store.putText(await saveRules(host, family));
-  manifest.firewall = saved;
+  const saved = await Promise.all(FAMILIES.map(async (family) => [family, await store.putText(await saveRules(host, family))] as const));
+  manifest.firewall = Object.fromEntries(saved) as Partial<Record<IpFamily, string>>;
   await store.save(manifest);
 }
 

@@ -166,6 +166,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runWatchdog(options.root, options.stateDir!, id));
     });
 
+  // For scripts/build.mjs: the shipped country data's index, next to the bundle (see geoblock/source.ts).
+  program
+    .command('__geo-index', { hidden: true })
+    .argument('<out-file>')
+    .action(async (out: string) => {
+      const { shippedIndex } = await import('../steps/geoblock/source.js');
+      const { writeFileDurable } = await import('./fsutil.js');
+      await writeFileDurable(out, await shippedIndex(), 0o644);
+    });
+
   const geoblock = program.command('geoblock').description('geo-blocking data');
   geoblock
     .command('update')

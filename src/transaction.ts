@@ -81,8 +81,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
   const manifest = await store.capture(host, allFiles.map((f) => f.path), { step, label: `before apply of ${step}` });
-  if (firewall.length > 0) await captureFirewall(host, store, manifest);
-  if (sets.length > 0) await captureSets(host, store, manifest, sets.map((s) => s.name));
+  // Independent reads: at once. (Each saves the manifest; the save below has everything.)
+  await Promise.all([firewall.length > 0 ? captureFirewall(host, store, manifest) : null, sets.length > 0 ? captureSets(host, store, manifest, sets.map((s) => s.name)) : null]);
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
   await store.save(manifest);
   await journal.update((draft) => {
@@ -103,11 +103,13 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       await faultPoint('after-write');
     }
     await store.recordWritten(host, manifest, createdDirs);
-    // Sets first: the rules that follow refer to them.
-    for (const change of sets) {
-      progress({ phase: 'write', detail: `set ${change.name}: ${change.entries.toLocaleString('en')} networks (filled aside, then swapped in)` });
-      await loadSetScript(host, change.script);
-    }
+    // Sets first: the rules that follow refer to them. Each set is its own `ipset restore`, all at
+    // once (the kernel takes them in parallel: with two families, about half the wait). Every load
+    // is waited for, failed or not, before a restore can start.
+    for (const change of sets) progress({ phase: 'write', detail: `set ${change.name}: ${change.entries.toLocaleString('en')} networks (filled aside, then swapped in)` });
+    const loads = await Promise.allSettled(sets.map((change) => loadSetScript(host, change.script)));
+    const failedLoad = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');
+    if (failedLoad) throw failedLoad.reason;
     // Every family's rules are checked before the first is loaded.
     for (const change of firewall) {
       progress({ phase: 'validate', detail: `${change.family} rules (iptables-restore --test, jump targets)` });

@@ -46,24 +46,24 @@ export interface FirewallFacts {
 }
 
 export async function detectFirewall(host: Host, system: SystemFacts, sshConnection: string | undefined): Promise<FirewallFacts> {
-  const persist = await persistTargets(host, system);
+  // The programs below are independent of each other: run at once, they cost one wait, not five.
+  const [persist, fromConfig, live, effectiveSsh] = await Promise.all([persistTargets(host, system), configInventory(host), host.live ? liveInventory(host) : null, effectiveSshPorts(host)]);
   const missingTools: string[] = [];
   const current: Record<IpFamily, string> = { ipv4: '', ipv6: '' };
   let backend: FirewallFacts['backend'] = 'unknown';
   if (host.live) {
     for (const tool of ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore']) if (!(await host.findProgram(tool))) missingTools.push(tool);
     if (missingTools.length === 0) {
-      const version = (await host.run({ file: 'iptables', args: ['--version'] }, { reject: false })).stdout;
+      const [version, ipv4, ipv6] = await Promise.all([host.run({ file: 'iptables', args: ['--version'] }, { reject: false }).then((r) => r.stdout), saveRules(host, 'ipv4'), saveRules(host, 'ipv6')]);
       backend = version.includes('nf_tables') ? 'nf_tables' : version.includes('legacy') ? 'legacy' : 'unknown';
-      for (const family of FAMILIES) current[family] = await saveRules(host, family);
+      Object.assign(current, { ipv4, ipv6 });
     }
   } else {
     for (const target of persist) current[target.family] = target.current ?? '';
   }
-  const fromConfig = await configInventory(host);
   // RTP ports are opened per call, so `ss` never shows the range: it comes from rtp.conf either way.
-  const inventory = host.live ? [...((await liveInventory(host)) ?? []), ...fromConfig.filter((e) => e.service.startsWith('RTP'))] : fromConfig;
-  const ssh = await sshPorts(host, inventory);
+  const inventory = host.live ? [...(live ?? []), ...fromConfig.filter((e) => e.service.startsWith('RTP'))] : fromConfig;
+  const ssh = sshPorts(effectiveSsh, inventory);
   return {
     live: host.live,
     backend,
@@ -129,13 +129,16 @@ async function otherManagers(host: Host, current: Record<IpFamily, string>): Pro
   return managers;
 }
 
+/** The ports in sshd's effective configuration (`sshd -T`), on a live box. */
+async function effectiveSshPorts(host: Host): Promise<number[]> {
+  if (!host.live || !(await host.findProgram('sshd'))) return [];
+  const effective = await host.run({ file: 'sshd', args: ['-T'] }, { reject: false });
+  return [...effective.stdout.matchAll(/^port (\d+)$/gm)].map((match) => Number(match[1]));
+}
+
 /** sshd's ports: `sshd -T` and the listening sockets on a live box, sshd_config otherwise. */
-async function sshPorts(host: Host, inventory: readonly InventoryEntry[]): Promise<number[]> {
-  const ports = new Set<number>();
-  if (host.live && (await host.findProgram('sshd'))) {
-    const effective = await host.run({ file: 'sshd', args: ['-T'] }, { reject: false });
-    for (const match of effective.stdout.matchAll(/^port (\d+)$/gm)) ports.add(Number(match[1]));
-  }
+function sshPorts(effective: readonly number[], inventory: readonly InventoryEntry[]): number[] {
+  const ports = new Set<number>(effective);
   for (const entry of inventory) if (entry.service === 'SSH' && !entry.loopback) ports.add(Number(entry.port));
   if (ports.size === 0) ports.add(22);
   return [...ports].sort((a, b) => a - b);

@@ -1,33 +1,63 @@
-// The fast path for many countries ("all but one"): one pass over the data, merging the chosen
-// countries' ranges as they come and cutting each merged range into CIDRs at once. It relies on the
-// data being sorted by start address (ip-location-db's files are); for data that is not it returns
-// null and the caller takes the general path (parse everything, then merge and cover). IPv4 stays
-// in plain numbers; only IPv6 needs BigInt.
-import { formatCidr, groupsToBigint, rangeToCidrs, scanIPv4, scanIPv6, type Family } from './cidr.js';
+// The country data as an index, and the compile that runs on it.
+//
+// The CSVs are half a million lines; parsing them is most of the cost of a compile, and it gives the
+// same numbers every time. So they are parsed once per data version into an index: per family, every
+// range's start and end as 32-bit words (1 for IPv4, 4 for IPv6, most significant first), sorted by
+// start, and the range's country as a number. The shipped data's index is built with the bundle
+// (scripts/build.mjs); an update's is written by `geoblock update` next to the CSVs; anything else is
+// built on first use and kept in <state-dir>/geo (see source.ts).
+//
+// A compile is then one pass per family over typed arrays: skip other countries, merge what
+// overlaps or touches (the index is sorted by start), cut each merged range into aligned blocks,
+// largest first. No BigInt, no substrings: IPv6 is done on four words.
+//
+// The general path (parse into Range objects, mergeRanges, aggregate in cidr.ts) stays the reference:
+// the tests prove this one equal to it on the shipped data and on random data.
+import { scanIPv4, scanIPv6, type Family } from './cidr.js';
 
-export interface StreamResult {
-  /** Minimal CIDRs covering the chosen countries' ranges, sorted. */
-  readonly cidrs: string[];
-  /** Data lines per chosen country (the wizard's "ranges" figure). */
-  readonly lines: Map<string, number>;
+export interface FamilyIndex {
+  /** Per range, start words then end words: 2 words per range for IPv4, 8 for IPv6. */
+  readonly words: Uint32Array;
+  /** Per range, its country: an index into GeoIndex.codes. */
+  readonly country: Uint16Array;
+  readonly count: number;
 }
 
-export function streamCompile(text: string, family: Family, chosen: ReadonlySet<string>): StreamResult | null {
-  const lines = new Map<string, number>();
+export interface GeoIndex {
+  /** Country codes, sorted; FamilyIndex.country points into this. */
+  readonly codes: readonly string[];
+  readonly ipv4: FamilyIndex;
+  readonly ipv6: FamilyIndex;
+  /** What the index was built from (source.ts checks it before use). */
+  readonly stamp: string;
+}
+
+const WIDTH: Record<Family, 1 | 4> = { ipv4: 1, ipv6: 4 };
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+/** Parses both CSVs (data already validated when it was stored: lines that do not scan are skipped). */
+export function buildIndex(texts: Record<Family, string>, stamp: string): GeoIndex {
+  const codeIds = new Map<string, number>();
+  const rows: Record<Family, { words: number[]; codes: string[] }> = { ipv4: { words: [], codes: [] }, ipv6: { words: [], codes: [] } };
+  for (const family of ['ipv4', 'ipv6'] as const) scanCsv(texts[family], family, rows[family]);
+  const codes = [...new Set([...rows.ipv4.codes, ...rows.ipv6.codes])].sort();
+  codes.forEach((code, i) => codeIds.set(code, i));
+  const make = (family: Family): FamilyIndex => {
+    const { words, codes: rowCodes } = rows[family];
+    const stride = 2 * WIDTH[family];
+    const count = rowCodes.length;
+    const out = new Uint32Array(words);
+    const country = new Uint16Array(count);
+    for (let i = 0; i < count; i++) country[i] = codeIds.get(rowCodes[i]!)!;
+    return sortByStart({ words: out, country, count }, stride);
+  };
+  return { codes, ipv4: make('ipv4'), ipv6: make('ipv6'), stamp };
+}
+
+function scanCsv(text: string, family: Family, into: { words: number[]; codes: string[] }): void {
   const groups = new Uint16Array(8);
-  // IPv4 merging in numbers; IPv6 in BigInt.
-  let start4 = -1;
-  let end4 = -1;
-  let start6 = -1n;
-  let end6 = -1n;
-  let lastStart6 = -1n;
-  const out: string[] = [];
-  const flush4 = () => {
-    if (start4 >= 0) emitV4(start4, end4, out);
-  };
-  const flush6 = () => {
-    if (start6 >= 0n) for (const cidr of rangeToCidrs({ start: start6, end: end6 }, 'ipv6')) out.push(formatCidr(cidr, 'ipv6'));
-  };
   for (let from = 0; from < text.length; ) {
     let to = text.indexOf('\n', from);
     if (to === -1) to = text.length;
@@ -36,57 +66,375 @@ export function streamCompile(text: string, family: Family, chosen: ReadonlySet<
     const lineStart = from;
     from = to + 1;
     if (end - lineStart < 5 || text.charCodeAt(lineStart) === 35 /* # */) continue;
-    const c2 = text.lastIndexOf(',', end);
-    const code = text.slice(c2 + 1, end).trim();
-    if (!chosen.has(code)) continue;
     const c1 = text.indexOf(',', lineStart);
+    const c2 = text.lastIndexOf(',', end);
     if (c1 === -1 || c1 >= c2) continue;
-    lines.set(code, (lines.get(code) ?? 0) + 1);
+    const code = text.slice(c2 + 1, end).trim();
+    const a0 = skipSpace(text, lineStart, c1);
+    const a1 = trimEnd(text, lineStart, c1);
+    const b0 = skipSpace(text, c1 + 1, c2);
+    const b1 = trimEnd(text, c1 + 1, c2);
     if (family === 'ipv4') {
-      const a = scanIPv4(text, skipSpace(text, lineStart, c1), trimEnd(text, lineStart, c1));
-      const b = scanIPv4(text, skipSpace(text, c1 + 1, c2), trimEnd(text, c1 + 1, c2));
-      if (a < 0 || b < 0) continue; // validated data: a bad line was refused when it was stored
-      if (a < start4) return null; // not sorted by start: the general path
-      if (start4 >= 0 && a <= end4 + 1) {
-        if (b > end4) end4 = b;
-      } else {
-        flush4();
-        start4 = a;
-        end4 = b;
-      }
+      const a = scanIPv4(text, a0, a1);
+      const b = scanIPv4(text, b0, b1);
+      if (a < 0 || b < 0 || b < a) continue;
+      into.words.push(a, b);
     } else {
-      if (!scanIPv6(text, skipSpace(text, lineStart, c1), trimEnd(text, lineStart, c1), groups)) continue;
-      const a = groupsToBigint(groups);
-      if (!scanIPv6(text, skipSpace(text, c1 + 1, c2), trimEnd(text, c1 + 1, c2), groups)) continue;
-      const b = groupsToBigint(groups);
-      if (a < lastStart6) return null; // not sorted by start: the general path
-      lastStart6 = a;
-      if (start6 >= 0n && a <= end6 + 1n) {
-        if (b > end6) end6 = b;
-      } else {
-        flush6();
-        start6 = a;
-        end6 = b;
-      }
+      if (!scanIPv6(text, a0, a1, groups)) continue;
+      const a = toWords(groups);
+      if (!scanIPv6(text, b0, b1, groups)) continue;
+      const b = toWords(groups);
+      if (compareAt(b, 0, a, 0, 4) < 0) continue;
+      into.words.push(a[0]!, a[1]!, a[2]!, a[3]!, b[0]!, b[1]!, b[2]!, b[3]!);
     }
+    into.codes.push(code);
   }
-  if (family === 'ipv4') flush4();
-  else flush6();
-  return { cidrs: out, lines };
 }
 
-/** Cuts [start, end] (IPv4, numbers) into aligned blocks, largest first, as a.b.c.d/n. */
+function toWords(g: Uint16Array): number[] {
+  return [((g[0]! << 16) | g[1]!) >>> 0, ((g[2]! << 16) | g[3]!) >>> 0, ((g[4]! << 16) | g[5]!) >>> 0, ((g[6]! << 16) | g[7]!) >>> 0];
+}
+
+/** ip-location-db's files are sorted by start already; other data is sorted here (stable). */
+function sortByStart(index: FamilyIndex, stride: number): FamilyIndex {
+  const width = stride / 2;
+  const { words, country, count } = index;
+  let sorted = true;
+  for (let i = 1; i < count && sorted; i++) if (compareAt(words, i * stride, words, (i - 1) * stride, width) < 0) sorted = false;
+  if (sorted) return index;
+  const order = Array.from({ length: count }, (_, i) => i).sort((x, y) => compareAt(words, x * stride, words, y * stride, width) || x - y);
+  const outWords = new Uint32Array(words.length);
+  const outCountry = new Uint16Array(count);
+  order.forEach((from, to) => {
+    outWords.set(words.subarray(from * stride, from * stride + stride), to * stride);
+    outCountry[to] = country[from]!;
+  });
+  return { words: outWords, country: outCountry, count };
+}
+
+/** Compares `width` words at a[i..] and b[j..], most significant first. */
+function compareAt(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, width: number): number {
+  for (let k = 0; k < width; k++) {
+    const x = a[i + k]!;
+    const y = b[j + k]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// On disk: "BWGEOIX1", a little-endian u32 header length, the JSON header, padding to 4 bytes, then
+// the arrays in the machine's byte order (the header records it; an index from another byte order
+// is not used).
+
+const MAGIC = 'BWGEOIX1';
+
+export function serializeIndex(index: GeoIndex): Buffer {
+  const header = Buffer.from(JSON.stringify({ format: 1, stamp: index.stamp, codes: index.codes, ipv4: index.ipv4.count, ipv6: index.ipv6.count, littleEndian: LITTLE_ENDIAN }));
+  const headerEnd = 12 + header.length;
+  const pad = (4 - (headerEnd % 4)) % 4;
+  const parts = [Buffer.from(MAGIC), u32le(header.length), header, Buffer.alloc(pad)];
+  for (const part of [index.ipv4.words, index.ipv6.words, index.ipv4.country, index.ipv6.country]) parts.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+  return Buffer.concat(parts);
+}
+
+/** The index in `data`, or null when it is not one, is damaged, or was built from other data. */
+export function deserializeIndex(data: Buffer, stamp: string): GeoIndex | null {
+  if (data.length < 12 || data.toString('latin1', 0, 8) !== MAGIC) return null;
+  const headerLength = data.readUInt32LE(8);
+  let header: { format: number; stamp: string; codes: string[]; ipv4: number; ipv6: number; littleEndian: boolean };
+  try {
+    header = JSON.parse(data.toString('utf8', 12, 12 + headerLength)) as typeof header;
+  } catch {
+    return null;
+  }
+  if (header.format !== 1 || header.stamp !== stamp || header.littleEndian !== LITTLE_ENDIAN || !Array.isArray(header.codes)) return null;
+  let at = 12 + headerLength;
+  at += (4 - (at % 4)) % 4;
+  const n4 = header.ipv4;
+  const n6 = header.ipv6;
+  const expected = at + (n4 * 2 + n6 * 8) * 4 + (n4 + n6) * 2;
+  if (data.length !== expected) return null;
+  // Typed arrays need their offset aligned to their element size: copy when it is not.
+  const bytes = data.byteOffset % 4 === 0 ? data : Buffer.from(data);
+  const base = bytes.byteOffset;
+  const words4 = new Uint32Array(bytes.buffer, base + at, n4 * 2);
+  at += n4 * 8;
+  const words6 = new Uint32Array(bytes.buffer, base + at, n6 * 8);
+  at += n6 * 32;
+  const country4 = new Uint16Array(bytes.buffer, base + at, n4);
+  at += n4 * 2;
+  const country6 = new Uint16Array(bytes.buffer, base + at, n6);
+  for (const country of [country4, country6]) for (let i = 0; i < country.length; i++) if (country[i]! >= header.codes.length) return null;
+  return { codes: header.codes, stamp, ipv4: { words: words4, country: country4, count: n4 }, ipv6: { words: words6, country: country6, count: n6 } };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function u32le(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiling
+
+export interface IndexCompile {
+  /** Minimal CIDRs covering the chosen countries' ranges, sorted by address. */
+  readonly entries: Record<Family, string[]>;
+  /** Data lines per chosen country and family (the wizard's "ranges" figure). */
+  readonly lines: Map<string, Record<Family, number>>;
+}
+
+/** The set entries for the chosen countries (codes the data does not have are counted as 0 lines). */
+export function compileIndex(index: GeoIndex, chosen: ReadonlySet<string>): IndexCompile {
+  const mask = new Uint8Array(index.codes.length);
+  index.codes.forEach((code, i) => (mask[i] = chosen.has(code) ? 1 : 0));
+  const counts4 = new Uint32Array(index.codes.length);
+  const counts6 = new Uint32Array(index.codes.length);
+  const entries = { ipv4: compileV4(index.ipv4, mask, counts4), ipv6: compileV6(index.ipv6, mask, counts6) };
+  const lines = new Map<string, Record<Family, number>>();
+  for (const code of chosen) {
+    const id = index.codes.indexOf(code);
+    lines.set(code, { ipv4: id < 0 ? 0 : counts4[id]!, ipv6: id < 0 ? 0 : counts6[id]! });
+  }
+  return { entries, lines };
+}
+
+/** Addresses a country holds, per family (its ranges merged, so overlaps count once). */
+export function countryAddresses(index: GeoIndex, code: string): Record<Family, bigint> {
+  const id = index.codes.indexOf(code);
+  if (id < 0) return { ipv4: 0n, ipv6: 0n };
+  const ipv4 = mergedRanges(index.ipv4, 1, id).reduce((sum, [s, e]) => sum + BigInt(e[0]! - s[0]! + 1), 0n);
+  const ipv6 = mergedRanges(index.ipv6, 4, id).reduce((sum, [s, e]) => sum + (wordsToBigint(e) - wordsToBigint(s) + 1n), 0n);
+  return { ipv4, ipv6 };
+}
+
+function mergedRanges(family: FamilyIndex, width: 1 | 4, id: number): [number[], number[]][] {
+  const out: [number[], number[]][] = [];
+  const stride = width * 2;
+  for (let i = 0; i < family.count; i++) {
+    if (family.country[i] !== id) continue;
+    const s = Array.from(family.words.subarray(i * stride, i * stride + width));
+    const e = Array.from(family.words.subarray(i * stride + width, i * stride + stride));
+    const last = out[out.length - 1];
+    if (last && touches(s, last[1])) {
+      if (compareAt(e, 0, last[1], 0, width) > 0) last[1] = e;
+    } else out.push([s, e]);
+  }
+  return out;
+}
+
+/** Does a range starting at `start` overlap or directly follow one ending at `end`? */
+function touches(start: ArrayLike<number>, end: ArrayLike<number>): boolean {
+  const width = start.length;
+  if (compareAt(start, 0, end, 0, width) <= 0) return true;
+  // start === end + 1?
+  const next = Array.from(end);
+  for (let k = width - 1; k >= 0; k--) {
+    next[k] = (next[k]! + 1) >>> 0;
+    if (next[k] !== 0) return compareAt(start, 0, next, 0, width) === 0;
+  }
+  return false; // end was the last address: nothing can follow it
+}
+
+function wordsToBigint(w: ArrayLike<number>): bigint {
+  let v = 0n;
+  for (let k = 0; k < w.length; k++) v = (v << 32n) | BigInt(w[k]!);
+  return v;
+}
+
+function compileV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array): string[] {
+  const out: string[] = [];
+  const { words, country, count } = family;
+  let start = -1;
+  let end = -1;
+  for (let i = 0; i < count; i++) {
+    const c = country[i]!;
+    if (mask[c] === 0) continue;
+    counts[c] = counts[c]! + 1;
+    const a = words[i * 2]!;
+    const b = words[i * 2 + 1]!;
+    // Numbers hold 2^32 exactly, so end + 1 never wraps.
+    if (start >= 0 && a <= end + 1) {
+      if (b > end) end = b;
+    } else {
+      if (start >= 0) emitV4(start, end, out);
+      start = a;
+      end = b;
+    }
+  }
+  if (start >= 0) emitV4(start, end, out);
+  return out;
+}
+
+/** Cuts [start, end] into aligned blocks, largest first, as a.b.c.d/n. */
 function emitV4(start: number, end: number, out: string[]): void {
   let at = start;
   while (at <= end) {
-    // The largest block aligned at `at` that does not pass `end`.
-    let size = at === 0 ? 2 ** 32 : 1;
-    if (at !== 0) while (at % (size * 2) === 0 && size * 2 <= 2 ** 32) size *= 2;
-    while (at + size - 1 > end) size /= 2;
-    const prefix = 32 - Math.log2(size);
-    out.push(`${Math.floor(at / 16777216) % 256}.${Math.floor(at / 65536) % 256}.${Math.floor(at / 256) % 256}.${at % 256}/${prefix}`);
-    at += size;
+    // The largest block aligned at `at` (its trailing zero bits) that does not pass `end` (the
+    // highest power of two in the addresses left).
+    const left = end - at + 1;
+    const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
+    const aligned = at === 0 ? 32 : 31 - Math.clz32(at & -at);
+    const bits = aligned < fits ? aligned : fits;
+    out.push(OCTETS[at >>> 24] + '.' + OCTETS[(at >>> 16) & 255] + '.' + OCTETS[(at >>> 8) & 255] + '.' + OCTETS[at & 255] + PREFIXES[32 - bits]);
+    at += 2 ** bits;
   }
+}
+
+const OCTETS = Array.from({ length: 256 }, (_, i) => String(i));
+const PREFIXES = Array.from({ length: 129 }, (_, i) => `/${i}`);
+
+function compileV6(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array): string[] {
+  const out: string[] = [];
+  const { words, country, count } = family;
+  const start = new Uint32Array(4);
+  const end = new Uint32Array(4);
+  let open = false;
+  for (let i = 0; i < count; i++) {
+    const c = country[i]!;
+    if (mask[c] === 0) continue;
+    counts[c] = counts[c]! + 1;
+    const at = i * 8;
+    // (Word by word: a subarray() per range would be 400,000 short-lived objects.)
+    if (open && touchesAt(words, at, end)) {
+      if (compareAt(words, at + 4, end, 0, 4) > 0) for (let k = 0; k < 4; k++) end[k] = words[at + 4 + k]!;
+    } else {
+      if (open) emitV6(start, end, out);
+      for (let k = 0; k < 4; k++) {
+        start[k] = words[at + k]!;
+        end[k] = words[at + 4 + k]!;
+      }
+      open = true;
+    }
+  }
+  if (open) emitV6(start, end, out);
+  return out;
+}
+
+/** Does the range whose start is words[at..at+4) overlap or directly follow one ending at `end`? */
+function touchesAt(words: Uint32Array, at: number, end: Uint32Array): boolean {
+  if (compareAt(words, at, end, 0, 4) <= 0) return true;
+  // words[at..] === end + 1: the words below the first one that differs are 0 in start and all
+  // ones in end, and that word is one more.
+  for (let k = 3; k >= 0; k--) {
+    if (end[k] !== 0xffff_ffff) {
+      if (words[at + k] !== end[k]! + 1) return false;
+      for (let j = 0; j < k; j++) if (words[at + j] !== end[j]) return false;
+      for (let j = k + 1; j < 4; j++) if (words[at + j] !== 0) return false;
+      return true;
+    }
+  }
+  return false; // end is the last address
+}
+
+const last = new Uint32Array(4);
+
+/** Cuts [start, end] (4 words each) into aligned blocks, largest first. `start` is used up. */
+function emitV6(start: Uint32Array, end: Uint32Array, out: string[]): void {
+  const at = start;
+  for (;;) {
+    // The largest block aligned at `at` that does not pass `end`: the lesser of at's trailing zero
+    // bits and the highest power of two in the addresses left (end - at + 1).
+    const aligned = trailingZeros128(at);
+    const fits = log2AddressesLeft(at, end);
+    const bits = aligned < fits ? aligned : fits;
+    out.push(formatV6(at) + PREFIXES[128 - bits]);
+    // Its last address: at with the low `bits` bits set.
+    for (let k = 0; k < 4; k++) {
+      const low = bits - (3 - k) * 32; // how many of this word's bits are among the lowest `bits`
+      last[k] = low <= 0 ? at[k]! : low >= 32 ? 0xffff_ffff : (at[k]! | ((2 ** low - 1) >>> 0)) >>> 0;
+    }
+    if (compareAt(last, 0, end, 0, 4) === 0) return;
+    // Next block: the last address + 1 (it cannot wrap: that would mean end was passed).
+    at.set(last);
+    for (let k = 3; k >= 0; k--) {
+      at[k] = (at[k]! + 1) >>> 0;
+      if (at[k] !== 0) break;
+    }
+  }
+}
+
+const left = new Uint32Array(4);
+
+/** floor(log2(end - at + 1)), end >= at: 128 when the range is the whole space. */
+function log2AddressesLeft(at: Uint32Array, end: Uint32Array): number {
+  // left = end - at, word by word with borrow.
+  let borrow = 0;
+  for (let k = 3; k >= 0; k--) {
+    const d = end[k]! - at[k]! - borrow;
+    borrow = d < 0 ? 1 : 0;
+    left[k] = d < 0 ? d + 2 ** 32 : d;
+  }
+  // + 1
+  let k = 3;
+  for (; k >= 0; k--) {
+    left[k] = (left[k]! + 1) >>> 0;
+    if (left[k] !== 0) break;
+  }
+  if (k < 0) return 128; // end - at + 1 = 2^128
+  for (let j = 0; j < 4; j++) if (left[j] !== 0) return (3 - j) * 32 + 31 - Math.clz32(left[j]!);
+  return 0; // not reached: left >= 1
+}
+
+function trailingZeros128(w: Uint32Array): number {
+  for (let k = 3; k >= 0; k--) {
+    const x = w[k]!;
+    if (x !== 0) return (3 - k) * 32 + (31 - Math.clz32(x & -x));
+  }
+  return 128;
+}
+
+const groups = new Array<number>(8);
+/** A byte in hex, without and with a leading zero: a group is one or two of them. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** RFC 5952 text, as glibc's inet_ntop writes it (ipset prints it so): the longest run of zero
+ *  groups (two or more; the first of equals) becomes "::"; ::a.b.c.d and ::ffff:a.b.c.d keep a
+ *  dotted IPv4 tail. Same output as cidr.ts formatAddress. */
+function formatV6(w: Uint32Array): string {
+  for (let k = 0; k < 4; k++) {
+    groups[k * 2] = w[k]! >>> 16;
+    groups[k * 2 + 1] = w[k]! & 0xffff;
+  }
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let k = 0; k < 8; ) {
+    if (groups[k] !== 0) {
+      k++;
+      continue;
+    }
+    let stop = k;
+    while (stop < 8 && groups[stop] === 0) stop++;
+    if (stop - k > bestLength) {
+      bestStart = k;
+      bestLength = stop - k;
+    }
+    k = stop;
+  }
+  if (bestLength < 2) bestStart = -1;
+  const dotted = bestStart === 0 && (bestLength === 6 || (bestLength === 5 && groups[5] === 0xffff));
+  const last = dotted ? 6 : 8;
+  let text = '';
+  for (let k = 0; k < last; k++) {
+    if (k === bestStart) {
+      text += '::';
+      k += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && text.charCodeAt(text.length - 1) !== 58) text += ':';
+    const g = groups[k]!;
+    text += g < 256 ? HEX[g] : HEX[g >>> 8]! + HEX2[g & 255];
+  }
+  if (dotted) {
+    if (text.charCodeAt(text.length - 1) !== 58) text += ':';
+    const v4 = w[3]!;
+    text += `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
+  }
+  return text;
 }
 
 function skipSpace(s: string, from: number, to: number): number {

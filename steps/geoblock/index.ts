@@ -4,20 +4,16 @@
 import type { Change, FileChange, IpFamily } from '../../src/change.js';
 import { FAMILIES, saveRules } from '../../snapshots/netfilter.js';
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import * as path from 'node:path';
-import { writeFileDurable } from '../../src/fsutil.js';
 import { listSets, saveSet, setSize } from '../../snapshots/ipset.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { aggregate, formatCidr, type Range } from './cidr.js';
-import { summarize, type CountryRanges } from './csv.js';
-import { streamCompile } from './compile.js';
+import type { CountryRanges } from './csv.js';
+import { compileIndex, countryAddresses } from './compile.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from '../firewall/detect.js';
 import { persistable } from '../firewall/index.js';
 import { parseSave, renderTable } from '../firewall/iptables-save.js';
-import { ageInDays, ATTRIBUTION, dataSource, loadCountries, STALE_AFTER_DAYS, type DataSource } from './source.js';
-import { geoApplied, geoApplyScript, geoChainRules, geoFingerprint, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
+import { ageInDays, ATTRIBUTION, dataSource, loadIndex, STALE_AFTER_DAYS, type DataSource } from './source.js';
+import { addLines, geoApplied, geoApplyScript, geoChainRules, geoFingerprint, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
 
 export interface GeoblockAnswers {
   mode: 'allow' | 'deny';
@@ -69,12 +65,13 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
   ],
 
   async detect(ctx: StepContext): Promise<GeoFacts> {
-    const firewall = await detectFirewall(ctx.host, ctx.system, ctx.sshConnection);
-    const source = await dataSource(ctx.stateDir);
     const ipsetAvailable = ctx.host.live ? (await ctx.host.findProgram('ipset')) !== null : true;
-    const sets = ctx.host.live && ipsetAvailable ? await listSets(ctx.host) : new Set<string>();
-    const setSizes: Partial<Record<IpFamily, number>> = {};
-    for (const family of FAMILIES) if (sets.has(SET_NAMES[family])) setSizes[family] = (await setSize(ctx.host, SET_NAMES[family])) ?? undefined;
+    const readSets = async () => {
+      const sets = ctx.host.live && ipsetAvailable ? await listSets(ctx.host) : new Set<string>();
+      const sizes = await Promise.all(FAMILIES.map(async (family) => [family, sets.has(SET_NAMES[family]) ? ((await setSize(ctx.host, SET_NAMES[family])) ?? undefined) : undefined] as const));
+      return { sets, setSizes: Object.fromEntries(sizes.filter(([, size]) => size !== undefined)) as Partial<Record<IpFamily, number>> };
+    };
+    const [firewall, source, { sets, setSizes }] = await Promise.all([detectFirewall(ctx.host, ctx.system, ctx.sshConnection), dataSource(ctx.stateDir), readSets()]);
     const debian = ctx.system.distro.family !== 'rhel';
     const setsPath = debian ? '/etc/iptables/ipsets' : '/etc/sysconfig/ipset';
     const installed = debian ? await ctx.host.exists('/usr/share/netfilter-persistent/plugins.d/10-ipset') : (await ctx.host.exists('/etc/init.d/ipset')) || (await ctx.host.exists('/usr/lib/systemd/system/ipset.service'));
@@ -154,7 +151,11 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     for (const family of FAMILIES) entries[family] = facts.compiled.entries[family];
     // The jump's fingerprint covers the rules AND the sets' content: finding it in INPUT, with sets
     // of the right size, means this exact plan is in place (no need to read 100,000 networks back).
-    const setDigest = createHash('sha256').update(FAMILIES.map((family) => entries[family]!.join('\n')).join('\n--\n')).digest('hex');
+    // The boot file's "add" lines, joined once: the digest and the boot file both use them.
+    const bootLines = Object.fromEntries(FAMILIES.map((family) => [family, addLines(SET_NAMES[family], entries[family]!)])) as Record<IpFamily, string[]>;
+    const hash = createHash('sha256');
+    for (const family of FAMILIES) hash.update(`${family}\n${bootLines[family].join('')}\n`);
+    const setDigest = hash.digest('hex');
     const fingerprints = Object.fromEntries(FAMILIES.map((family) => [family, geoFingerprint(geoChainRules(chosen, family), setDigest)])) as Record<IpFamily, string>;
     const inPlace = FAMILIES.every((family) => geoApplied(currentFilter(facts.firewall, family), fingerprints[family]) && facts.setSizes[family] === entries[family]!.length);
     for (const family of FAMILIES) {
@@ -184,7 +185,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       if (target.current === content) continue;
       changes.push({ kind: 'file', step: 'geoblock', path: target.path, before: target.current, after: content, mode: 0o600, afterConfirm: facts.firewall.live, reason: `the rules loaded at boot (${target.family === 'ipv4' ? 'IPv4' : 'IPv6'})` } satisfies FileChange);
     }
-    const sets = setsFileContent(facts.setsFile.current, FAMILIES.map((family) => ({ family, entries: entries[family]! })));
+    const sets = setsFileContent(facts.setsFile.current, FAMILIES.map((family) => ({ family, count: entries[family]!.length, lines: bootLines[family] })));
     if (sets !== facts.setsFile.current) {
       const counts = FAMILIES.map((f) => `${entries[f]!.length.toLocaleString('en')} ${f === 'ipv4' ? 'IPv4' : 'IPv6'}`).join(' and ');
       changes.push({ kind: 'file', step: 'geoblock', path: facts.setsFile.path, before: facts.setsFile.current, after: sets, mode: 0o600, afterConfirm: facts.firewall.live, summary: `sets ${Object.values(SET_NAMES).join(', ')}: ${counts} networks, in \`ipset save\` form`, reason: `the country sets loaded at boot by ${facts.setsFile.loader}` });
@@ -256,21 +257,24 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       await geoblockStep.prepare!(facts, answers);
       return [{ label: 'the boot files hold the geo rules', ok: geoblockStep.plan(facts, answers).length === 0 }];
     }
-    // Checks what was just loaded, without re-reading and re-aggregating the country data.
-    const checks: VerifyCheck[] = [];
-    for (const change of changes) {
-      if (change.kind === 'ipset') {
-        const size = await setSize(ctx.host, change.name);
-        checks.push({ label: `${change.name} holds ${change.entries.toLocaleString('en')} networks`, ok: size === change.entries, detail: size === change.entries ? undefined : `it holds ${size ?? 'nothing'}` });
-      }
-      if (change.kind === 'firewall') {
-        const fingerprint = /bulwark-geo:([0-9a-f]+)/.exec(change.script)?.[1] ?? '';
-        const table = parseSave(await saveRules(ctx.host, change.family)).get('filter');
-        const ok = table !== undefined && geoApplied(table, fingerprint);
-        checks.push({ label: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'}: BULWARK-GEO is in place, jumped to from INPUT`, ok });
-      }
-    }
-    return checks;
+    // Checks what was just loaded, without re-reading and re-aggregating the country data. The
+    // reads are independent: at once.
+    const checks = await Promise.all(
+      changes.map(async (change): Promise<VerifyCheck | null> => {
+        if (change.kind === 'ipset') {
+          const size = await setSize(ctx.host, change.name);
+          return { label: `${change.name} holds ${change.entries.toLocaleString('en')} networks`, ok: size === change.entries, detail: size === change.entries ? undefined : `it holds ${size ?? 'nothing'}` };
+        }
+        if (change.kind === 'firewall') {
+          const fingerprint = /bulwark-geo:([0-9a-f]+)/.exec(change.script)?.[1] ?? '';
+          const table = parseSave(await saveRules(ctx.host, change.family)).get('filter');
+          const ok = table !== undefined && geoApplied(table, fingerprint);
+          return { label: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'}: BULWARK-GEO is in place, jumped to from INPUT`, ok };
+        }
+        return null;
+      }),
+    );
+    return checks.filter((check): check is VerifyCheck => check !== null);
   },
 };
 
@@ -281,60 +285,29 @@ export interface Compiled {
 }
 
 /**
- * Reads the chosen countries and merges them into minimal CIDRs — the slow part for "all but one
- * country" (half a million lines). The result is kept in <state-dir>/geo/cache, keyed by the data
- * and the countries, so planning then applying, or applying again, compiles once. The cache is
- * only written where the state directory already exists (a `plan` on a new box writes nothing).
+ * The chosen countries merged into minimal CIDRs, on the data's index (compile.ts): tens of
+ * milliseconds even for "all but one country". The address counts, which merge each country's
+ * ranges on their own, are worked out for the few countries a table shows (up to 20), not for
+ * "all but one" (a figure nobody reads).
  */
-export async function compile(source: DataSource, countries: readonly string[], stateDir: string): Promise<Compiled> {
+export async function compile(source: DataSource, countries: readonly string[], stateDir: string, onProgress?: (message: string) => void): Promise<Compiled> {
   const sorted = [...new Set(countries)].sort();
-  // The files' size and time too: an update from the same place on the same day is other data.
-  const stamp = [source.files.ipv4, source.files.ipv6].map((file) => { const st = statSync(file); return `${st.size}:${st.mtimeMs}`; }).join('|');
-  const key = createHash('sha256').update(`${source.origin}|${source.date}|${stamp}|${sorted.join(',')}`).digest('hex').slice(0, 24);
-  const cacheFile = path.join(stateDir, 'geo', 'cache', `${key}.json`);
-  const cached = await readFile(cacheFile, 'utf8').then((text) => JSON.parse(text) as Compiled).catch(() => null);
-  if (cached?.entries?.ipv4 && cached.entries.ipv6 && Array.isArray(cached.summary)) return cached;
-  if (sorted.length > 20) {
-    // Many countries: one streaming pass per file (compile.ts), far cheaper than building ranges.
-    const [v4, v6] = await Promise.all([readFile(source.files.ipv4, 'utf8'), readFile(source.files.ipv6, 'utf8')]);
-    const chosen = new Set(sorted);
-    const fast4 = streamCompile(v4, 'ipv4', chosen);
-    const fast6 = fast4 && streamCompile(v6, 'ipv6', chosen);
-    if (fast4 && fast6) {
-      const compiled: Compiled = {
-        summary: sorted.map((country) => ({ country, ipv4Ranges: fast4.lines.get(country) ?? 0, ipv4Addresses: '', ipv6Ranges: fast6.lines.get(country) ?? 0, ipv6Addresses: '' })),
-        entries: { ipv4: fast4.cidrs, ipv6: fast6.cidrs },
-      };
-      await saveCompiled(stateDir, cacheFile, compiled);
-      return compiled;
-    }
-  }
-  const ranges = await loadCountries(source, new Set(sorted));
-  const compiled: Compiled = {
-    // Counting addresses merges each country's ranges: worth it for the few countries a table shows,
-    // not for "all but one" (250 countries, a tenth of a second for a figure nobody reads).
-    summary:
-      sorted.length <= 20
-        ? summarize(ranges, sorted).map((row) => ({ country: row.country, ipv4Ranges: row.ipv4Ranges, ipv4Addresses: row.ipv4Addresses.toString(), ipv6Ranges: row.ipv6Ranges, ipv6Addresses: row.ipv6Addresses.toString() }))
-        : sorted.map((country) => ({ country, ipv4Ranges: ranges.ipv4.get(country)?.length ?? 0, ipv4Addresses: '', ipv6Ranges: ranges.ipv6.get(country)?.length ?? 0, ipv6Addresses: '' })),
-    entries: { ipv4: setEntries(ranges, sorted, 'ipv4'), ipv6: setEntries(ranges, sorted, 'ipv6') },
-  };
-  await saveCompiled(stateDir, cacheFile, compiled);
-  return compiled;
-}
-
-async function saveCompiled(stateDir: string, cacheFile: string, compiled: Compiled): Promise<void> {
-  if (!existsSync(stateDir)) return;
-  await mkdir(path.dirname(cacheFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
-  await writeFileDurable(cacheFile, JSON.stringify(compiled)).catch(() => undefined);
+  const index = await loadIndex(source, stateDir, onProgress);
+  const { entries, lines } = compileIndex(index, new Set(sorted));
+  const summary = sorted.map((country) => {
+    const counted = lines.get(country) ?? { ipv4: 0, ipv6: 0 };
+    const addresses = sorted.length <= 20 ? countryAddresses(index, country) : null;
+    return { country, ipv4Ranges: counted.ipv4, ipv4Addresses: addresses?.ipv4.toString() ?? '', ipv6Ranges: counted.ipv6, ipv6Addresses: addresses?.ipv6.toString() ?? '' };
+  });
+  return { summary, entries };
 }
 
 /** The boot file of sets: other sets kept as they are, bulwark's replaced. */
-function setsFileContent(current: string | null, sets: { family: IpFamily; entries: string[] }[]): string {
+function setsFileContent(current: string | null, sets: { family: IpFamily; count: number; lines: string[] }[]): string {
   const body = sets
-    .map(({ family, entries }) => {
-      const { hashsize, maxelem } = setSizing(entries.length);
-      return [`create ${SET_NAMES[family]} hash:net family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize ${hashsize} maxelem ${maxelem}`, ...entries.map((e) => `add ${SET_NAMES[family]} ${e}`)].join('\n') + '\n';
+    .map(({ family, count, lines }) => {
+      const { hashsize, maxelem } = setSizing(count);
+      return [`create ${SET_NAMES[family]} hash:net family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize ${hashsize} maxelem ${maxelem}`, ...lines].join('\n') + '\n';
     })
     .join('');
   return mergeSetsFile(current, body);

@@ -7,7 +7,10 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { ensurePrivateDir, readJson, writeFileDurable } from '../../src/fsutil.js';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Family } from './cidr.js';
+import { buildIndex, deserializeIndex, serializeIndex, type GeoIndex } from './compile.js';
 import { GeoDataError, parseCountryCsv, type CountryRanges } from './csv.js';
 
 export const PACKAGE = '@ip-location-db/geo-whois-asn-country';
@@ -39,6 +42,10 @@ export async function dataSource(stateDir: string): Promise<DataSource> {
   const dir = geoDir(stateDir);
   const meta = await readJson<Meta>(path.join(dir, 'meta.json')).catch(() => null);
   if (meta) return { files: { ipv4: path.join(dir, 'ipv4.csv'), ipv6: path.join(dir, 'ipv6.csv') }, date: meta.date, origin: meta.origin };
+  return packageSource();
+}
+
+async function packageSource(): Promise<DataSource> {
   const require = createRequire(import.meta.url);
   const manifest = require.resolve(`${PACKAGE}/package.json`);
   const version = (JSON.parse(await fs.readFile(manifest, 'utf8')) as { version: string }).version;
@@ -48,6 +55,73 @@ export async function dataSource(stateDir: string): Promise<DataSource> {
     date: stamp ? `${stamp[1]}-${stamp[2]}-${stamp[3]}` : 'unknown',
     origin: `${PACKAGE}@${version}`,
   };
+}
+
+/** The index built with the bundle (scripts/build.mjs) for the data shipped with it. */
+export const SHIPPED_INDEX = 'geo-index.bin';
+
+/**
+ * What an index must have been built from: the data's origin and date, and the files' sizes (and,
+ * for an update, their times: the same URL on the same day can be other data). The package's files
+ * are not judged by time: a reinstall of the same version gives them new times, not new content.
+ */
+export function indexStamp(source: DataSource): string {
+  const shipped = source.origin.startsWith(`${PACKAGE}@`);
+  const files = (['ipv4', 'ipv6'] as const).map((family) => {
+    const st = statSync(source.files[family]);
+    return shipped ? `${st.size}` : `${st.size}:${st.mtimeMs}`;
+  });
+  return `${source.origin}|${source.date}|${files.join('|')}`;
+}
+
+/**
+ * The country data's index (compile.ts). Tried in turn: the one built with the bundle, the one in
+ * <state-dir>/geo; when neither was built from this data, the CSVs are parsed (a few tenths of a
+ * second) and the index is kept in <state-dir>/geo for the next time — only where the state
+ * directory exists already: a `plan` on a new box writes nothing.
+ */
+export async function loadIndex(source: DataSource, stateDir: string, onProgress?: (message: string) => void): Promise<GeoIndex> {
+  const stamp = indexStamp(source);
+  const kept = path.join(geoDir(stateDir), 'index.bin');
+  for (const file of [shippedIndexPath(), kept]) {
+    if (file === null) continue;
+    const data = await fs.readFile(file).catch(() => null);
+    const index = data && deserializeIndex(data, stamp);
+    if (index) return index;
+  }
+  onProgress?.(`indexing the country data (${source.origin}), once per data version`);
+  const index = await indexFromCsv(source, stamp);
+  await keepIndex(stateDir, index);
+  return index;
+}
+
+async function indexFromCsv(source: DataSource, stamp: string): Promise<GeoIndex> {
+  const [ipv4, ipv6] = await Promise.all([fs.readFile(source.files.ipv4, 'utf8'), fs.readFile(source.files.ipv6, 'utf8')]);
+  return buildIndex({ ipv4, ipv6 }, stamp);
+}
+
+async function keepIndex(stateDir: string, index: GeoIndex): Promise<void> {
+  try {
+    await fs.access(stateDir);
+  } catch {
+    return;
+  }
+  await ensurePrivateDir(geoDir(stateDir)).catch(() => undefined);
+  await writeFileDurable(path.join(geoDir(stateDir), 'index.bin'), serializeIndex(index), 0o644).catch(() => undefined);
+}
+
+function shippedIndexPath(): string | null {
+  try {
+    return fileURLToPath(new URL(SHIPPED_INDEX, import.meta.url));
+  } catch {
+    return null;
+  }
+}
+
+/** For scripts/build.mjs (through the hidden `__geo-index` command): the shipped data's index. */
+export async function shippedIndex(): Promise<Buffer> {
+  const source = await packageSource();
+  return serializeIndex(await indexFromCsv(source, indexStamp(source)));
 }
 
 export function ageInDays(source: DataSource, now = Date.now()): number | null {
@@ -120,6 +194,10 @@ export async function updateData(stateDir: string, from: string, onProgress?: (m
   }
   // The meta file last: until it exists, bulwark keeps using the previous data.
   await writeFileDurable(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', 0o644);
+  // Indexed now, so the next compile does not parse the CSVs.
+  onProgress?.('indexing the new data');
+  const source = await dataSource(stateDir);
+  await keepIndex(stateDir, await indexFromCsv(source, indexStamp(source)));
   return { origin: from, lines: meta.lines, replaced };
 }
 

@@ -5,9 +5,12 @@
 //   node --import tsx test/bench/geoblock.bench.ts [--bundle FILE] [--rounds N] [--compile-runs N]
 //                                                   [--country CC] [--per-cidr N]
 //
-// 1. Compile time, in this process, with the step's own functions: loadCountries (read + parse the
-//    shipped CSVs) then setEntries per family (merge + cut into minimal CIDRs), for ONE country and
-//    for every code the data knows BUT that one. The two alternate run by run. Figures only.
+// 1. Compile time, in this process, with the step's own functions, for ONE country and for every
+//    code the data knows BUT that one (alternating run by run; figures only): loadIndex (the data's
+//    index read from disk) then compileIndex (merge + cut into minimal CIDRs, as text) — what an
+//    apply does; beside it the path without an index (loadCountries parses the CSVs, setEntries
+//    merges on bigints), and the index's own build (buildIndex: once per data version, at build
+//    time or at `geoblock update`).
 // 2. bulwark's whole apply vs the kernel's own limit, in a sandbox box (network + mount namespaces;
 //    overlays on /etc and /var, so nothing the apply or its rollback writes reaches the host):
 //      A  `node BUNDLE apply --step geoblock --yes --confirm-timeout 3600` allowing all but the one
@@ -15,8 +18,10 @@
 //         with `bulwark rollback --step geoblock --yes` (not timed);
 //      B  `ipset restore -file F` where F holds exactly the sets A created (`ipset save` of
 //         bulwark-geo4/6 after the warm-up apply, renamed bw-bench-geo4/6); destroyed afterwards;
+//      B' the same sets, one `ipset restore` per family, both at once — as bulwark loads them (figure
+//         only: it shows bulwark's own cost over the kernel's with the same concurrency);
 //      C  `node -e ""` and D `node BUNDLE --version`, for scale (Node start, bundle load).
-//    All through the same `nsenter` into the box; interleaved A B C D, one warm-up round, then
+//    All through the same `nsenter` into the box; interleaved A B B' C D, one warm-up round, then
 //    --rounds rounds. Goal: median A / median B <= 2. A's progress lines, timestamped as they
 //    arrive, give its breakdown (start-up + data + plan, snapshot, the sets, the rules, verify).
 // 3. One rule per CIDR vs a set: the first --per-cidr N of the country's IPv4 CIDRs, (P)
@@ -27,12 +32,13 @@
 //
 // Without root, only part 1 runs (the others are reported as skipped).
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createBox, type Box } from '../helpers/sandbox.js';
 import { setEntries } from '../../steps/geoblock/index.js';
-import { dataSource, loadCountries } from '../../steps/geoblock/source.js';
+import { dataSource, indexStamp, loadCountries, loadIndex } from '../../steps/geoblock/source.js';
+import { buildIndex, compileIndex, serializeIndex } from '../../steps/geoblock/compile.js';
 import { countriesIn, parseCountryCsv } from '../../steps/geoblock/csv.js';
 import { destroyOnSignal, quantile } from './common.js';
 import { readFile } from 'node:fs/promises';
@@ -109,57 +115,96 @@ interface CompileCase {
   cidrs: { ipv4: number; ipv6: number };
   /** Data lines kept for these countries (before merging). */
   ranges: { ipv4: number; ipv6: number };
-  /** loadCountries: read both files + parse. */
-  parseMs: Summary;
-  /** setEntries for both families: merge + minimal CIDRs + format. */
-  aggregateMs: Summary;
+  /** What an apply does: read the data's index from disk (loadIndex). */
+  readMs: Summary;
+  /** compileIndex: filter, merge and cut into minimal CIDRs, both families, as text. */
+  compileMs: Summary;
   totalMs: Summary;
+  /** The reference path without an index: parse the CSVs (loadCountries) + setEntries. */
+  csvPathMs: Summary;
 }
 
 async function compileBench(options: Options, stateDir: string) {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const source = await dataSource(stateDir);
+  const stamp = indexStamp(source);
+  const texts = { ipv4: await readFile(source.files.ipv4, 'utf8'), ipv6: await readFile(source.files.ipv6, 'utf8') };
   // Every code in the data: one full (validating) parse of both files, outside the timings.
   const known = new Set<string>();
-  for (const file of [source.files.ipv4, source.files.ipv6]) for (const code of countriesIn(parseCountryCsv(await readFile(file, 'utf8'), file))) known.add(code);
+  for (const family of ['ipv4', 'ipv6'] as const) for (const code of countriesIn(parseCountryCsv(texts[family], source.files[family]))) known.add(code);
   if (!known.has(options.country)) throw new Error(`the country data has no ${options.country}`);
   const allButOne = [...known].filter((c) => c !== options.country).sort();
   const cases = { one: [options.country], allButOne };
-  const samples = { one: { parse: [] as number[], aggregate: [] as number[], total: [] as number[] }, allButOne: { parse: [] as number[], aggregate: [] as number[], total: [] as number[] } };
-  const shape: Partial<Record<keyof typeof cases, Omit<CompileCase, 'parseMs' | 'aggregateMs' | 'totalMs'>>> = {};
+  const fresh = () => ({ read: [] as number[], compile: [] as number[], total: [] as number[], csv: [] as number[] });
+  const samples = { one: fresh(), allButOne: fresh() };
+  const buildSamples: number[] = [];
+  const shape: Partial<Record<keyof typeof cases, Omit<CompileCase, 'readMs' | 'compileMs' | 'totalMs' | 'csvPathMs'>>> = {};
   let oneV4: string[] = [];
+  let indexBytes = 0;
+  const indexFile = path.join(stateDir, 'geo', 'index.bin');
   const warmup = 1;
   for (let round = 0; round < warmup + options.compileRuns; round++) {
+    // Once per data version (the build, or `geoblock update`): parse both CSVs into the index.
+    const tb = now();
+    const built = buildIndex(texts, stamp);
+    const buildMs = msSince(tb);
+    const bytes = serializeIndex(built);
+    indexBytes = bytes.length;
+    mkdirSync(path.dirname(indexFile), { recursive: true, mode: 0o700 });
+    writeFileSync(indexFile, bytes);
+    if (round >= warmup) buildSamples.push(buildMs);
     for (const key of ['one', 'allButOne'] as const) {
       const countries = cases[key];
+      // What an apply does: the index from disk, then the compile.
       const t0 = now();
-      const ranges = await loadCountries(source, new Set(countries));
-      const parseMs = msSince(t0);
+      const index = await loadIndex(source, stateDir);
+      const readMs = msSince(t0);
       const t1 = now();
-      const v4 = setEntries(ranges, countries, 'ipv4');
-      const v6 = setEntries(ranges, countries, 'ipv6');
-      const aggregateMs = msSince(t1);
+      const { entries, lines } = compileIndex(index, new Set(countries));
+      const compileMs = msSince(t1);
+      // The reference: the CSVs parsed again, the general merge and cover.
+      const t2 = now();
+      const ranges = await loadCountries(source, new Set(countries));
+      const reference = { ipv4: setEntries(ranges, countries, 'ipv4'), ipv6: setEntries(ranges, countries, 'ipv6') };
+      const csvMs = msSince(t2);
+      if (reference.ipv4.length !== entries.ipv4.length || reference.ipv6.length !== entries.ipv6.length || reference.ipv6.some((cidr, i) => cidr !== entries.ipv6[i])) {
+        throw new Error(`compileIndex and the CSV path disagree for ${key}`);
+      }
       if (round >= warmup) {
-        samples[key].parse.push(parseMs);
-        samples[key].aggregate.push(aggregateMs);
-        samples[key].total.push(parseMs + aggregateMs);
+        samples[key].read.push(readMs);
+        samples[key].compile.push(compileMs);
+        samples[key].total.push(readMs + compileMs);
+        samples[key].csv.push(csvMs);
       }
       if (round === 0) {
-        const count = (map: Map<string, unknown[]>) => countries.reduce((sum, c) => sum + (map.get(c)?.length ?? 0), 0);
-        shape[key] = { countries: countries.length, cidrs: { ipv4: v4.length, ipv6: v6.length }, ranges: { ipv4: count(ranges.ipv4), ipv6: count(ranges.ipv6) } };
-        if (key === 'one') oneV4 = v4;
+        const count = (family: 'ipv4' | 'ipv6') => countries.reduce((sum, c) => sum + (lines.get(c)?.[family] ?? 0), 0);
+        shape[key] = { countries: countries.length, cidrs: { ipv4: entries.ipv4.length, ipv6: entries.ipv6.length }, ranges: { ipv4: count('ipv4'), ipv6: count('ipv6') } };
+        if (key === 'one') oneV4 = entries.ipv4;
       }
     }
   }
   const result = (key: keyof typeof cases): CompileCase => ({
     ...shape[key]!,
-    parseMs: summarise(samples[key].parse),
-    aggregateMs: summarise(samples[key].aggregate),
+    readMs: summarise(samples[key].read),
+    compileMs: summarise(samples[key].compile),
     totalMs: summarise(samples[key].total),
+    csvPathMs: summarise(samples[key].csv),
   });
   const one = result('one');
   const rest = result('allButOne');
   return {
-    compile: { country: options.country, source: source.origin, dataDate: source.date, runs: options.compileRuns, warmup, one, allButOne: rest, ratio: rest.totalMs.median / one.totalMs.median },
+    compile: {
+      country: options.country,
+      source: source.origin,
+      dataDate: source.date,
+      runs: options.compileRuns,
+      warmup,
+      index: { buildMs: summarise(buildSamples), bytes: indexBytes },
+      one,
+      allButOne: rest,
+      ratio: rest.totalMs.median / one.totalMs.median,
+      gain: rest.csvPathMs.median / rest.totalMs.median,
+    },
     allButOne,
     oneV4,
   };
@@ -257,8 +302,9 @@ async function setCounts(box: Box, names: readonly string[]): Promise<Record<str
 
 interface ApplyRound {
   applyMs: number;
-  warmApplyMs: number;
   restoreMs: number;
+  /** B': one ipset restore per family, at once. */
+  concurrentMs: number;
   nodeMs: number;
   versionMs: number;
   breakdown: Breakdown;
@@ -271,16 +317,13 @@ async function applyBench(box: Box, options: Options, work: string, allButOne: r
   let runNo = 0;
   const problems: string[] = [];
 
-  /** One apply, timed, then its rollback (not timed) and a check that nothing of it is left. */
-  // A' runs start from a state dir holding the compiled sets of an earlier run (what a plan in the
-  // wizard, or an earlier apply, leaves in <state-dir>/geo/cache): the apply without the compile.
-  const cacheCopy = path.join(work, 'geo-cache');
-  const applyOnce = async (capture: boolean, warm = false): Promise<Timed> => {
+  /**
+   * One apply, timed, then its rollback (not timed) and a check that nothing of it is left. Each
+   * from a new state dir: nothing of an earlier run helps it; the data's index is the one built
+   * with the bundle (dist/geo-index.bin), as on an installed box.
+   */
+  const applyOnce = async (capture: boolean): Promise<Timed> => {
     const stateDir = path.join(work, `state-${++runNo}`);
-    if (warm && existsSync(cacheCopy)) {
-      mkdirSync(path.join(stateDir, 'geo'), { recursive: true, mode: 0o700 });
-      cpSync(cacheCopy, path.join(stateDir, 'geo', 'cache'), { recursive: true });
-    }
     const bulwark = (args: readonly string[]) => [options.bundle, ...args, '--state-dir', stateDir, '--no-color'];
     const run = await timedInBox(box, process.execPath, bulwark(['apply', '--step', 'geoblock', '--yes', '--answers', answers, '--confirm-timeout', '3600']));
     if (run.code !== 0 || !/bulwark confirm \S+/.test(run.stdout)) throw new Error(`apply exited ${run.code} without arming the dead-man switch\n${run.stdout}${run.stderr}`);
@@ -297,6 +340,8 @@ async function applyBench(box: Box, options: Options, work: string, allButOne: r
         saved.push(text.replace(new RegExp(`^(create|add) ${name} `, 'gm'), `$1 ${BENCH_SETS[family]} `));
       }
       writeFileSync(restoreFile, saved.join(''), { mode: 0o600 });
+      writeFileSync(`${restoreFile}.ipv4`, saved[0]!, { mode: 0o600 });
+      writeFileSync(`${restoreFile}.ipv6`, saved[1]!, { mode: 0o600 });
     }
     const rollback = await timedInBox(box, process.execPath, bulwark(['rollback', '--step', 'geoblock', '--yes']));
     if (rollback.code !== 0) throw new Error(`rollback exited ${rollback.code}\n${rollback.stdout}${rollback.stderr}`);
@@ -309,17 +354,30 @@ async function applyBench(box: Box, options: Options, work: string, allButOne: r
     const until = Date.now() + 5000;
     while (Date.now() < until && !/leaving/.test(existsSync(watchdogLog) ? readFileSync(watchdogLog, 'utf8') : '')) await sleep(50);
     if (!/leaving/.test(readFileSync(watchdogLog, 'utf8'))) problems.push(`run ${runNo}: the watchdog did not leave within 5 s of the rollback`);
-    if (!existsSync(cacheCopy) && existsSync(path.join(stateDir, 'geo', 'cache'))) cpSync(path.join(stateDir, 'geo', 'cache'), cacheCopy, { recursive: true });
     rmSync(stateDir, { recursive: true, force: true });
     return run;
   };
 
   const restoreOnce = async (): Promise<Timed> => {
     const run = await mustInBox(box, 'ipset', ['restore', '-file', restoreFile]);
+    await checkAndDestroy();
+    return run;
+  };
+
+  // B': the same sets, one `ipset restore` per family, both at once (as bulwark loads them).
+  const familyFiles = { ipv4: `${restoreFile}.ipv4`, ipv6: `${restoreFile}.ipv6` };
+  const restoreConcurrentOnce = async (): Promise<number> => {
+    const start = now();
+    await Promise.all(Object.values(familyFiles).map((file) => mustInBox(box, 'ipset', ['restore', '-file', file])));
+    const ms = msSince(start);
+    await checkAndDestroy();
+    return ms;
+  };
+
+  const checkAndDestroy = async (): Promise<void> => {
     const counts = await setCounts(box, Object.values(BENCH_SETS));
     if (counts[BENCH_SETS.ipv4] !== expected.ipv4 || counts[BENCH_SETS.ipv6] !== expected.ipv6) throw new Error(`ipset restore made sets of ${JSON.stringify(counts)}; expected ${JSON.stringify(expected)}`);
     for (const name of Object.values(BENCH_SETS)) await mustInBox(box, 'ipset', ['destroy', name]);
-    return run;
   };
 
   const rounds: ApplyRound[] = [];
@@ -327,21 +385,19 @@ async function applyBench(box: Box, options: Options, work: string, allButOne: r
   for (let round = 0; round < total; round++) {
     log(`apply vs ipset restore: round ${round + 1}/${total}${round === 0 ? ' (warm-up; captures the sets)' : ''}`);
     const apply = await applyOnce(round === 0);
-    const warmApply = await applyOnce(false, true);
     const restore = await restoreOnce();
+    const concurrentMs = await restoreConcurrentOnce();
     const node = await mustInBox(box, process.execPath, ['-e', '']);
     const version = await mustInBox(box, process.execPath, [options.bundle, '--version']);
     if (round === 0) continue;
     const breakdown = breakdownOf(apply);
-    rounds.push({ applyMs: apply.ms, warmApplyMs: warmApply.ms, restoreMs: restore.ms, nodeMs: node.ms, versionMs: version.ms, breakdown });
+    rounds.push({ applyMs: apply.ms, restoreMs: restore.ms, concurrentMs, nodeMs: node.ms, versionMs: version.ms, breakdown });
     log(`  apply ${apply.ms.toFixed(0)} ms (sets ${breakdown.sets?.toFixed(0) ?? '?'} ms), ipset restore ${restore.ms.toFixed(0)} ms`);
   }
   const pick = (f: (r: ApplyRound) => number | null) => summarise(rounds.map(f).filter((v): v is number => v !== null));
   const apply = pick((r) => r.applyMs);
   const restore = pick((r) => r.restoreMs);
   const ratio = apply.median / restore.median;
-  const warmApply = pick((r) => r.warmApplyMs);
-  const warmRatio = warmApply.median / restore.median;
   const restoreText = readFileSync(restoreFile, 'utf8');
   return {
     countries: allButOne.length,
@@ -352,9 +408,9 @@ async function applyBench(box: Box, options: Options, work: string, allButOne: r
     rounds,
     warmup: 1,
     applyMs: apply,
-    warmApplyMs: warmApply,
-    warmRatio,
     restoreMs: restore,
+    concurrentMs: pick((r) => r.concurrentMs),
+    concurrentRatio: apply.median / pick((r) => r.concurrentMs).median,
     nodeMs: pick((r) => r.nodeMs),
     versionMs: pick((r) => r.versionMs),
     breakdownMs: {

@@ -126,7 +126,7 @@ async function setup(): Promise<{ root: string; state: string; g: string[]; answ
   return { root, state, g: ['--root', root, '--state-dir', state], answers };
 }
 
-const DATA_FILES = ['ipv4.csv', 'ipv6.csv', 'meta.json'];
+const DATA_FILES = ['ipv4.csv', 'ipv6.csv', 'meta.json', 'index.bin'];
 
 /**
  * sha256 of each data file in <state>/geo (absent ones left out), or null when there is none. Only
