@@ -33,6 +33,9 @@ export interface Manifest {
   firewall?: Partial<Record<IpFamily, string>>;
   /** bulwark's kernel sets before the apply: `ipset save` text as an object hash, or null (absent). */
   ipsets?: Record<string, string | null>;
+  /** Packages the apply removed, and the installed list before it (an object hash): a restore
+   *  cannot reinstall them, it says what to reinstall. */
+  packages?: { manager: 'apt' | 'yum' | 'dnf'; removed: string[]; listBefore: string };
   /** Service actions to run after a restore so the programs read the old files again. */
   serviceUndo?: { names: string[]; action: ServiceAction; command?: { file: string; args: string[] } }[];
   rolledBackAt?: string;
@@ -47,6 +50,8 @@ export interface RestoreReport {
    *  pre-restore snapshot. */
   drifted: string[];
   failed: { path: string; error: string }[];
+  /** What only the admin can put back (removed packages), with the command to do it. */
+  manual?: string[];
 }
 
 export class SnapshotStore {

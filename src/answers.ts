@@ -62,9 +62,11 @@ const exposureAnswers = z.strictObject({
 }, { error: 'expected an object such as {"loopbackOnly": ["mysql"]}' });
 
 export const ELASTIX_APPS = [
-  'a2billing', 'freepbx', 'elastix-gui', 'issabel-gui', 'ari', 'fop', 'fop2', 'roundcube', 'vtigercrm',
+  'a2billing', 'freepbx', 'ucp', 'elastix-gui', 'issabel-gui', 'ari', 'fop', 'fop2', 'roundcube', 'vtigercrm',
   'openfire', 'hylafax', 'phpmyadmin', 'mailman', 'webmin', 'cyrus-imapd', 'tftp', 'portmap', 'vsftpd',
+  'festival', 'elastixdialer',
 ] as const;
+export type ElastixApp = (typeof ELASTIX_APPS)[number];
 
 const JAILS = ['sshd', 'asterisk', 'apache-auth', 'recidive'] as const;
 
@@ -77,7 +79,10 @@ const allowRule = z.strictObject({
 const section = 'expected an object';
 
 export const answersSchema = z.strictObject({
-  'elastix-extras': z.optional(z.strictObject({ keep: list(z.enum(ELASTIX_APPS, { error: oneOf(ELASTIX_APPS) }), 'app names') }, { error: section })),
+  'elastix-extras': z.optional(z.strictObject({
+    keep: list(z.enum(ELASTIX_APPS, { error: oneOf(ELASTIX_APPS) }), 'app names'),
+    removePackages: z.optional(z.boolean({ error: BOOLEAN })),
+  }, { error: section })),
   exposure: z.optional(exposureAnswers),
   firewall: z.optional(
     z.strictObject({

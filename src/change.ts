@@ -103,7 +103,39 @@ export interface IpsetChange {
   readonly reason: string;
 }
 
-export type Change = FileChange | ServiceChange | FirewallChange | IpsetChange;
+/**
+ * A symbolic link made, changed or removed: the links that decide what starts at boot (rc?.d,
+ * systemd's *.wants), and Apache's conf-enabled. `before`/`after` are link targets, null for "no
+ * link". With `madeBy`, on the live system the service change named there makes the link (the box's
+ * own `systemctl disable`, `chkconfig off`, `update-rc.d disable`): the plan predicts its effect for
+ * the preview and the snapshot, and verify checks it; under --root the transaction makes it itself
+ * (as `systemctl --root` would).
+ */
+export interface LinkChange {
+  readonly kind: 'link';
+  readonly step: StepId;
+  readonly path: string;
+  readonly before: string | null;
+  readonly after: string | null;
+  readonly madeBy?: { readonly service: string; readonly action: ServiceAction };
+  readonly reason: string;
+}
+
+/**
+ * Packages removed with the box's package manager. Never planned by default: it is the one change
+ * a rollback cannot undo byte for byte (the package list before is kept in the snapshot, and the
+ * rollback says what to reinstall).
+ */
+export interface PackageChange {
+  readonly kind: 'package';
+  readonly step: StepId;
+  readonly action: 'remove';
+  readonly manager: 'apt' | 'yum' | 'dnf';
+  readonly names: readonly string[];
+  readonly reason: string;
+}
+
+export type Change = FileChange | ServiceChange | FirewallChange | IpsetChange | LinkChange | PackageChange;
 
 export function isFileChange(change: Change): change is FileChange {
   return change.kind === 'file';

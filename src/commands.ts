@@ -197,6 +197,7 @@ export async function auditCommand(engine: Engine, steps: readonly StepId[], io:
   for (const result of results) {
     io.out(io.palette.bold(`== ${result.id}: ${result.title}`));
     if (result.findings.length === 0) io.out('   no findings');
+    if (result.plannedChanges > 0) io.out(io.palette.dim(`   the step would make ${result.plannedChanges} change(s): see \`bulwark plan --step ${result.id}\``));
     for (const f of result.findings) {
       const tag = f.severity === 'high' ? io.palette.red('HIGH') : f.severity === 'medium' ? io.palette.yellow('MEDIUM') : f.severity.toUpperCase();
       io.out(`   [${tag}] ${f.title}`);
@@ -253,6 +254,7 @@ function printRollback(outcomes: RollbackOutcome[], io: Io): number {
 function describeRestore(report: RestoreReport): string {
   const parts = [`${report.restored.length} restored`, `${report.removed.length} removed`];
   if (report.failed.length > 0) parts.push(`${report.failed.length} FAILED: ${report.failed.map((f) => `${f.path} (${f.error})`).join('; ')}`);
+  for (const manual of report.manual ?? []) parts.push(`to do by hand: ${manual}`);
   return parts.join(', ') + '.';
 }
 

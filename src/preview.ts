@@ -2,7 +2,7 @@
 // in change.ts; this is only drawing. Secrets never reach the screen: a change marked secret shows as
 // <redacted>, and in any diff the values of password-like keys are masked.
 import { createTwoFilesPatch } from 'diff';
-import type { Change, FileChange, FirewallChange } from './change.js';
+import type { Change, FileChange, FirewallChange, LinkChange } from './change.js';
 
 export const REDACTED = '<redacted>';
 
@@ -52,7 +52,17 @@ export function describeChange(change: Change): string {
   }
   if (change.kind === 'firewall') return `load ${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules`;
   if (change.kind === 'ipset') return `load set ${change.name}: ${change.entries.toLocaleString('en')} networks (hash:net, limit ${change.maxelem.toLocaleString('en')})`;
+  if (change.kind === 'link') return linkLine(change);
+  if (change.kind === 'package') return `${change.manager === 'apt' ? 'apt-get' : change.manager} remove ${change.names.join(' ')} (cannot be undone byte for byte: a rollback tells you what to reinstall)`;
   return `${change.action} ${change.command ? [change.command.file, ...change.command.args].join(' ') : change.names[0]}`;
+}
+
+/** One line per link, as `ls -l` would show the difference. */
+export function linkLine(change: LinkChange): string {
+  const by = change.madeBy ? ` (by ${change.madeBy.action} ${change.madeBy.service})` : '';
+  if (change.after === null) return `remove link ${change.path} -> ${change.before}${by}`;
+  if (change.before === null) return `create link ${change.path} -> ${change.after}${by}`;
+  return `change link ${change.path} -> ${change.after} (was -> ${change.before})${by}`;
 }
 
 /** The running firewall's filter table before and after, as a diff in iptables-save form. */
@@ -73,7 +83,9 @@ export function renderPlan(changes: readonly Change[]): string {
   for (const change of changes) {
     if (change.kind === 'file') parts.push(`# ${change.reason}${change.afterConfirm ? ' (written only after you confirm)' : ''}\n${fileDiff(change)}`);
   }
-  const services = changes.filter((c) => c.kind === 'service');
+  const links = changes.filter((c) => c.kind === 'link');
+  if (links.length > 0) parts.push(['# links (what starts at boot, what Apache reads):', ...links.map((l) => `  ${describeChange(l)}`)].join('\n') + '\n');
+  const services = changes.filter((c) => c.kind === 'service' || c.kind === 'package');
   if (services.length > 0) {
     parts.push(['# then:', ...services.map((s) => `  ${describeChange(s)}  (${s.reason})`)].join('\n') + '\n');
   }
@@ -92,6 +104,10 @@ export function planToJson(changes: readonly Change[]): unknown[] {
         return { kind: 'service', step: change.step, service: change.names[0], action: change.action, reason: change.reason };
       case 'ipset':
         return { kind: 'ipset', step: change.step, family: change.family, name: change.name, entries: change.entries, maxelem: change.maxelem, reason: change.reason };
+      case 'link':
+        return { kind: 'link', step: change.step, path: change.path, before: change.before, after: change.after, madeBy: change.madeBy ?? null, reason: change.reason };
+      case 'package':
+        return { kind: 'package', step: change.step, action: change.action, manager: change.manager, packages: change.names, reason: change.reason };
     }
   });
 }

@@ -4,7 +4,7 @@
 // recovered on the next start (recovery.ts).
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CANDIDATE_PATH, type Change, type FileChange, type FirewallChange, type IpsetChange, type ServiceChange, type StepId } from './change.js';
+import { CANDIDATE_PATH, type Change, type FileChange, type FirewallChange, type IpsetChange, type LinkChange, type PackageChange, type ServiceChange, type StepId } from './change.js';
 import { UserError } from './errors.js';
 import type { Host } from './host.js';
 import type { Journal } from './journal.js';
@@ -77,10 +77,17 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const firewall = input.changes.filter((c): c is FirewallChange => c.kind === 'firewall');
   const sets = input.changes.filter((c): c is IpsetChange => c.kind === 'ipset');
   const services = input.changes.filter((c): c is ServiceChange => c.kind === 'service');
+  const links = await resolveLinkChanges(host, input.changes.filter((c): c is LinkChange => c.kind === 'link'));
+  const packages = input.changes.filter((c): c is PackageChange => c.kind === 'package');
   await refuseIfChangedSincePlan(host, allFiles);
+  await refuseIfLinksChangedSincePlan(host, links);
 
   progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
-  const manifest = await store.capture(host, allFiles.map((f) => f.path), { step, label: `before apply of ${step}` });
+  const manifest = await store.capture(host, [...allFiles.map((f) => f.path), ...links.map((l) => l.path)], { step, label: `before apply of ${step}` });
+  if (packages.length > 0 && host.live) {
+    const manager = packages[0]!.manager;
+    manifest.packages = { manager, removed: packages.flatMap((p) => p.names), listBefore: await store.putText(await installedPackages(host, manager)) };
+  }
   // Independent reads: at once. (Each saves the manifest; the save below has everything.)
   await Promise.all([firewall.length > 0 ? captureFirewall(host, store, manifest) : null, sets.length > 0 ? captureSets(host, store, manifest, sets.map((s) => s.name)) : null]);
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
@@ -102,7 +109,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       }
       await faultPoint('after-write');
     }
-    await store.recordWritten(host, manifest, createdDirs);
+    // Links: under --root all of them; on the live system those the box's own tool makes (madeBy)
+    // are made by their service change below.
+    for (const change of links) {
+      if (host.live && change.madeBy) continue;
+      progress({ phase: 'write', detail: change.after === null ? `remove link ${change.path}` : `link ${change.path} -> ${change.after}` });
+      if (change.after === null) await host.remove(change.path);
+      else createdDirs.push(...(await host.symlink(change.path, change.after)));
+    }
     // Sets first: the rules that follow refer to them. Each set is its own `ipset restore`, all at
     // once (the kernel takes them in parallel: with two families, about half the wait). Every load
     // is waited for, failed or not, before a restore can start.
@@ -122,6 +136,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }
     for (const change of files) await validateInstalled(host, change, progress, notes);
     for (const change of services) await runService(host, system, change, progress, notes);
+    for (const change of packages) await removePackages(host, change, progress, notes);
+    // What bulwark (and the tools it ran) left, for drift detection at a later rollback.
+    await store.recordWritten(host, manifest, createdDirs);
     progress({ phase: 'verify', detail: step });
     const checks = await input.verify();
     const failed = checks.filter((c) => !c.ok);
@@ -179,6 +196,10 @@ export async function restoreSnapshot(
       report.failed.push({ path: 'ipset', error: error instanceof Error ? error.message : String(error) });
     }
   }
+  if (manifest.packages && manifest.packages.removed.length > 0) {
+    const { manager, removed } = manifest.packages;
+    report.manual = [...(report.manual ?? []), `packages removed by the apply are not reinstalled by a rollback: ${manager === 'apt' ? 'apt-get' : manager} install ${removed.join(' ')} (the list installed before is in snapshot ${manifest.id})`];
+  }
   for (const undo of manifest.serviceUndo ?? []) {
     try {
       await runService(host, system, { names: undo.names, action: undo.action, command: undo.command }, progress, []);
@@ -226,6 +247,37 @@ async function resolveFileChanges(host: Host, changes: FileChange[]): Promise<Fi
     seen.add(change.path);
   }
   return resolved;
+}
+
+/** Link paths with their directory resolved (/etc/rc3.d/S99x is /etc/rc.d/rc3.d/S99x on RHEL). */
+async function resolveLinkChanges(host: Host, changes: LinkChange[]): Promise<LinkChange[]> {
+  return Promise.all(changes.map(async (change) => ({ ...change, path: path.posix.join(await host.resolve(path.posix.dirname(change.path)), path.posix.basename(change.path)) })));
+}
+
+async function refuseIfLinksChangedSincePlan(host: Host, links: LinkChange[]): Promise<void> {
+  for (const change of links) {
+    const meta = await host.lstat(change.path);
+    const now = meta?.type === 'symlink' ? await host.readlink(change.path) : meta ? '(not a link)' : null;
+    if (now !== change.before) throw new UserError(`${change.path} changed after the plan was made.`, 'Run the step again so the plan is made from the current links.', 1);
+  }
+}
+
+/** The installed packages with versions, one per line (kept in the snapshot before a removal). */
+async function installedPackages(host: Host, manager: 'apt' | 'yum' | 'dnf'): Promise<string> {
+  const command = manager === 'apt' ? { file: 'dpkg-query', args: ['-W', '-f=${Package} ${Version}\n'] } : { file: 'rpm', args: ['-qa', '--qf', '%{NAME} %{EPOCH}:%{VERSION}-%{RELEASE}.%{ARCH}\n'] };
+  return (await host.run(command)).stdout.split('\n').sort().join('\n');
+}
+
+async function removePackages(host: Host, change: PackageChange, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
+  const command = change.manager === 'apt' ? { file: 'apt-get', args: ['-y', 'remove', ...change.names] } : { file: change.manager, args: ['-y', 'remove', ...change.names] };
+  const label = [command.file, ...command.args].join(' ');
+  if (!host.live) {
+    notes.push(`${label} not run: --root acts on files only.`);
+    progress({ phase: 'skip', detail: `${label}: not run under --root` });
+    return;
+  }
+  progress({ phase: 'service', detail: label });
+  await host.run(command, { timeoutMs: 900_000 });
 }
 
 /** The plan was computed from `before`; if the file changed since, the plan is stale. */

@@ -1,6 +1,7 @@
 // Every step of the wizard, in the catalog's order: the built modules, and the others as "coming".
 import type { StepId } from '../src/change.js';
 import { STEP_CATALOG } from './catalog.js';
+import { extrasStep } from './elastix-extras/index.js';
 import { exposureStep } from './exposure/index.js';
 import { firewallStep } from './firewall/index.js';
 import { geoblockStep } from './geoblock/index.js';
@@ -11,6 +12,7 @@ export { STEP_IDS } from './catalog.js';
 export type StepEntry = { readonly built: true; readonly step: Step<any, any> } | { readonly built: false; readonly step: ComingStep };
 
 const BUILT: Partial<Record<StepId, Step<any, any>>> = {
+  'elastix-extras': extrasStep,
   exposure: exposureStep,
   firewall: firewallStep,
   geoblock: geoblockStep,

@@ -74,9 +74,22 @@ function stepRows(engine: Engine): StepRow[] {
 }
 
 /** The step to offer next: the first built step not yet applied, confirmed or skipped. */
-export function nextStepIndex(rows: readonly StepRow[]): number {
-  const index = rows.findIndex((row) => row.built && !['applied', 'confirmed', 'skipped'].includes(row.status));
+/**
+ * Where the cursor goes: the first step still to do after `after` (the step just finished), then
+ * from the top: an admin who did step 2 is offered step 3, not sent back to a step 1 they passed.
+ */
+export function nextStepIndex(rows: readonly StepRow[], after = -1): number {
+  const todo = (row: StepRow) => row.built && !['applied', 'confirmed', 'skipped'].includes(row.status);
+  const later = rows.findIndex((row, i) => i > after && todo(row));
+  if (later !== -1) return later;
+  const index = rows.findIndex(todo);
   return index === -1 ? rows.findIndex((row) => row.built) : index;
+}
+
+/** On a resumed session: the step the admin was in the middle of (answers saved, not applied), else the next to do. */
+export function resumeIndex(rows: readonly StepRow[], withAnswers: readonly string[]): number {
+  const inProgress = rows.findIndex((row) => row.built && withAnswers.includes(row.id) && !['applied', 'confirmed', 'skipped'].includes(row.status));
+  return inProgress !== -1 ? inProgress : nextStepIndex(rows);
 }
 
 export function recoveryBanner(recovery: RecoveryReport | null): string | null {
@@ -93,7 +106,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
       // A guarded change still waiting (the admin came back, maybe on a new SSH connection): show it first.
       screen: waiting ? { kind: 'guard', step: waiting.step } : { kind: 'home' },
       rows,
-      cursor: Math.max(0, nextStepIndex(rows)),
+      cursor: Math.max(0, resumeIndex(rows, Object.keys(engine.session.answers))),
       banner: recoveryBanner(recovery) ?? (resumed ? 'Welcome back: your earlier progress is below. Continue where you left off.' : null),
       busy: null,
       open: null,
@@ -333,8 +346,13 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
     const rows = stepRows(engine);
     update((draft) => {
       draft.rows = rows;
+      // After a step's result, offer the step after it; from any other screen of a step (backing
+      // out, an undo), that step itself while it is still to do.
+      const screen = draft.screen;
+      const at = 'step' in screen ? rows.findIndex((row) => row.id === screen.step) : -1;
+      const from = at === -1 ? -1 : screen.kind === 'result' || screen.kind === 'guard' ? at : at - 1;
       draft.screen = { kind: 'home' };
-      draft.cursor = Math.max(0, nextStepIndex(rows));
+      draft.cursor = Math.max(0, nextStepIndex(rows, from));
       draft.error = null;
       draft.busy = null;
     });

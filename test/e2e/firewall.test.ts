@@ -401,6 +401,7 @@ describe('the firewall step on a live box (real sshd, real iptables)', () => {
     await waitFor(/Press Enter to start/);
 
     // When the admin opens the firewall step, keeps the suggested ports and applies
+    await press('Down', /› ○ 2\. Minimal exposure/);
     await press('Down', /› ○ 3\. Default-deny firewall/);
     await press('Enter', /Why this matters[\s\S]*Enter continue/);
     await press('Enter', /What bulwark found/);

@@ -182,8 +182,15 @@ describe('the wizard in an 80x24 terminal', () => {
   });
 
   /** home → why → facts → the checklist, checking each screen on the way. */
+  /** Moves the step list's cursor down to step `n` (the list starts on the first step still to do). */
+  async function cursorTo(n: number): Promise<string> {
+    let screen = await terminal.waitFor('Press Enter to start');
+    for (let at = Number(/› . (\d)\./.exec(screen)?.[1] ?? n); at < n; at++) screen = await terminal.step('Down', new RegExp(`› . ${at + 1}\\.`));
+    return screen;
+  }
+
   async function walkToChecklist(): Promise<string> {
-    await terminal.waitFor('Press Enter to start');
+    await cursorTo(2);
     // Enter works once the box has been looked at: the footer then offers it.
     await terminal.step('Enter', /Why this matters[\s\S]*Enter continue/);
     const facts = await terminal.step('Enter', 'What bulwark found');
@@ -223,8 +230,10 @@ describe('the wizard in an 80x24 terminal', () => {
     // When the admin walks to the checklist, unticks Postfix and accepts
     terminal.start(['--root', root, '--state-dir', state]);
     const home = await terminal.waitFor('Press Enter to start');
-    expect(home).toMatch(/› ○ 2\. Minimal exposure\s+exposure\s+pending/);
-    expect(home).toMatch(/1\. Minimal installation.*coming in a later version/);
+    // The list starts on step 1, the minimal installation; step 5 is not built yet
+    expect(home).toMatch(/› ○ 1\. Minimal installation\s+elastix-extras\s+pending/);
+    expect(home).toMatch(/○ 2\. Minimal exposure\s+exposure\s+pending/);
+    expect(home).toMatch(/5\. Intrusion detection.*coming in a later version/);
     const checklist = await walkToChecklist();
     expect(checklist).toMatch(/› \[x\] MySQL/);
     expect(checklist).toMatch(/\[x\] Postfix/);

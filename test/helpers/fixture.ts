@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type FixtureName = 'elastix-centos5' | 'debian12-a2billing';
+export type FixtureName = 'elastix-centos5' | 'issabel-centos7' | 'debian12-a2billing';
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const TEMP_PREFIX = 'bulwark-fixture-';
