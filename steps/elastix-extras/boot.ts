@@ -28,8 +28,10 @@ export interface Daemon {
   readonly disable: readonly LinkEdit[];
   /** Running now (live only; null under --root). */
   readonly running: boolean | null;
-  /** Why it cannot be disabled the box's way, if it cannot. */
-  readonly problem?: string;
+  /** Is the prediction exactly what the box's tool does? When it is not (a RHEL script with only an
+   *  LSB header: chkconfig then derives the K priority from dependencies), bulwark makes the links
+   *  itself on the live box too, so that the snapshot holds every path it changes. */
+  readonly byTool: boolean;
 }
 
 const UNIT_DIRS = ['/etc/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
@@ -43,7 +45,7 @@ export async function findDaemon(host: Host, system: SystemFacts, names: readonl
     if (!unit && !script) continue;
     const edits: LinkEdit[] = [];
     let tool: Daemon['tool'];
-    let problem: string | undefined;
+    let byTool = true;
     if (system.init === 'systemd' && unit) {
       tool = 'systemd';
       edits.push(...(await systemdDisable(host, name)));
@@ -53,7 +55,7 @@ export async function findDaemon(host: Host, system: SystemFacts, names: readonl
       tool = system.init === 'systemd' ? 'systemd' : 'chkconfig';
       const result = await chkconfigOff(host, name, script);
       edits.push(...result.edits);
-      problem = result.problem;
+      byTool = result.exact;
     } else if (script) {
       tool = system.init === 'systemd' ? 'systemd' : 'update-rc.d';
       edits.push(...(await updateRcDisable(host, name, script)));
@@ -62,7 +64,7 @@ export async function findDaemon(host: Host, system: SystemFacts, names: readonl
       edits.push(...(await systemdDisable(host, name)));
     }
     const bootLinks = edits.filter((e) => e.before !== null && e.after === null).map((e) => e.path);
-    return { name, tool, bootLinks, disable: edits, running: await isRunning(host, system, name, Boolean(unit)), ...(problem ? { problem } : {}) };
+    return { name, tool, bootLinks, disable: edits, running: await isRunning(host, system, name, Boolean(unit)), byTool };
   }
   return null;
 }
@@ -110,8 +112,12 @@ async function linksFor(host: Host, level: string, name: string): Promise<{ path
   return out;
 }
 
-/** `chkconfig N off`: levels 2-5, S links out, K<stop> links in. */
-async function chkconfigOff(host: Host, name: string, script: string): Promise<{ edits: LinkEdit[]; problem?: string }> {
+/**
+ * `chkconfig N off`: levels 2-5, S links out, K<stop> links in. The stop priority is the script's
+ * "# chkconfig:" header; without one (LSB header only) it is taken as 100 - start, and the result
+ * is marked inexact (see Daemon.byTool).
+ */
+async function chkconfigOff(host: Host, name: string, script: string): Promise<{ edits: LinkEdit[]; exact: boolean }> {
   const text = (await host.readText(script)) ?? '';
   const header = /^#\s*chkconfig:\s*(\S+)\s+(\d+)\s+(\d+)/m.exec(text);
   const edits: LinkEdit[] = [];
@@ -125,8 +131,7 @@ async function chkconfigOff(host: Host, name: string, script: string): Promise<{
       edits.push({ path: `${await rcDir(host, level)}/K${String(stop).padStart(2, '0')}${name}`, before: null, after: `../init.d/${name}` });
     }
   }
-  if (stop === null && edits.length > 0) return { edits: [], problem: `${script} has no "# chkconfig:" header, so chkconfig cannot turn it off` };
-  return { edits };
+  return { edits, exact: header !== null };
 }
 
 /** `update-rc.d N disable`: in the Default-Start levels (2-5 when the script does not say), S##N becomes K##N. */

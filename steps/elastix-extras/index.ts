@@ -214,11 +214,10 @@ export const extrasStep: Step<ExtrasFacts, ExtrasAnswers> = {
     // Daemons: out of the boot the box's way, and stopped.
     for (const found of off) {
       for (const daemon of found.daemons) {
-        if (daemon.problem) continue;
         for (const edit of daemon.disable) {
-          changes.push({ kind: 'link', step: 'elastix-extras', path: edit.path, before: edit.before, after: edit.after, madeBy: { service: daemon.name, action: 'disable' }, reason: `${found.extra.label} no longer starts at boot` } satisfies LinkChange);
+          changes.push({ kind: 'link', step: 'elastix-extras', path: edit.path, before: edit.before, after: edit.after, ...(daemon.byTool ? { madeBy: { service: daemon.name, action: 'disable' as const } } : {}), reason: `${found.extra.label} no longer starts at boot` } satisfies LinkChange);
         }
-        if (facts.live && daemon.disable.length > 0) services.push({ kind: 'service', step: 'elastix-extras', names: [daemon.name], action: 'disable', reason: `${found.extra.label} no longer starts at boot (${daemon.tool === 'systemd' ? 'systemctl disable' : daemon.tool === 'chkconfig' ? 'chkconfig off' : 'update-rc.d disable'})` });
+        if (facts.live && daemon.byTool && daemon.disable.length > 0) services.push({ kind: 'service', step: 'elastix-extras', names: [daemon.name], action: 'disable', reason: `${found.extra.label} no longer starts at boot (${daemon.tool === 'systemd' ? 'systemctl disable' : daemon.tool === 'chkconfig' ? 'chkconfig off' : 'update-rc.d disable'})` });
         if (facts.live && daemon.running) services.push({ kind: 'service', step: 'elastix-extras', names: [daemon.name], action: 'stop', undo: 'start', reason: `${found.extra.label} stops now` });
       }
       if (found.xinetd?.enabled) {
@@ -241,7 +240,7 @@ export const extrasStep: Step<ExtrasFacts, ExtrasAnswers> = {
     const kept = facts.found.filter((f) => keep.has(f.extra.id)).map((f) => f.extra.label);
     const notes = [`${facts.flavourLabel}.`, `Kept: ${kept.length > 0 ? kept.join(', ') : 'nothing but Asterisk'}.`];
     for (const found of facts.found.filter((f) => !keep.has(f.extra.id))) {
-      for (const daemon of found.daemons) if (daemon.problem) notes.push(`${found.extra.label}: not taken out of the boot: ${daemon.problem}.`);
+      for (const daemon of found.daemons) if (!daemon.byTool && daemon.disable.length > 0) notes.push(`${found.extra.label}: ${daemon.name} has no chkconfig header; bulwark changes its rc links itself, as chkconfig would.`);
       if (found.extra.caution) notes.push(`${found.extra.label}: ${found.extra.caution}`);
     }
     if (!facts.live) notes.push('Under --root, services are not stopped; their boot links are changed on the files, as `systemctl --root` would.');
@@ -340,7 +339,7 @@ function apacheTest(apache: ApacheFacts) {
 /** `disable = no` becomes `disable = yes` (the line is added when the service has none). */
 export function disableXinetd(text: string): string {
   if (/^(\s*disable\s*=\s*)\S+/m.test(text)) return text.replace(/^(\s*disable\s*=\s*)\S+/m, '$1yes');
-  return text.replace(/^(\s*)}\s*$/m, '\tdisable\t\t\t= yes\n$1}');
+  return text.replace(/^([ \t]*)}[ \t]*$/m, '\tdisable\t\t\t= yes\n$1}');
 }
 
 function dedupeServices(services: ServiceChange[]): ServiceChange[] {
