@@ -1,0 +1,114 @@
+// The minimal-installation step against a real Debian apache2, started the SysV way inside a
+// sandbox box (no systemd), reached with curl from the admin's namespace: an app not kept answers
+// 403 once bulwark's file is in and Apache has reloaded gracefully, a kept one 200, and after a
+// rollback the denied app answers 200 again, with Apache's configuration back byte for byte.
+import { accessSync, constants } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBox, requireSandboxTools, type Box } from '../helpers/sandbox.js';
+import { atConsole, eventually } from '../helpers/bulwark-in-box.js';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasApache = (() => {
+  try {
+    accessSync('/usr/sbin/apache2', constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The web apps an Elastix install leaves in the docroot, as plain pages (no PHP needed to be served). */
+const APPS: Record<string, string> = {
+  '/var/www/html/a2billing/admin/index.html': 'A2Billing admin',
+  '/var/www/html/vtigercrm/index.html': 'vTiger CRM',
+  '/var/www/html/mail/index.html': 'Roundcube',
+  '/var/www/html/recordings/index.html': 'ARI',
+};
+
+describe.skipIf(!isRoot || !hasApache)('elastix-extras with a real apache2 in a box', () => {
+  let box: Box;
+
+  beforeEach(async () => {
+    requireSandboxTools();
+    box = await createBox({ ssh: false });
+    for (const [file, text] of Object.entries(APPS)) await box.writeFile(file, `<html><body>${text}</body></html>\n`);
+    const started = await box.exec('/etc/init.d/apache2', ['start'], { reject: false });
+    if (started.code !== 0) throw new Error(`apache2 did not start in the box: ${started.stdout}${started.stderr}`);
+  }, 60_000);
+
+  afterEach(async () => {
+    await box?.exec('/etc/init.d/apache2', ['stop'], { reject: false });
+    await box?.destroy();
+  });
+
+  /** /etc/apache2 as names, types, modes, owners, link targets and file hashes (overlayfs makes
+   *  directory link counts and times meaningless, so `ls -l` is not compared). */
+  async function apacheTree(): Promise<string> {
+    const names = await box.exec('sh', ['-c', "cd /etc/apache2 && find . -printf '%p %y %m %u:%g %l\\n' | LC_ALL=C sort"]);
+    const hashes = await box.exec('sh', ['-c', 'cd /etc/apache2 && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum']);
+    return names.stdout + hashes.stdout;
+  }
+
+  /** The HTTP status of a page, fetched from the admin's namespace. */
+  async function status(urlPath: string): Promise<number> {
+    const result = await box.admin('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${box.boxV4}${urlPath}`], { reject: false });
+    return Number(result.stdout.trim());
+  }
+
+  /** Waits for the statuses (a graceful reload lets old workers finish first). */
+  async function expectStatuses(expected: Record<string, number>): Promise<void> {
+    const ok = await eventually(async () => {
+      for (const [urlPath, code] of Object.entries(expected)) if ((await status(urlPath)) !== code) return false;
+      return true;
+    }, 10_000);
+    const seen: Record<string, number> = {};
+    for (const urlPath of Object.keys(expected)) seen[urlPath] = await status(urlPath);
+    expect(ok ? expected : seen).toEqual(expected);
+  }
+
+  it('denies what is not kept (403), keeps A2Billing (200), and a rollback opens it again (200)', async () => {
+    // Given every app answering
+    await expectStatuses({ '/vtigercrm/': 200, '/mail/': 200, '/recordings/': 200, '/a2billing/admin/': 200, '/': 200 });
+    const before = await apacheTree();
+
+    // When the step is applied with the defaults (keep A2Billing)
+    const plan = await atConsole(box, ['plan', '--step', 'elastix-extras']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(2);
+    expect(plan.stdout).toContain('Kept: A2Billing.');
+    expect(plan.stdout).toContain('+++ b/etc/apache2/conf-available/zz-bulwark-extras.conf');
+    expect(plan.stdout).toContain('create link /etc/apache2/conf-enabled/zz-bulwark-extras.conf -> ../conf-available/zz-bulwark-extras.conf');
+    expect(plan.stdout).toContain('reload apache2');
+    const apply = await atConsole(box, ['apply', '--step', 'elastix-extras', '--yes']);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    // Apache's own configuration test ran before the reload
+    expect(apply.stdout).toMatch(/check\s+Apache configuration test/);
+    expect(apply.stdout).toMatch(/run\s+(service apache2 reload|\/etc\/init\.d\/apache2 reload)/);
+
+    // Then what is not kept answers 403, and the rest of the site is open
+    await expectStatuses({ '/vtigercrm/': 403, '/vtigercrm/index.html': 403, '/mail/': 403, '/recordings/': 403, '/a2billing/admin/': 200, '/': 200 });
+    const conf = await box.readFile('/etc/apache2/conf-available/zz-bulwark-extras.conf');
+    expect(conf).toContain('<Location "/vtigercrm">\n    Require all denied\n</Location>');
+
+    // And a second plan has nothing left to do
+    const again = await atConsole(box, ['plan', '--step', 'elastix-extras']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+
+    // When it is rolled back
+    const rollback = await atConsole(box, ['rollback', '--step', 'elastix-extras', '--yes']);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+
+    // Then every app answers 200 again, and /etc/apache2 is as it was (names, modes, owners, links)
+    await expectStatuses({ '/vtigercrm/': 200, '/mail/': 200, '/recordings/': 200, '/a2billing/admin/': 200, '/': 200 });
+    const after = await apacheTree();
+    expect(after).toBe(before);
+  }, 120_000);
+
+  it('a keep list naming an unknown app is refused with exit 2, listing the known ones; Apache is untouched', async () => {
+    await box.writeFile('/root/answers.json', JSON.stringify({ 'elastix-extras': { keep: ['a2billing', 'suitecrm'] } }), 0o600);
+    const result = await atConsole(box, ['apply', '--step', 'elastix-extras', '--yes', '--answers', '/root/answers.json']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/elastix-extras\.keep\[1\]: expected one of "a2billing", "freepbx"/);
+    expect(await box.exec('test', ['-e', '/etc/apache2/conf-available/zz-bulwark-extras.conf'], { reject: false }).then((r) => r.code)).not.toBe(0);
+    await expectStatuses({ '/vtigercrm/': 200 });
+  }, 60_000);
+});
