@@ -25,6 +25,28 @@ const APPS: Record<string, string> = {
   '/var/www/html/recordings/index.html': 'ARI',
 };
 
+/** A stand-in for a SysV daemon: an LSB init script around a sleeping process with a pid file. */
+const STAND_IN = `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          vsftpd
+# Required-Start:    $remote_fs $syslog
+# Required-Stop:     $remote_fs $syslog
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: a stand-in for vsftpd (bulwark's e2e test)
+### END INIT INFO
+PIDFILE=/run/vsftpd-stand-in.pid
+alive() { [ -f $PIDFILE ] && kill -0 "$(cat $PIDFILE)" 2>/dev/null; }
+case "$1" in
+  start) alive || { setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo $! > $PIDFILE; } ;;
+  stop) alive && kill "$(cat $PIDFILE)"; rm -f $PIDFILE ;;
+  status) alive || exit 3 ;;
+  restart|force-reload) "$0" stop; "$0" start ;;
+  *) echo "Usage: $0 {start|stop|status|restart}"; exit 2 ;;
+esac
+exit 0
+`;
+
 describe.skipIf(!isRoot || !hasApache)('elastix-extras with a real apache2 in a box', () => {
   let box: Box;
 
@@ -101,6 +123,42 @@ describe.skipIf(!isRoot || !hasApache)('elastix-extras with a real apache2 in a 
     await expectStatuses({ '/vtigercrm/': 200, '/mail/': 200, '/recordings/': 200, '/a2billing/admin/': 200, '/': 200 });
     const after = await apacheTree();
     expect(after).toBe(before);
+  }, 120_000);
+
+  it('a daemon not kept is stopped and taken out of the boot by the box\'s own update-rc.d, exactly as planned; a rollback puts the links back and starts it', async () => {
+    // Given a SysV service (a stand-in for vsftpd: its init script, rc links, a running process)
+    await box.writeFile('/etc/init.d/vsftpd', STAND_IN, 0o755);
+    for (const level of [2, 3, 4, 5]) await box.exec('ln', ['-s', '../init.d/vsftpd', `/etc/rc${level}.d/S01vsftpd`]);
+    for (const level of [0, 1, 6]) await box.exec('ln', ['-s', '../init.d/vsftpd', `/etc/rc${level}.d/K01vsftpd`]);
+    await box.exec('/etc/init.d/vsftpd', ['start']);
+    const running = async () => (await box.exec('/etc/init.d/vsftpd', ['status'], { reject: false })).code === 0;
+    expect(await running()).toBe(true);
+    const rcLinks = async () => (await box.exec('sh', ['-c', "ls -l /etc/rc?.d/ | grep -o '[SK]01vsftpd -> ../init.d/vsftpd' | sort | uniq -c"])).stdout;
+    const linksBefore = await rcLinks();
+
+    // When the step is applied (vsftpd is not kept by default)
+    const plan = await atConsole(box, ['plan', '--step', 'elastix-extras']);
+    for (const level of [2, 3, 4, 5]) {
+      expect(plan.stdout).toContain(`remove link /etc/rc${level}.d/S01vsftpd -> ../init.d/vsftpd (by disable vsftpd)`);
+      expect(plan.stdout).toContain(`create link /etc/rc${level}.d/K01vsftpd -> ../init.d/vsftpd (by disable vsftpd)`);
+    }
+    const apply = await atConsole(box, ['apply', '--step', 'elastix-extras', '--yes']);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    // Then the box's own tool did it, and verify found exactly the planned links
+    expect(apply.stdout).toMatch(/run\s+update-rc\.d vsftpd disable/);
+    expect(apply.stdout).toMatch(/run\s+service vsftpd stop/);
+    expect(apply.stdout).toContain('✔ vsftpd is stopped');
+    expect(await running()).toBe(false);
+    for (const level of [2, 3, 4, 5]) {
+      expect(await box.exec('readlink', [`/etc/rc${level}.d/K01vsftpd`]).then((r) => r.stdout.trim())).toBe('../init.d/vsftpd');
+      expect((await box.exec('test', ['-L', `/etc/rc${level}.d/S01vsftpd`], { reject: false })).code).not.toBe(0);
+    }
+
+    // When it is rolled back: the S links are back, the K links gone, and it runs again
+    const rollback = await atConsole(box, ['rollback', '--step', 'elastix-extras', '--yes']);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(await rcLinks()).toBe(linksBefore);
+    expect(await eventually(running, 5000)).toBe(true);
   }, 120_000);
 
   it('a keep list naming an unknown app is refused with exit 2, listing the known ones; Apache is untouched', async () => {
