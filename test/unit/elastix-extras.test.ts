@@ -165,3 +165,50 @@ describe('texts', () => {
     expect(disableXinetd('service tftp\n{\n\tuser\t= root\n}\n')).toBe('service tftp\n{\n\tuser\t= root\n\tdisable\t\t\t= yes\n}\n');
   });
 });
+
+describe('removing packages', () => {
+  const DPKG_STATUS = ['vsftpd', 'webmin', 'asterisk']
+    .map((name) => `Package: ${name}\nStatus: install ok installed\nVersion: 1.0\n`)
+    .join('\n');
+
+  async function debianWithExtras() {
+    const host = await makeRoot({
+      'etc/debian_version': '12.8\n',
+      'etc/inittab': 'id:2:initdefault:\n',
+      'var/lib/dpkg/status': DPKG_STATUS,
+      'etc/init.d/vsftpd': LSB('2 3 4 5'),
+      'etc/rc2.d/S01vsftpd': { link: '../init.d/vsftpd' },
+    });
+    const system = await detectSystem(host);
+    return { host, system, facts: await extrasStep.detect({ host, system, stateDir: '/nonexistent' }) };
+  }
+
+  it('is never planned by default, and only on the live system when asked', async () => {
+    const { facts } = await debianWithExtras();
+    expect(facts.found.find((f) => f.extra.id === 'vsftpd')?.packages).toEqual(['vsftpd']);
+    const live = { ...facts, live: true };
+    expect(extrasStep.plan(live, extrasStep.defaults(live)).some((c) => c.kind === 'package')).toBe(false);
+    expect(extrasStep.plan(facts, { keep: [], removePackages: true }).some((c) => c.kind === 'package')).toBe(false); // --root: never
+    const changes = extrasStep.plan(live, { keep: [], removePackages: true });
+    expect(changes.filter((c) => c.kind === 'package')).toEqual([expect.objectContaining({ kind: 'package', manager: 'apt', action: 'remove', names: ['webmin', 'vsftpd'] })]);
+    // The wizard asks, and says why it is not the default
+    const question = extrasStep.questions(live).find((q) => q.key === 'removePackages');
+    expect(question?.help).toMatch(/cannot undo byte for byte/);
+    // The plan says so too
+    const { renderPlan } = await import('../../src/preview.js');
+    expect(renderPlan(changes)).toContain('apt-get remove webmin vsftpd (cannot be undone byte for byte: a rollback tells you what to reinstall)');
+  });
+
+  it('a rollback says what to reinstall, with the snapshot that lists what was installed', async () => {
+    const { host, system } = await debianWithExtras();
+    const { SnapshotStore } = await import('../../snapshots/store.js');
+    const { restoreSnapshot } = await import('../../src/transaction.js');
+    const state = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-extras-state-'));
+    roots.push(state);
+    const store = new SnapshotStore(state);
+    const manifest = await store.capture(host, [], { step: 'elastix-extras', label: 'test' });
+    manifest.packages = { manager: 'apt', removed: ['webmin', 'vsftpd'], listBefore: await store.putText('vsftpd 1.0\nwebmin 1.0\n') };
+    const report = await restoreSnapshot(host, system, store, manifest);
+    expect(report.manual).toEqual([`packages removed by the apply are not reinstalled by a rollback: apt-get install webmin vsftpd (the list installed before is in snapshot ${manifest.id})`]);
+  });
+});
