@@ -69,6 +69,7 @@ export const ELASTIX_APPS = [
 export type ElastixApp = (typeof ELASTIX_APPS)[number];
 
 const JAILS = ['sshd', 'asterisk', 'apache-auth', 'recidive'] as const;
+export type Jail = (typeof JAILS)[number];
 
 const allowRule = z.strictObject({
   port: portOrRange,

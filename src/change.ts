@@ -122,14 +122,15 @@ export interface LinkChange {
 }
 
 /**
- * Packages removed with the box's package manager. Never planned by default: it is the one change
- * a rollback cannot undo byte for byte (the package list before is kept in the snapshot, and the
- * rollback says what to reinstall).
+ * Packages installed or removed with the box's package manager. Removal is never planned by
+ * default: it is the one change a rollback cannot undo byte for byte (the package list before is
+ * kept in the snapshot, and the rollback says what to reinstall; an installed package stays, its
+ * service stopped).
  */
 export interface PackageChange {
   readonly kind: 'package';
   readonly step: StepId;
-  readonly action: 'remove';
+  readonly action: 'remove' | 'install';
   readonly manager: 'apt' | 'yum' | 'dnf';
   readonly names: readonly string[];
   readonly reason: string;

@@ -53,7 +53,10 @@ export function describeChange(change: Change): string {
   if (change.kind === 'firewall') return `load ${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules`;
   if (change.kind === 'ipset') return `load set ${change.name}: ${change.entries.toLocaleString('en')} networks (hash:net, limit ${change.maxelem.toLocaleString('en')})`;
   if (change.kind === 'link') return linkLine(change);
-  if (change.kind === 'package') return `${change.manager === 'apt' ? 'apt-get' : change.manager} remove ${change.names.join(' ')} (cannot be undone byte for byte: a rollback tells you what to reinstall)`;
+  if (change.kind === 'package') {
+    const tool = change.manager === 'apt' ? 'apt-get' : change.manager;
+    return change.action === 'install' ? `${tool} install ${change.names.join(' ')}` : `${tool} remove ${change.names.join(' ')} (cannot be undone byte for byte: a rollback tells you what to reinstall)`;
+  }
   return `${change.action} ${change.command ? [change.command.file, ...change.command.args].join(' ') : change.names[0]}`;
 }
 

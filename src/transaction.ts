@@ -84,10 +84,12 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
   const manifest = await store.capture(host, [...allFiles.map((f) => f.path), ...links.map((l) => l.path)], { step, label: `before apply of ${step}` });
-  if (packages.length > 0 && host.live) {
+  if (packages.some((p) => p.action === 'remove') && host.live) {
     const manager = packages[0]!.manager;
-    manifest.packages = { manager, removed: packages.flatMap((p) => p.names), listBefore: await store.putText(await installedPackages(host, manager)) };
+    manifest.packages = { manager, removed: packages.filter((p) => p.action === 'remove').flatMap((p) => p.names), listBefore: await store.putText(await installedPackages(host, manager)) };
   }
+  // Installs first: the files and services that follow belong to them.
+  for (const change of packages.filter((p) => p.action === 'install')) await runPackages(host, change, progress, notes);
   // Independent reads: at once. (Each saves the manifest; the save below has everything.)
   await Promise.all([firewall.length > 0 ? captureFirewall(host, store, manifest) : null, sets.length > 0 ? captureSets(host, store, manifest, sets.map((s) => s.name)) : null]);
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
@@ -136,7 +138,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }
     for (const change of files) await validateInstalled(host, change, progress, notes);
     for (const change of services) await runService(host, system, change, progress, notes);
-    for (const change of packages) await removePackages(host, change, progress, notes);
+    for (const change of packages.filter((p) => p.action === 'remove')) await runPackages(host, change, progress, notes);
     // What bulwark (and the tools it ran) left, for drift detection at a later rollback.
     await store.recordWritten(host, manifest, createdDirs);
     progress({ phase: 'verify', detail: step });
@@ -268,8 +270,8 @@ async function installedPackages(host: Host, manager: 'apt' | 'yum' | 'dnf'): Pr
   return (await host.run(command)).stdout.split('\n').sort().join('\n');
 }
 
-async function removePackages(host: Host, change: PackageChange, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
-  const command = change.manager === 'apt' ? { file: 'apt-get', args: ['-y', 'remove', ...change.names] } : { file: change.manager, args: ['-y', 'remove', ...change.names] };
+async function runPackages(host: Host, change: PackageChange, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
+  const command = { file: change.manager === 'apt' ? 'apt-get' : change.manager, args: ['-y', change.action, ...change.names] };
   const label = [command.file, ...command.args].join(' ');
   if (!host.live) {
     notes.push(`${label} not run: --root acts on files only.`);

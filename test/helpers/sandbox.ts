@@ -385,6 +385,9 @@ ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
 hostname "bw-$1"
+# A box resolves its own name from /etc/hosts, as Debian's installer sets it up (fail2ban's
+# ignoreself looks it up for every failure; with no answer it would wait on DNS).
+printf '127.0.1.1\tbw-%s\n' "$1" >> /etc/hosts
 cd /
 echo "ready $$"
 exec sleep infinity </dev/null >/dev/null 2>&1

@@ -1,0 +1,262 @@
+// Step `ids`: intrusion detection that is proved to work. fail2ban reads the logs and bans, for a
+// while, addresses that fail logins or probe; bulwark gives it its own jail file, bans in kernel
+// sets, and proves each jail's filter on the box's real log before enabling it.
+import * as path from 'node:path';
+import type { Change, FileChange, PackageChange, ServiceChange } from '../../src/change.js';
+import type { Jail } from '../../src/answers.js';
+import type { Host } from '../../src/host.js';
+import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
+import { detectFirewall } from '../firewall/detect.js';
+import { findDaemon } from '../elastix-extras/boot.js';
+import { ACTION_FILE, actionFile, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
+
+export interface IdsAnswers {
+  jails: Jail[];
+  ignoreIp?: string[];
+}
+
+interface LogSource {
+  readonly jail: Jail;
+  /** The log file it reads (null: the journal, or none found). */
+  readonly logpath: string | null;
+  readonly backend: 'auto' | 'systemd' | 'polling';
+  /** Why it cannot run here, if it cannot. */
+  readonly missing?: string;
+}
+
+export interface IdsFacts {
+  readonly live: boolean;
+  readonly installed: boolean;
+  readonly running: boolean | null;
+  readonly serviceName: string;
+  readonly packageManager: 'apt' | 'yum' | 'dnf' | null;
+  readonly sshPorts: readonly number[];
+  readonly sipPorts: readonly string[];
+  readonly admin: string | null;
+  readonly trusted: readonly string[];
+  readonly trunks: readonly string[];
+  readonly sources: Record<Jail, LogSource>;
+  readonly jailFile: string | null;
+  readonly actionFile: string | null;
+  /** This server's name when /etc/hosts does not list it (null when it does). */
+  readonly hostname: string | null;
+  /** fail2ban-regex on each chosen jail's real log (live only; filled by prepare). */
+  proofs: Partial<Record<Jail, FilterProof | { error: string }>>;
+}
+
+const FILTERS: Record<Jail, string> = { sshd: 'sshd', asterisk: 'asterisk', 'apache-auth': 'apache-auth', recidive: 'recidive' };
+
+export const idsStep: Step<IdsFacts, IdsAnswers> = {
+  id: 'ids',
+  title: 'Intrusion detection',
+  why: [
+    'Attackers try passwords over and over: on SSH, on SIP accounts, on the web pages. fail2ban reads the logs and, after a few failures from one address, bans that address for a while in the firewall. Each ban costs the attacker their whole list of guesses.',
+    'A ban list can grow to thousands of addresses. bulwark keeps the bans in kernel sets, one per jail, so a ban costs nothing to check and the list never slows the firewall, and gives each set room for a million addresses.',
+    'A jail whose filter does not understand the log (Asterisk writes dates its own way) bans nobody, silently. bulwark runs each filter on your real log first and shows what it found before enabling the jail. Your own address, your trusted networks and your SIP trunks are never banned.',
+    'When logs grow faster than fail2ban can read them (a flood of SIP scans), it falls behind and bans late. The firewall step\'s rate limits cut that flood before it reaches the logs: the two steps work together.',
+  ],
+
+  async detect(ctx: StepContext): Promise<IdsFacts> {
+    const { host, system } = ctx;
+    const firewall = await detectFirewall(host, system, ctx.sshConnection);
+    const installed = (await host.exists('/etc/fail2ban/jail.conf')) || (await host.findProgram('fail2ban-client')) !== null;
+    const daemon = await findDaemon(host, system, ['fail2ban']);
+    const running = host.live && installed ? (await host.run({ file: 'fail2ban-client', args: ['ping'] }, { reject: false })).exitCode === 0 : null;
+    const journald = host.live ? system.init === 'systemd' && (await host.exists('/run/systemd/journal/socket')) : system.init === 'systemd';
+    const authLog = (await firstExisting(host, ['/var/log/auth.log', '/var/log/secure'])) ?? (system.distro.family === 'rhel' ? '/var/log/secure' : '/var/log/auth.log');
+    const sources: Record<Jail, LogSource> = {
+      sshd: (await host.exists(authLog)) ? { jail: 'sshd', logpath: authLog, backend: 'auto' } : journald ? { jail: 'sshd', logpath: null, backend: 'systemd' } : { jail: 'sshd', logpath: authLog, backend: 'auto', missing: `${authLog} does not exist and journald does not run: nothing logs SSH logins (install rsyslog)` },
+      asterisk: await asteriskSource(host),
+      'apache-auth': await fileSource(host, 'apache-auth', ['/var/log/apache2/error.log', '/var/log/httpd/error_log'], 'no Apache error log'),
+      // fail2ban refuses a jail whose log does not exist: recidive waits for fail2ban's own log.
+      recidive: (await host.exists('/var/log/fail2ban.log')) ? { jail: 'recidive', logpath: '/var/log/fail2ban.log', backend: 'auto' } : { jail: 'recidive', logpath: '/var/log/fail2ban.log', backend: 'auto', missing: 'fail2ban has not written its log yet (/var/log/fail2ban.log): choose recidive once it runs' },
+    };
+    // fail2ban looks this server's own name up for every failure (ignoreself): unresolvable
+    // locally, each lookup waits on DNS and the bans come late, or not at all.
+    const hostname = host.live ? (await import('node:os')).hostname() : ((await host.readText('/etc/hostname')) ?? '').trim();
+    const hosts = (await host.readText('/etc/hosts')) ?? '';
+    const nameResolves = hostname === '' || hostname === 'localhost' || hosts.split('\n').some((line) => line.replace(/#.*$/, '').trim().split(/\s+/).slice(1).includes(hostname));
+    const sip = await host.readText('/etc/asterisk/sip.conf');
+    const pjsip = await host.readText('/etc/asterisk/pjsip.conf');
+    return {
+      live: host.live,
+      installed,
+      running,
+      serviceName: daemon?.name ?? 'fail2ban',
+      packageManager: system.packageManager,
+      sshPorts: firewall.sshPorts,
+      sipPorts: [...new Set(firewall.sipPorts.map((p) => p.port))],
+      admin: firewall.admin?.address ?? null,
+      trusted: ctx.trustedSources ?? [],
+      trunks: trunkHosts(sip, pjsip),
+      sources,
+      jailFile: await host.readText(JAIL_FILE),
+      actionFile: await host.readText(ACTION_FILE),
+      proofs: {},
+      hostname: nameResolves ? null : hostname,
+    };
+  },
+
+  async prepare(facts: IdsFacts, answers: IdsAnswers): Promise<void> {
+    // Proving needs fail2ban-regex and the live logs; under --root or before installing, it waits.
+    if (!facts.live || !facts.installed) return;
+    const { Host } = await import('../../src/host.js');
+    const host = new Host('/');
+    for (const jail of answers.jails) {
+      const source = facts.sources[jail];
+      if (source.missing || !source.logpath || !(await host.exists(source.logpath))) continue;
+      const result = await host.run({ file: 'fail2ban-regex', args: [source.logpath, `/etc/fail2ban/filter.d/${FILTERS[jail]}.conf`] }, { reject: false, timeoutMs: 600_000 });
+      facts.proofs[jail] = parseRegexOutput(result.stdout) ?? { error: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.exitCode}` };
+    }
+  },
+
+  describe(facts: IdsFacts): FactRow[] {
+    const rows: FactRow[] = [
+      { label: 'fail2ban', value: facts.installed ? (facts.running === null ? 'installed' : facts.running ? 'installed, running' : 'installed, not running') : 'not installed: bulwark installs it', tone: facts.installed ? 'neutral' : 'bad' },
+      { label: 'SSH ports', value: facts.sshPorts.join(', '), tone: 'neutral' },
+      { label: 'Never banned', value: ignoreList(facts, { jails: [] }).join(' '), tone: 'good' },
+    ];
+    for (const source of Object.values(facts.sources)) {
+      rows.push({ label: `Jail ${source.jail}`, value: source.missing ?? (source.logpath ? `reads ${source.logpath}` : 'reads the systemd journal'), tone: source.missing ? 'bad' : 'neutral' });
+    }
+    return rows;
+  },
+
+  defaults(facts: IdsFacts): IdsAnswers {
+    return { jails: (['sshd', 'asterisk', 'apache-auth', 'recidive'] as const).filter((jail) => !facts.sources[jail].missing) };
+  },
+
+  questions(facts: IdsFacts): Question[] {
+    return [
+      {
+        kind: 'multiselect',
+        key: 'jails',
+        prompt: 'Which jails should fail2ban run?',
+        help: 'Each reads one log. recidive bans for a week the addresses that keep coming back after their bans.',
+        choices: (['sshd', 'asterisk', 'apache-auth', 'recidive'] as const).map((jail) => ({ value: jail, label: jail, detail: facts.sources[jail].missing ?? (facts.sources[jail].logpath ?? 'the systemd journal') })),
+      },
+    ];
+  },
+
+  plan(facts: IdsFacts, answers: IdsAnswers): Change[] {
+    const changes: Change[] = [];
+    if (!facts.installed && facts.live && facts.packageManager) {
+      changes.push({ kind: 'package', step: 'ids', action: 'install', manager: facts.packageManager, names: ['fail2ban'], reason: 'fail2ban is not installed' } satisfies PackageChange);
+    }
+    const jails = jailPlans(facts, answers);
+    const action = actionFile();
+    if (action !== facts.actionFile) changes.push({ kind: 'file', step: 'ids', path: ACTION_FILE, before: facts.actionFile, after: action, mode: 0o644, reason: 'the ban action: fail2ban\'s ipset action with room for a million addresses per set' } satisfies FileChange);
+    const jailText = jailFile(jails, ignoreList(facts, answers));
+    if (jailText !== facts.jailFile) {
+      changes.push({
+        kind: 'file',
+        step: 'ids',
+        path: JAIL_FILE,
+        before: facts.jailFile,
+        after: jailText,
+        mode: 0o644,
+        validators: [{ when: 'installed', command: { file: 'fail2ban-client', args: ['-t'] }, label: 'fail2ban configuration test (fail2ban-client -t)' }],
+        reason: `jails ${jails.filter((j) => j.enabled).map((j) => j.name).join(', ') || '(none)'}`,
+      } satisfies FileChange);
+    }
+    if (changes.some((c) => c.kind === 'file') && facts.live) {
+      if (facts.running) changes.push({ kind: 'service', step: 'ids', names: [facts.serviceName], action: 'reload', undo: 'reload', reason: 'fail2ban reads its jails again' } satisfies ServiceChange);
+      else changes.push({ kind: 'service', step: 'ids', names: [facts.serviceName], action: 'start', undo: 'stop', reason: 'fail2ban starts' } satisfies ServiceChange);
+    }
+    return changes;
+  },
+
+  planNotes(facts: IdsFacts, answers: IdsAnswers): string[] {
+    const notes: string[] = [];
+    for (const jail of jailPlans(facts, answers)) {
+      const proof = facts.proofs[jail.name];
+      if (jail.off) notes.push(`${jail.name}: stays off: ${jail.off}.`);
+      else if (proof && 'lines' in proof) notes.push(`${jail.name}: its filter read ${jail.logpath}: ${proof.lines.toLocaleString('en')} lines, ${proof.dateHits.toLocaleString('en')} with a date it understands, ${proof.matched.toLocaleString('en')} failures found, ${proof.seconds > 0 ? `${Math.round(proof.lines / proof.seconds).toLocaleString('en')} lines/s` : 'in no time'}.`);
+      else if (proof) notes.push(`${jail.name}: fail2ban-regex failed: ${proof.error}.`);
+      else if (jail.enabled) notes.push(`${jail.name}: ${facts.live ? 'filter not proved (fail2ban is installed by this plan; prove it with `bulwark plan --step ids` afterwards)' : 'filter not proved: --root does not run fail2ban-regex'}.`);
+    }
+    const asterisk = facts.sources.asterisk;
+    if (asterisk.missing && !answers.jails.includes('asterisk')) notes.push(`asterisk: not watched: ${asterisk.missing}.`);
+    if (facts.hostname) notes.push(`/etc/hosts does not list this server's name (${facts.hostname}): fail2ban looks it up for every failure and waits on DNS. Add "127.0.1.1 ${facts.hostname}" to /etc/hosts.`);
+    notes.push('The firewall step\'s rate limits keep floods of SIP and SSH attempts out of the logs, so fail2ban keeps up.');
+    return notes;
+  },
+
+  findings(facts: IdsFacts): Finding[] {
+    const findings: Finding[] = [];
+    if (!facts.installed) findings.push({ severity: 'high', title: 'No intrusion detection: fail2ban is not installed', why: 'Password guessing on SSH, SIP and the web pages goes on for as long as the attacker likes.', fix: 'Install fail2ban with jails for SSH, Asterisk, Apache auth and repeat offenders, banning in kernel sets.' });
+    else if (facts.jailFile === null) findings.push({ severity: 'medium', title: 'fail2ban runs with its default jails', why: 'The defaults ban with one firewall rule per address and leave Asterisk unwatched.', fix: 'Give fail2ban bulwark\'s jails, proved on your logs, banning in kernel sets.' });
+    if (facts.hostname) findings.push({ severity: 'low', title: `This server's name (${facts.hostname}) is not in /etc/hosts`, why: 'fail2ban looks the name up for every failure it sees; without a local answer it waits on DNS, and bans come late or not at all.', fix: `Add "127.0.1.1 ${facts.hostname}" to /etc/hosts.` });
+    if (facts.sources.asterisk.missing) findings.push({ severity: 'medium', title: 'Asterisk\'s failed SIP logins cannot be watched', why: facts.sources.asterisk.missing, fix: 'Add "security => security" under [logfiles] and "dateformat=%F %T" under [general] in /etc/asterisk/logger.conf, then `asterisk -rx "logger reload"`.' });
+    return findings;
+  },
+
+  async verify(ctx: StepContext, answers: IdsAnswers, changes: readonly Change[] = []): Promise<VerifyCheck[]> {
+    const checks: VerifyCheck[] = [];
+    const facts = await idsStep.detect(ctx);
+    checks.push({ label: 'bulwark\'s jail file is in place', ok: facts.jailFile === jailFile(jailPlans(facts, answers), ignoreList(facts, answers)) || changes.every((c) => c.kind !== 'file') });
+    if (ctx.host.live) {
+      const status = await ctx.host.run({ file: 'fail2ban-client', args: ['status'] }, { reject: false });
+      const active = /Jail list:\s*(.*)$/m.exec(status.stdout)?.[1]?.split(/,\s*/).filter(Boolean) ?? [];
+      for (const jail of jailPlans(facts, answers).filter((j) => j.enabled)) checks.push({ label: `jail ${jail.name} runs`, ok: active.includes(jail.name), detail: active.includes(jail.name) ? undefined : `fail2ban runs: ${active.join(', ') || 'no jail'}` });
+    }
+    return checks;
+  },
+};
+
+function ignoreList(facts: IdsFacts, answers: IdsAnswers): string[] {
+  return [...new Set(['127.0.0.1/8', '::1', ...(facts.admin ? [facts.admin] : []), ...facts.trusted, ...facts.trunks, ...(answers.ignoreIp ?? [])])];
+}
+
+function jailPlans(facts: IdsFacts, answers: IdsAnswers): JailPlan[] {
+  const chosen = new Set(answers.jails);
+  const common = { banaction: 'bulwark-ipset[type=multiport]', maxretry: 5, findtime: '10m', bantime: '1h' };
+  const plans: JailPlan[] = [];
+  for (const jail of ['sshd', 'asterisk', 'apache-auth', 'recidive'] as const) {
+    if (!chosen.has(jail)) continue;
+    const source = facts.sources[jail];
+    const proof = facts.proofs[jail];
+    // A log with lines but not one date the filter can read: the jail would never ban.
+    const unreadable = proof && 'lines' in proof && proof.lines > 0 && proof.dateHits === 0 ? `its filter reads no date in ${source.logpath} (${proof.lines} lines)` : undefined;
+    const off = source.missing ?? unreadable;
+    const base = { name: jail, enabled: !off, backend: source.backend, ...(source.logpath && source.backend !== 'systemd' ? { logpath: source.logpath } : {}), ...(off ? { off } : {}) };
+    if (jail === 'sshd') plans.push({ ...common, ...base, port: facts.sshPorts.join(','), ...(source.backend === 'systemd' ? { journalmatch: '_SYSTEMD_UNIT=ssh.service + _SYSTEMD_UNIT=sshd.service + _COMM=sshd' } : {}) });
+    if (jail === 'asterisk') plans.push({ ...common, ...base, port: (facts.sipPorts.length > 0 ? facts.sipPorts : ['5060', '5061']).join(','), maxretry: 10 });
+    if (jail === 'apache-auth') plans.push({ ...common, ...base, port: 'http,https' });
+    if (jail === 'recidive') plans.push({ ...common, ...base, banaction: 'bulwark-ipset[type=allports]', maxretry: 5, findtime: '1d', bantime: '1w' });
+  }
+  return plans;
+}
+
+async function firstExisting(host: Host, paths: readonly string[]): Promise<string | null> {
+  for (const candidate of paths) if (await host.exists(candidate)) return candidate;
+  return null;
+}
+
+async function fileSource(host: Host, jail: Jail, paths: readonly string[], missing: string): Promise<LogSource> {
+  const found = await firstExisting(host, paths);
+  return found ? { jail, logpath: found, backend: 'auto' } : { jail, logpath: null, backend: 'auto', missing };
+}
+
+/** Asterisk's security log: a [logfiles] channel with the `security` level, and dates as %F %T. */
+async function asteriskSource(host: Host): Promise<LogSource> {
+  const logger = await host.readText('/etc/asterisk/logger.conf');
+  if (logger === null) return { jail: 'asterisk', logpath: null, backend: 'auto', missing: 'Asterisk is not installed (no /etc/asterisk/logger.conf)' };
+  const missing: string[] = [];
+  let logfiles = '';
+  let general = '';
+  let section = '';
+  for (const raw of logger.split('\n')) {
+    const line = raw.replace(/;.*$/, '').trim();
+    const header = /^\[([^\]]+)\]/.exec(line);
+    if (header) section = header[1]!.toLowerCase();
+    else if (section === 'logfiles') logfiles += line + '\n';
+    else if (section === 'general') general += line + '\n';
+  }
+  const channel = /^([^=\s]+)\s*=>\s*(.*)$/m.exec(logfiles.split('\n').filter((l) => /=>.*\bsecurity\b/.test(l)).join('\n'));
+  if (!channel) missing.push('no security log: add "security => security" under [logfiles] in /etc/asterisk/logger.conf');
+  if (!/^dateformat\s*=\s*%F %T\s*$/m.test(general)) missing.push('dates as fail2ban reads them: add "dateformat=%F %T" under [general] in /etc/asterisk/logger.conf');
+  const astlog = /^\s*astlogdir\s*=>?\s*(\S+)/m.exec((await host.readText('/etc/asterisk/asterisk.conf')) ?? '')?.[1] ?? '/var/log/asterisk';
+  const logpath = channel ? (channel[1]!.startsWith('/') ? channel[1]! : path.posix.join(astlog, channel[1]!)) : null;
+  return { jail: 'asterisk', logpath, backend: 'auto', ...(missing.length > 0 ? { missing: `Asterisk logs no failed SIP logins fail2ban can read: ${missing.join('; ')}` } : {}) };
+}

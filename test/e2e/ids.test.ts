@@ -1,0 +1,104 @@
+// The ids step end to end: a real fail2ban-server started the SysV way in a sandbox box, sshd
+// logging to /var/log/auth.log through rsyslogd (no journald), bulwark's jail file and ban action.
+// An attacker namespace with a TEST-NET address fails SSH logins: it is banned, its address lands in
+// the kernel set, and its next connection is refused. The admin failing as often is not banned.
+// Packets only go between the test's own namespaces.
+import { accessSync, constants } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBox, requireSandboxTools, type Box } from '../helpers/sandbox.js';
+import { atConsole, eventually, overSsh, tokenOf } from '../helpers/bulwark-in-box.js';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasFail2ban = (() => {
+  try {
+    accessSync('/usr/bin/fail2ban-server', constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!isRoot || !hasFail2ban)('ids: fail2ban on kernel sets, in a box', () => {
+  let box: Box;
+
+  beforeEach(async () => {
+    requireSandboxTools();
+    box = await createBox({ attacker: true });
+    await box.exec('useradd', ['--create-home', '--shell', '/bin/sh', 'voip']);
+    await box.setPassword('voip', 'the-right-password-1');
+  }, 60_000);
+
+  afterEach(async () => {
+    await box?.exec('fail2ban-client', ['stop'], { reject: false, timeoutMs: 15_000 });
+    await box?.destroy();
+  });
+
+  /** Is the address in the jail's kernel set? (`ipset test`, no packets.) */
+  async function banned(address: string, set = 'f2b-sshd'): Promise<boolean> {
+    return (await box.exec('ipset', ['test', set, address], { reject: false })).code === 0;
+  }
+
+  /** One failed password login as `voip` from a namespace. */
+  async function failLogin(from: 'admin' | 'attacker'): Promise<void> {
+    await box.ssh(['true'], { from, user: 'voip', password: 'a-wrong-password', reject: false, timeoutMs: 10_000 });
+  }
+
+  it('bans an attacker failing SSH logins into the set and refuses its next connection; never the admin; rollback stops fail2ban and removes bulwark\'s files', async () => {
+    // Given the step applied over SSH from the admin's namespace, with the sshd jail
+    await box.writeFile('/root/answers.json', JSON.stringify({ ids: { jails: ['sshd'] } }), 0o600);
+    const plan = await overSsh(box, ['plan', '--step', 'ids', '--answers', '/root/answers.json']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(2);
+    // the filter was proved on the box's real auth.log before enabling the jail
+    expect(plan.stdout).toMatch(/sshd: its filter read \/var\/log\/auth\.log: \d+ lines, \d+ with a date it understands/);
+    expect(plan.stdout).toContain(`ignoreip  = 127.0.0.1/8 ::1 ${box.adminV4}`);
+    const apply = await overSsh(box, ['apply', '--step', 'ids', '--yes', '--answers', '/root/answers.json']);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toMatch(/check\s+fail2ban configuration test/);
+    expect(apply.stdout).toContain('✔ jail sshd runs');
+
+    // When the attacker fails six logins
+    for (let i = 0; i < 6; i++) await failLogin('attacker');
+
+    // Then it is banned: in the set, with room for a million, and its next connection refused
+    expect(await eventually(() => banned(box.attackerV4!), 20_000, 250)).toBe(true);
+    const header = (await box.exec('ipset', ['list', '-t', 'f2b-sshd'])).stdout;
+    expect(header).toMatch(/maxelem 1048576/);
+    // one rule refers to the set: never one rule per address
+    const rules = (await box.exec('iptables', ['-S', 'INPUT'])).stdout;
+    expect(rules).toMatch(/-A INPUT -p tcp -m multiport --dports 22 -m set --match-set f2b-sshd src -j REJECT/);
+    expect(rules).not.toContain(box.attackerV4!);
+    expect(await box.canConnect(22, { from: 'attacker' })).toBe(false);
+
+    // When the admin fails as often
+    for (let i = 0; i < 6; i++) await failLogin('admin');
+    // Then the admin is never banned, and still gets in
+    const status = (await box.exec('fail2ban-client', ['status', 'sshd'])).stdout;
+    expect(status).toContain(box.attackerV4!);
+    expect(await banned(box.adminV4)).toBe(false);
+    expect(await box.canConnect(22, { from: 'admin' })).toBe(true);
+
+    // When bulwark's firewall is applied (confirmed from a new connection), then rolled back
+    const firewall = await overSsh(box, ['apply', '--step', 'firewall', '--yes', '--confirm-timeout', '120']);
+    expect(firewall.code, firewall.stdout + firewall.stderr).toBe(0);
+    const confirmed = await overSsh(box, ['confirm', tokenOf(firewall)]);
+    expect(confirmed.code, confirmed.stdout + confirmed.stderr).toBe(0);
+    // Then the ban survives: still in the set, its rule still in INPUT, the attacker still refused
+    expect(await banned(box.attackerV4!)).toBe(true);
+    expect((await box.exec('iptables', ['-S', 'INPUT'])).stdout).toContain('--match-set f2b-sshd src -j REJECT');
+    expect(await box.canConnect(22, { from: 'attacker' })).toBe(false);
+    const firewallBack = await atConsole(box, ['rollback', '--step', 'firewall', '--yes']);
+    expect(firewallBack.code, firewallBack.stdout + firewallBack.stderr).toBe(0);
+    expect(await banned(box.attackerV4!)).toBe(true);
+    expect((await box.exec('iptables', ['-S', 'INPUT'])).stdout).toContain('--match-set f2b-sshd src -j REJECT');
+    expect(await box.canConnect(22, { from: 'attacker' })).toBe(false);
+
+    // When the ids step is rolled back
+    const rollback = await atConsole(box, ['rollback', '--step', 'ids', '--yes']);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    // Then fail2ban is stopped again (it was not running before), and bulwark's files are gone
+    expect(await eventually(async () => (await box.exec('fail2ban-client', ['ping'], { reject: false })).code !== 0, 15_000)).toBe(true);
+    for (const file of ['/etc/fail2ban/jail.d/bulwark.local', '/etc/fail2ban/action.d/bulwark-ipset.conf']) {
+      expect((await box.exec('test', ['-e', file], { reject: false })).code, file).not.toBe(0);
+    }
+  }, 180_000);
+});
