@@ -103,6 +103,7 @@ export const answersSchema = z.strictObject({
     z.strictObject({
       jails: list(z.enum(JAILS, { error: oneOf(JAILS) }), 'jail names'),
       ignoreIp: z.optional(list(cidr, 'addresses or CIDRs')),
+      integrity: z.optional(z.boolean({ error: BOOLEAN })),
     }, { error: section }),
   ),
   htaccess: z.optional(

@@ -136,7 +136,23 @@ export interface PackageChange {
   readonly reason: string;
 }
 
-export type Change = FileChange | ServiceChange | FirewallChange | IpsetChange | LinkChange | PackageChange;
+/**
+ * A program run once, after the files are in place, that makes files of its own (AIDE's baseline
+ * database). The paths it creates are snapshotted first, so a rollback puts them back (or removes
+ * them). Never run under --root.
+ */
+export interface CommandChange {
+  readonly kind: 'command';
+  readonly step: StepId;
+  readonly command: Command;
+  readonly creates: readonly string[];
+  /** Shown while it runs: what it does and how long it may take. */
+  readonly progress: string;
+  readonly timeoutMs?: number;
+  readonly reason: string;
+}
+
+export type Change = FileChange | ServiceChange | FirewallChange | IpsetChange | LinkChange | PackageChange | CommandChange;
 
 export function isFileChange(change: Change): change is FileChange {
   return change.kind === 'file';

@@ -181,7 +181,7 @@ export async function rollbackCommand(
 export async function auditCommand(engine: Engine, steps: readonly StepId[], io: Io): Promise<number> {
   const results = [];
   for (const id of selectSteps(steps)) {
-    const { step, facts } = await engine.detect(id);
+    const { step, facts } = await engine.detect(id, { audit: true });
     const answers = await engine.answersFor(step, facts);
     await step.prepare?.(facts, answers);
     const changes = step.plan(facts, answers);

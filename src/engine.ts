@@ -192,9 +192,9 @@ export class Engine {
     return entry.step as Step<unknown, unknown>;
   }
 
-  async detect(id: StepId): Promise<{ step: Step<unknown, unknown>; facts: unknown }> {
+  async detect(id: StepId, options: { audit?: boolean } = {}): Promise<{ step: Step<unknown, unknown>; facts: unknown }> {
     const step = this.builtStep(id);
-    return { step, facts: await step.detect(this.context()) };
+    return { step, facts: await step.detect({ ...this.context(), ...(options.audit ? { audit: true } : {}) }) };
   }
 
   /** Answers for a step: --answers file, else what the admin chose earlier (journal), else defaults. */

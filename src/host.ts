@@ -204,6 +204,11 @@ export class Host {
     return created;
   }
 
+  /** Makes a directory and its missing parents; returns those it created (for rollback). */
+  async ensureDir(boxDir: string): Promise<string[]> {
+    return this.mkdirp(boxDir);
+  }
+
   /** Removes the path itself (a link is removed, not its target). Absent is fine. */
   async remove(boxPath: string): Promise<void> {
     await fs.rm(this.hostPath(boxPath), { force: true });

@@ -53,6 +53,7 @@ export function describeChange(change: Change): string {
   if (change.kind === 'firewall') return `load ${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules`;
   if (change.kind === 'ipset') return `load set ${change.name}: ${change.entries.toLocaleString('en')} networks (hash:net, limit ${change.maxelem.toLocaleString('en')})`;
   if (change.kind === 'link') return linkLine(change);
+  if (change.kind === 'command') return `run ${[change.command.file, ...change.command.args].join(' ')}`;
   if (change.kind === 'package') {
     const tool = change.manager === 'apt' ? 'apt-get' : change.manager;
     return change.action === 'install' ? `${tool} install ${change.names.join(' ')}` : `${tool} remove ${change.names.join(' ')} (cannot be undone byte for byte: a rollback tells you what to reinstall)`;
@@ -88,7 +89,7 @@ export function renderPlan(changes: readonly Change[]): string {
   }
   const links = changes.filter((c) => c.kind === 'link');
   if (links.length > 0) parts.push(['# links (what starts at boot, what Apache reads):', ...links.map((l) => `  ${describeChange(l)}`)].join('\n') + '\n');
-  const services = changes.filter((c) => c.kind === 'service' || c.kind === 'package');
+  const services = changes.filter((c) => c.kind === 'service' || c.kind === 'package' || c.kind === 'command');
   if (services.length > 0) {
     parts.push(['# then:', ...services.map((s) => `  ${describeChange(s)}  (${s.reason})`)].join('\n') + '\n');
   }
@@ -109,6 +110,8 @@ export function planToJson(changes: readonly Change[]): unknown[] {
         return { kind: 'ipset', step: change.step, family: change.family, name: change.name, entries: change.entries, maxelem: change.maxelem, reason: change.reason };
       case 'link':
         return { kind: 'link', step: change.step, path: change.path, before: change.before, after: change.after, madeBy: change.madeBy ?? null, reason: change.reason };
+      case 'command':
+        return { kind: 'command', step: change.step, command: [change.command.file, ...change.command.args], creates: change.creates, reason: change.reason };
       case 'package':
         return { kind: 'package', step: change.step, action: change.action, manager: change.manager, packages: change.names, reason: change.reason };
     }

@@ -4,7 +4,7 @@
 // recovered on the next start (recovery.ts).
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CANDIDATE_PATH, type Change, type FileChange, type FirewallChange, type IpsetChange, type LinkChange, type PackageChange, type ServiceChange, type StepId } from './change.js';
+import { CANDIDATE_PATH, type Change, type CommandChange, type FileChange, type FirewallChange, type IpsetChange, type LinkChange, type PackageChange, type ServiceChange, type StepId } from './change.js';
 import { UserError } from './errors.js';
 import type { Host } from './host.js';
 import type { Journal } from './journal.js';
@@ -79,11 +79,12 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const services = input.changes.filter((c): c is ServiceChange => c.kind === 'service');
   const links = await resolveLinkChanges(host, input.changes.filter((c): c is LinkChange => c.kind === 'link'));
   const packages = input.changes.filter((c): c is PackageChange => c.kind === 'package');
+  const commands = input.changes.filter((c): c is CommandChange => c.kind === 'command');
   await refuseIfChangedSincePlan(host, allFiles);
   await refuseIfLinksChangedSincePlan(host, links);
 
   progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
-  const manifest = await store.capture(host, [...allFiles.map((f) => f.path), ...links.map((l) => l.path)], { step, label: `before apply of ${step}` });
+  const manifest = await store.capture(host, [...allFiles.map((f) => f.path), ...links.map((l) => l.path), ...commands.flatMap((c) => c.creates)], { step, label: `before apply of ${step}` });
   if (packages.some((p) => p.action === 'remove') && host.live) {
     const manager = packages[0]!.manager;
     manifest.packages = { manager, removed: packages.filter((p) => p.action === 'remove').flatMap((p) => p.names), listBefore: await store.putText(await installedPackages(host, manager)) };
@@ -138,6 +139,11 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }
     for (const change of files) await validateInstalled(host, change, progress, notes);
     for (const change of services) await runService(host, system, change, progress, notes);
+    for (const change of commands) {
+      // The directories it writes into (AIDE's /var/lib/aide when aide-common is not installed).
+      if (host.live) for (const file of change.creates) createdDirs.push(...(await host.ensureDir(path.posix.dirname(file))));
+      await runCommand(host, change, progress, notes);
+    }
     for (const change of packages.filter((p) => p.action === 'remove')) await runPackages(host, change, progress, notes);
     // What bulwark (and the tools it ran) left, for drift detection at a later rollback.
     await store.recordWritten(host, manifest, createdDirs);
@@ -262,6 +268,19 @@ async function refuseIfLinksChangedSincePlan(host: Host, links: LinkChange[]): P
     const now = meta?.type === 'symlink' ? await host.readlink(change.path) : meta ? '(not a link)' : null;
     if (now !== change.before) throw new UserError(`${change.path} changed after the plan was made.`, 'Run the step again so the plan is made from the current links.', 1);
   }
+}
+
+async function runCommand(host: Host, change: CommandChange, progress: (e: ProgressEvent) => void, notes: string[]): Promise<void> {
+  const label = [change.command.file, ...change.command.args].join(' ');
+  if (!host.live) {
+    notes.push(`${label} not run: --root acts on files only.`);
+    progress({ phase: 'skip', detail: `${label}: not run under --root` });
+    return;
+  }
+  progress({ phase: 'service', detail: change.progress });
+  const started = Date.now();
+  await host.run(change.command, { timeoutMs: change.timeoutMs ?? 600_000 });
+  progress({ phase: 'service', detail: `${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s` });
 }
 
 /** The installed packages with versions, one per line (kept in the snapshot before a removal). */

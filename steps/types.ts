@@ -14,6 +14,8 @@ export interface StepContext {
   readonly stateDir: string;
   /** The firewall's trusted sources (answers), which other steps must never block either. */
   readonly trustedSources?: readonly string[];
+  /** Set by `bulwark audit`: a step may run its slower read-only checks (the integrity check). */
+  readonly audit?: boolean;
 }
 
 /** One line of "what bulwark found", for the wizard and `audit`. */

@@ -2,17 +2,36 @@
 // while, addresses that fail logins or probe; bulwark gives it its own jail file, bans in kernel
 // sets, and proves each jail's filter on the box's real log before enabling it.
 import * as path from 'node:path';
-import type { Change, FileChange, PackageChange, ServiceChange } from '../../src/change.js';
+import type { Change, CommandChange, FileChange, PackageChange, ServiceChange } from '../../src/change.js';
 import type { Jail } from '../../src/answers.js';
 import type { Host } from '../../src/host.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { detectFirewall } from '../firewall/detect.js';
 import { findDaemon } from '../elastix-extras/boot.js';
+import { AIDE_CONF, AIDE_DB, AIDE_DB_NEW, aideConfig, parseCheck, WATCHED, type IntegrityReport } from './aide.js';
 import { ACTION_FILE, actionFile, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
 
 export interface IdsAnswers {
   jails: Jail[];
   ignoreIp?: string[];
+  /** A file-integrity baseline with AIDE (default: yes, unless OSSEC or Wazuh is in charge). */
+  integrity?: boolean;
+}
+
+export interface IntegrityFacts {
+  /** The aide program (null: not installed). */
+  readonly binary: string | null;
+  /** AIDE before 0.16 spells database_in as database. */
+  readonly legacy: boolean;
+  /** OSSEC or Wazuh, when installed: they do file integrity already, bulwark leaves it to them. */
+  readonly other: string | null;
+  readonly conf: string | null;
+  readonly dbExists: boolean;
+  /** The distribution's own AIDE database, installed but never initialised? */
+  readonly distroUninitialised: boolean;
+  readonly watched: readonly string[];
+  /** `aide --check` against bulwark's baseline (audit only). */
+  readonly check: IntegrityReport | { readonly error: string } | null;
 }
 
 interface LogSource {
@@ -38,6 +57,7 @@ export interface IdsFacts {
   readonly sources: Record<Jail, LogSource>;
   readonly jailFile: string | null;
   readonly actionFile: string | null;
+  readonly integrity: IntegrityFacts;
   /** This server's name when /etc/hosts does not list it (null when it does). */
   readonly hostname: string | null;
   /** fail2ban-regex on each chosen jail's real log (live only; filled by prepare). */
@@ -94,6 +114,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
       actionFile: await host.readText(ACTION_FILE),
       proofs: {},
       hostname: nameResolves ? null : hostname,
+      integrity: await detectIntegrity(host, Boolean(ctx.audit)),
     };
   },
 
@@ -123,7 +144,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
   },
 
   defaults(facts: IdsFacts): IdsAnswers {
-    return { jails: (['sshd', 'asterisk', 'apache-auth', 'recidive'] as const).filter((jail) => !facts.sources[jail].missing) };
+    return { jails: (['sshd', 'asterisk', 'apache-auth', 'recidive'] as const).filter((jail) => !facts.sources[jail].missing), integrity: facts.integrity.other === null };
   },
 
   questions(facts: IdsFacts): Question[] {
@@ -135,18 +156,25 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
         help: 'Each reads one log. recidive bans for a week the addresses that keep coming back after their bans.',
         choices: (['sshd', 'asterisk', 'apache-auth', 'recidive'] as const).map((jail) => ({ value: jail, label: jail, detail: facts.sources[jail].missing ?? (facts.sources[jail].logpath ?? 'the systemd journal') })),
       },
+      {
+        kind: 'boolean',
+        key: 'integrity',
+        prompt: facts.integrity.other ? `${facts.integrity.other} already checks file integrity. Add an AIDE baseline too?` : 'Record a file-integrity baseline (AIDE) of /etc, the programs and the web apps?',
+        help: 'AIDE notes a checksum of every file; `bulwark audit --step ids` then lists what changed since. An attacker who gets in usually changes something: a config, a program, a PHP file in the web apps.',
+      },
     ];
   },
 
   plan(facts: IdsFacts, answers: IdsAnswers): Change[] {
     const changes: Change[] = [];
-    if (!facts.installed && facts.live && facts.packageManager) {
+    if (!facts.installed && facts.live && facts.packageManager && answers.jails.length > 0) {
       changes.push({ kind: 'package', step: 'ids', action: 'install', manager: facts.packageManager, names: ['fail2ban'], reason: 'fail2ban is not installed' } satisfies PackageChange);
     }
     const jails = jailPlans(facts, answers);
-    const action = actionFile();
-    if (action !== facts.actionFile) changes.push({ kind: 'file', step: 'ids', path: ACTION_FILE, before: facts.actionFile, after: action, mode: 0o644, reason: 'the ban action: fail2ban\'s ipset action with room for a million addresses per set' } satisfies FileChange);
-    const jailText = jailFile(jails, ignoreList(facts, answers));
+    const action = answers.jails.length === 0 ? null : actionFile();
+    if (action !== facts.actionFile && !(action === null && facts.actionFile === null)) changes.push({ kind: 'file', step: 'ids', path: ACTION_FILE, before: facts.actionFile, after: action, mode: 0o644, reason: 'the ban action: fail2ban\'s ipset action with room for a million addresses per set' } satisfies FileChange);
+    // No jail chosen: bulwark's files go (or are never written), fail2ban's own defaults stay.
+    const jailText = answers.jails.length === 0 ? null : jailFile(jails, ignoreList(facts, answers));
     if (jailText !== facts.jailFile) {
       changes.push({
         kind: 'file',
@@ -155,13 +183,15 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
         before: facts.jailFile,
         after: jailText,
         mode: 0o644,
-        validators: [{ when: 'installed', command: { file: 'fail2ban-client', args: ['-t'] }, label: 'fail2ban configuration test (fail2ban-client -t)' }],
-        reason: `jails ${jails.filter((j) => j.enabled).map((j) => j.name).join(', ') || '(none)'}`,
+        validators: jailText === null ? [] : [{ when: 'installed', command: { file: 'fail2ban-client', args: ['-t'] }, label: 'fail2ban configuration test (fail2ban-client -t)' }],
+        reason: jailText === null ? 'no jail of bulwark\'s is wanted any more' : `jails ${jails.filter((j) => j.enabled).map((j) => j.name).join(', ') || '(none)'}`,
       } satisfies FileChange);
     }
-    if (changes.some((c) => c.kind === 'file') && facts.live) {
+    const fail2banFiles = changes.some((c) => c.kind === 'file');
+    changes.push(...integrityChanges(facts, answers));
+    if (fail2banFiles && facts.live) {
       if (facts.running) changes.push({ kind: 'service', step: 'ids', names: [facts.serviceName], action: 'reload', undo: 'reload', reason: 'fail2ban reads its jails again' } satisfies ServiceChange);
-      else changes.push({ kind: 'service', step: 'ids', names: [facts.serviceName], action: 'start', undo: 'stop', reason: 'fail2ban starts' } satisfies ServiceChange);
+      else if (answers.jails.length > 0) changes.push({ kind: 'service', step: 'ids', names: [facts.serviceName], action: 'start', undo: 'stop', reason: 'fail2ban starts' } satisfies ServiceChange);
     }
     return changes;
   },
@@ -186,6 +216,19 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     const findings: Finding[] = [];
     if (!facts.installed) findings.push({ severity: 'high', title: 'No intrusion detection: fail2ban is not installed', why: 'Password guessing on SSH, SIP and the web pages goes on for as long as the attacker likes.', fix: 'Install fail2ban with jails for SSH, Asterisk, Apache auth and repeat offenders, banning in kernel sets.' });
     else if (facts.jailFile === null) findings.push({ severity: 'medium', title: 'fail2ban runs with its default jails', why: 'The defaults ban with one firewall rule per address and leave Asterisk unwatched.', fix: 'Give fail2ban bulwark\'s jails, proved on your logs, banning in kernel sets.' });
+    const integrity = facts.integrity;
+    if (integrity.other) findings.push({ severity: 'info', title: `${integrity.other} is in charge of file integrity`, why: 'It checks files already; bulwark leaves it to it.', fix: 'Nothing to do.' });
+    else if (!integrity.dbExists && integrity.distroUninitialised) findings.push({ severity: 'medium', title: 'AIDE is installed but its database was never initialised', why: 'Without a baseline AIDE has nothing to compare with: it checks nothing.', fix: `Record bulwark's baseline (aide --init --config ${AIDE_CONF}).` });
+    else if (!integrity.dbExists) findings.push({ severity: 'medium', title: 'No file-integrity baseline', why: 'Without checksums of the system files, a changed program or configuration goes unnoticed.', fix: `Record a baseline with AIDE (${WATCHED.join(', ')}).` });
+    if (integrity.check && 'error' in integrity.check) findings.push({ severity: 'medium', title: 'The integrity check could not run', why: integrity.check.error, fix: `Run aide --check --config ${AIDE_CONF} by hand.` });
+    else if (integrity.check) {
+      const { added, removed, changed } = integrity.check;
+      const total = added.length + removed.length + changed.length;
+      if (total > 0) {
+        const list = [...changed.map((p) => `changed ${p}`), ...added.map((p) => `added ${p}`), ...removed.map((p) => `removed ${p}`)];
+        findings.push({ severity: 'high', title: `${total} file(s) differ from the integrity baseline: ${list.slice(0, 20).join(', ')}${list.length > 20 ? `, and ${list.length - 20} more` : ''}`, why: 'Files changed since the baseline. After your own updates and edits that is expected; otherwise someone else changed them.', fix: `Look at each one. When the changes are yours, record a new baseline: aide --init --config ${AIDE_CONF} and move ${AIDE_DB_NEW} to ${AIDE_DB}.` });
+      } else findings.push({ severity: 'info', title: 'No file changed since the integrity baseline', why: 'AIDE compared every watched file with its checksum.', fix: 'Nothing to do.' });
+    }
     if (facts.hostname) findings.push({ severity: 'low', title: `This server's name (${facts.hostname}) is not in /etc/hosts`, why: 'fail2ban looks the name up for every failure it sees; without a local answer it waits on DNS, and bans come late or not at all.', fix: `Add "127.0.1.1 ${facts.hostname}" to /etc/hosts.` });
     if (facts.sources.asterisk.missing) findings.push({ severity: 'medium', title: 'Asterisk\'s failed SIP logins cannot be watched', why: facts.sources.asterisk.missing, fix: 'Add "security => security" under [logfiles] and "dateformat=%F %T" under [general] in /etc/asterisk/logger.conf, then `asterisk -rx "logger reload"`.' });
     return findings;
@@ -194,8 +237,10 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
   async verify(ctx: StepContext, answers: IdsAnswers, changes: readonly Change[] = []): Promise<VerifyCheck[]> {
     const checks: VerifyCheck[] = [];
     const facts = await idsStep.detect(ctx);
-    checks.push({ label: 'bulwark\'s jail file is in place', ok: facts.jailFile === jailFile(jailPlans(facts, answers), ignoreList(facts, answers)) || changes.every((c) => c.kind !== 'file') });
-    if (ctx.host.live) {
+    const expected = answers.jails.length === 0 ? null : jailFile(jailPlans(facts, answers), ignoreList(facts, answers));
+    if (changes.some((c) => c.kind === 'file' && c.path === JAIL_FILE)) checks.push({ label: expected === null ? 'no jail file of bulwark\'s' : 'bulwark\'s jail file is in place', ok: facts.jailFile === expected });
+    if (changes.some((c) => c.kind === 'command')) checks.push({ label: `the integrity baseline is in place (${AIDE_DB})`, ok: facts.integrity.dbExists });
+    if (ctx.host.live && answers.jails.length > 0) {
       const status = await ctx.host.run({ file: 'fail2ban-client', args: ['status'] }, { reject: false });
       const active = /Jail list:\s*(.*)$/m.exec(status.stdout)?.[1]?.split(/,\s*/).filter(Boolean) ?? [];
       for (const jail of jailPlans(facts, answers).filter((j) => j.enabled)) checks.push({ label: `jail ${jail.name} runs`, ok: active.includes(jail.name), detail: active.includes(jail.name) ? undefined : `fail2ban runs: ${active.join(', ') || 'no jail'}` });
@@ -259,4 +304,45 @@ async function asteriskSource(host: Host): Promise<LogSource> {
   const astlog = /^\s*astlogdir\s*=>?\s*(\S+)/m.exec((await host.readText('/etc/asterisk/asterisk.conf')) ?? '')?.[1] ?? '/var/log/asterisk';
   const logpath = channel ? (channel[1]!.startsWith('/') ? channel[1]! : path.posix.join(astlog, channel[1]!)) : null;
   return { jail: 'asterisk', logpath, backend: 'auto', ...(missing.length > 0 ? { missing: `Asterisk logs no failed SIP logins fail2ban can read: ${missing.join('; ')}` } : {}) };
+}
+
+/** AIDE: bulwark's configuration, then the baseline made and moved into place (when either is missing or stale). */
+function integrityChanges(facts: IdsFacts, answers: IdsAnswers): Change[] {
+  const integrity = facts.integrity;
+  if (answers.integrity === false || (answers.integrity === undefined && integrity.other)) return [];
+  const changes: Change[] = [];
+  if (!integrity.binary && facts.live && facts.packageManager) {
+    changes.push({ kind: 'package', step: 'ids', action: 'install', manager: facts.packageManager, names: ['aide'], reason: 'AIDE is not installed' } satisfies PackageChange);
+  }
+  const conf = aideConfig(integrity.watched, integrity.legacy);
+  if (conf !== integrity.conf) changes.push({ kind: 'file', step: 'ids', path: AIDE_CONF, before: integrity.conf, after: conf, mode: 0o600, reason: `what AIDE watches: ${integrity.watched.join(', ')}` } satisfies FileChange);
+  // The baseline is made on the live system only (under --root nothing runs).
+  if (facts.live && (conf !== integrity.conf || !integrity.dbExists)) {
+    changes.push({ kind: 'command', step: 'ids', command: { file: 'aide', args: ['--init', '--config', AIDE_CONF] }, creates: [AIDE_DB_NEW], progress: `recording the integrity baseline: aide --init reads every file of ${integrity.watched.join(', ')} (a minute or more on a large system)`, timeoutMs: 3_600_000, reason: 'the baseline: a checksum of every watched file' } satisfies CommandChange);
+    changes.push({ kind: 'command', step: 'ids', command: { file: 'mv', args: ['-f', AIDE_DB_NEW, AIDE_DB] }, creates: [AIDE_DB], progress: `moving the new baseline into place (${AIDE_DB})`, reason: 'AIDE compares with this file' } satisfies CommandChange);
+  }
+  return changes;
+}
+
+async function detectIntegrity(host: Host, audit: boolean): Promise<IntegrityFacts> {
+  const binary = host.live ? await host.findProgram('aide') : (await firstExisting(host, ['/usr/bin/aide', '/usr/sbin/aide']));
+  let legacy = false;
+  if (binary && host.live) {
+    const version = /AIDE,? (?:version )?v?(\d+)\.(\d+)/i.exec((await host.run({ file: 'aide', args: ['--version'] }, { reject: false })).stdout + '');
+    legacy = version !== null && Number(version[1]) === 0 && Number(version[2]) < 16;
+  } else if (binary) {
+    legacy = /release [56]\./.test((await host.readText('/etc/redhat-release')) ?? '');
+  }
+  const other = (await host.exists('/var/ossec/bin/wazuh-control')) ? 'Wazuh' : (await host.exists('/var/ossec')) ? 'OSSEC' : null;
+  const watched: string[] = [];
+  for (const dir of WATCHED) if (await host.exists(dir)) watched.push(dir);
+  const dbExists = await host.exists(AIDE_DB);
+  const distroUninitialised = binary !== null && !(await host.exists('/var/lib/aide/aide.db')) && !(await host.exists('/var/lib/aide/aide.db.gz'));
+  let check: IntegrityFacts['check'] = null;
+  if (audit && binary && dbExists && host.live) {
+    const result = await host.run({ file: 'aide', args: ['--check', '--config', AIDE_CONF] }, { reject: false, timeoutMs: 3_600_000 });
+    // Exit codes 0-7 are "no difference" and the added/removed/changed bits; above that, an error.
+    check = result.exitCode !== null && result.exitCode >= 0 && result.exitCode <= 7 ? parseCheck(result.stdout) : { error: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.exitCode}` };
+  }
+  return { binary, legacy, other, conf: await host.readText(AIDE_CONF), dbExists, distroUninitialised, watched, check };
 }

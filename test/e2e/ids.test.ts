@@ -101,4 +101,41 @@ describe.skipIf(!isRoot || !hasFail2ban)('ids: fail2ban on kernel sets, in a box
       expect((await box.exec('test', ['-e', file], { reject: false })).code, file).not.toBe(0);
     }
   }, 180_000);
+
+  it('records an AIDE baseline; a file changed under /etc afterwards is reported by `bulwark audit --step ids`; rollback removes the baseline', async () => {
+    // Given the step applied with the integrity baseline only (no jail)
+    await box.writeFile('/root/answers.json', JSON.stringify({ ids: { jails: [], integrity: true } }), 0o600);
+    const apply = await atConsole(box, ['apply', '--step', 'ids', '--yes', '--answers', '/root/answers.json']);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toMatch(/run\s+recording the integrity baseline: aide --init/);
+    expect(apply.stdout).toMatch(/aide --init --config \/etc\/aide\/bulwark\.conf: done in [\d.]+ s/);
+    expect((await box.exec('test', ['-s', '/var/lib/aide/bulwark.db'], { reject: false })).code).toBe(0);
+
+    // When nothing changed, the audit says so
+    const clean = JSON.parse((await atConsole(box, ['audit', '--step', 'ids', '--json'])).stdout) as AuditJson;
+    expect(clean.steps[0]!.findings.map((f) => f.title)).toContain('No file changed since the integrity baseline');
+
+    // When a file under /etc is changed and another added
+    await box.exec('sh', ['-c', 'echo "10.1.2.3 intruder.example" >> /etc/hosts && echo evil > /etc/cron.d/bulwark-probe']);
+
+    // Then the audit lists both, as a high finding
+    const audit = await atConsole(box, ['audit', '--step', 'ids', '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    const finding = (JSON.parse(audit.stdout) as AuditJson).steps[0]!.findings.find((f) => /differ from the integrity baseline/.test(f.title));
+    expect(finding?.severity).toBe('high');
+    expect(finding?.title).toContain('changed /etc/hosts');
+    expect(finding?.title).toContain('added /etc/cron.d/bulwark-probe');
+
+    // When rolled back, bulwark's AIDE files are gone
+    const rollback = await atConsole(box, ['rollback', '--step', 'ids', '--yes']);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    for (const file of ['/var/lib/aide/bulwark.db', '/var/lib/aide/bulwark.db.new', '/etc/aide/bulwark.conf']) {
+      expect((await box.exec('test', ['-e', file], { reject: false })).code, file).not.toBe(0);
+    }
+  }, 180_000);
 });
+
+interface AuditJson {
+  score: number;
+  steps: { id: string; findings: { severity: string; title: string; why: string; fix: string }[] }[];
+}
