@@ -207,6 +207,11 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     }
     const asterisk = facts.sources.asterisk;
     if (asterisk.missing && !answers.jails.includes('asterisk')) notes.push(`asterisk: not watched: ${asterisk.missing}.`);
+    const integrity = facts.integrity;
+    if (answers.integrity !== false && !(answers.integrity === undefined && integrity.other)) {
+      if (!facts.live) notes.push(`integrity: only AIDE's configuration is written under --root; the baseline (aide --init) is recorded on the live system.`);
+      else notes.push(`integrity: AIDE watches ${integrity.watched.join(', ')}; \`bulwark audit --step ids\` lists what changed since the baseline.`);
+    } else if (integrity.other) notes.push(`integrity: ${integrity.other} is in charge; bulwark records no AIDE baseline.`);
     if (facts.hostname) notes.push(`/etc/hosts does not list this server's name (${facts.hostname}): fail2ban looks it up for every failure and waits on DNS. Add "127.0.1.1 ${facts.hostname}" to /etc/hosts.`);
     notes.push('The firewall step\'s rate limits keep floods of SIP and SSH attempts out of the logs, so fail2ban keeps up.');
     return notes;

@@ -1,0 +1,103 @@
+// The ids step's texts and parsers: fail2ban-regex and aide --check output as the installed
+// versions print it, SIP trunk hosts from chan_sip and PJSIP files, the jail file, the AIDE
+// configuration for old and new AIDE.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { aideConfig, parseCheck } from '../../steps/ids/aide.js';
+import { jailFile, parseRegexOutput, trunkHosts, type JailPlan } from '../../steps/ids/fail2ban.js';
+
+const has = (program: string) => {
+  try {
+    accessSync(program, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('parseRegexOutput', () => {
+  it.skipIf(!has('/usr/bin/fail2ban-regex'))('reads what the installed fail2ban-regex prints: lines, matches, readable dates', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulwark-f2b-'));
+    try {
+      const log = path.join(dir, 'auth.log');
+      writeFileSync(
+        log,
+        [
+          '2026-11-25T07:00:47.841175+00:00 box sshd[9775]: Failed password for voip from 203.0.113.66 port 48752 ssh2',
+          'Nov 25 07:00:48 box sshd[9776]: Failed password for invalid user admin from 203.0.113.67 port 1 ssh2',
+          '2026-11-25T07:00:49.000000+00:00 box sshd[9777]: Accepted publickey for root from 10.0.0.2 port 2 ssh2',
+          'a line without any date',
+        ].join('\n') + '\n',
+      );
+      const output = execFileSync('fail2ban-regex', [log, '/etc/fail2ban/filter.d/sshd.conf'], { encoding: 'utf8' });
+      expect(parseRegexOutput(output)).toEqual({ lines: 4, matched: 2, dateHits: 3, seconds: expect.any(Number) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a log whose dates the filter cannot read has no date hits (the jail would never ban)', () => {
+    const output = 'Running tests\n=============\n\nDate template hits:\n\nLines: 1000 lines, 0 ignored, 0 matched, 1000 missed\n[processed in 0.25 sec]\n';
+    expect(parseRegexOutput(output)).toEqual({ lines: 1000, matched: 0, dateHits: 0, seconds: 0.25 });
+    expect(parseRegexOutput('fail2ban-regex: error: no such file')).toBeNull();
+  });
+});
+
+describe('trunkHosts', () => {
+  it('takes fixed hosts from chan_sip peers and PJSIP contacts and identify matches, not dynamic ones', () => {
+    const sip = '[general]\nbindport=5060\n[trunk1]\ntype=peer\nhost=sip.carrier.example.net ; our carrier\n[phone]\nhost=dynamic\n[local]\nhost=127.0.0.1\n';
+    const pjsip = '[carrier]\ntype=aor\ncontact=sip:198.51.100.20:5060\n[carrier-identify]\ntype=identify\nmatch=198.51.100.0/28,203.0.113.9\n[v6]\ntype=aor\ncontact=sip:user@[2001:db8::5]:5060\n';
+    expect(trunkHosts(sip, pjsip)).toEqual(['198.51.100.0/28', '198.51.100.20', '2001:db8::5', '203.0.113.9', 'sip.carrier.example.net']);
+    expect(trunkHosts(null, null)).toEqual([]);
+  });
+});
+
+describe('jailFile', () => {
+  it('writes each jail with bulwark\'s set action and the never-ban list, and says why a jail stays off', () => {
+    const jails: JailPlan[] = [
+      { name: 'sshd', enabled: true, port: '22,2222', backend: 'auto', logpath: '/var/log/auth.log', banaction: 'bulwark-ipset[type=multiport]', maxretry: 5, findtime: '10m', bantime: '1h' },
+      { name: 'asterisk', enabled: false, port: '5060', backend: 'auto', banaction: 'bulwark-ipset[type=multiport]', maxretry: 10, findtime: '10m', bantime: '1h', off: 'no security log' },
+    ];
+    const text = jailFile(jails, ['127.0.0.1/8', '::1', '198.51.100.7']);
+    expect(text).toContain('[sshd]\nenabled   = true\nport      = 22,2222\nbackend   = auto\nlogpath   = /var/log/auth.log\nbanaction = bulwark-ipset[type=multiport]');
+    expect(text).toContain('[asterisk]\n# off: no security log\nenabled   = false');
+    expect(text.match(/^ignoreip  = 127\.0\.0\.1\/8 ::1 198\.51\.100\.7$/gm)).toHaveLength(2);
+  });
+});
+
+describe('AIDE', () => {
+  it('configuration: database_in for AIDE 0.16 and later, database for the older AIDE of CentOS 5/6', () => {
+    expect(aideConfig(['/etc'], false)).toContain('database_in=file:/var/lib/aide/bulwark.db\n');
+    expect(aideConfig(['/etc'], true)).toMatch(/^database=file:\/var\/lib\/aide\/bulwark\.db$/m);
+    expect(aideConfig(['/etc', '/var/www'], false)).toMatch(/^\/etc BULWARK\n\/var\/www BULWARK$/m);
+  });
+
+  it.skipIf(!has('/usr/bin/aide'))('parseCheck reads what the installed aide --check prints', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulwark-aide-'));
+    try {
+      const watched = path.join(dir, 'etc');
+      execFileSync('mkdir', ['-p', watched]);
+      writeFileSync(path.join(watched, 'one'), 'a\n');
+      writeFileSync(path.join(watched, 'two'), 'b\n');
+      const conf = path.join(dir, 'aide.conf');
+      writeFileSync(conf, aideConfig([watched], false).replaceAll('/var/lib/aide/', `${dir}/`));
+      execFileSync('aide', ['--init', '--config', conf]);
+      execFileSync('mv', [path.join(dir, 'bulwark.db.new'), path.join(dir, 'bulwark.db')]);
+      writeFileSync(path.join(watched, 'one'), 'changed\n');
+      writeFileSync(path.join(watched, 'three'), 'new\n');
+      rmSync(path.join(watched, 'two'));
+      let output = '';
+      try {
+        execFileSync('aide', ['--check', '--config', conf], { encoding: 'utf8' });
+      } catch (error) {
+        output = (error as { stdout: string }).stdout;
+      }
+      expect(parseCheck(output)).toEqual({ added: [path.join(watched, 'three')], removed: [path.join(watched, 'two')], changed: [path.join(watched, 'one')] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
