@@ -7,6 +7,8 @@ export const JAIL_FILE = '/etc/fail2ban/jail.d/bulwark.local';
 export const ACTION_FILE = '/etc/fail2ban/action.d/bulwark-ipset.conf';
 /** Far beyond ipset's default of 65,536: a botnet can fill that in an afternoon. */
 export const SET_LIMIT = 1_048_576;
+/** Asterisk's log lines with dateformat=%F %T start "[2026-11-25 07:00:00]". */
+export const ASTERISK_DATEPATTERN = '^\\[%Y-%m-%d %H:%M:%S\\]';
 
 export interface JailPlan {
   readonly name: Jail;
@@ -16,6 +18,10 @@ export interface JailPlan {
   readonly logpath?: string;
   readonly backend: 'auto' | 'systemd' | 'polling';
   readonly journalmatch?: string;
+  /** A date pattern fixed to the log's own format (Asterisk with dateformat=%F %T): fail2ban then
+   *  tries one date template per line instead of its whole list. Written with %% (the jail file is
+   *  read with interpolation). */
+  readonly datepattern?: string;
   readonly banaction: string;
   readonly maxretry: number;
   readonly findtime: string;
@@ -62,6 +68,7 @@ export function jailFile(jails: readonly JailPlan[], ignoreIp: readonly string[]
     lines.push(`backend   = ${jail.backend}`);
     if (jail.logpath) lines.push(`logpath   = ${jail.logpath}`);
     if (jail.journalmatch) lines.push(`journalmatch = ${jail.journalmatch}`);
+    if (jail.datepattern) lines.push(`datepattern = ${jail.datepattern.replaceAll('%', '%%')}`);
     lines.push(`banaction = ${jail.banaction}`, `banaction_allports = bulwark-ipset[type=allports]`, `maxretry  = ${jail.maxretry}`, `findtime  = ${jail.findtime}`, `bantime   = ${jail.bantime}`, `ignoreip  = ${ignoreIp.join(' ')}`);
   }
   return lines.join('\n') + '\n';

@@ -9,7 +9,7 @@ import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from 
 import { detectFirewall } from '../firewall/detect.js';
 import { findDaemon } from '../elastix-extras/boot.js';
 import { AIDE_CONF, AIDE_DB, AIDE_DB_NEW, aideConfig, parseCheck, WATCHED, type IntegrityReport } from './aide.js';
-import { ACTION_FILE, actionFile, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
+import { ACTION_FILE, actionFile, ASTERISK_DATEPATTERN, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
 
 export interface IdsAnswers {
   jails: Jail[];
@@ -126,7 +126,9 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     for (const jail of answers.jails) {
       const source = facts.sources[jail];
       if (source.missing || !source.logpath || !(await host.exists(source.logpath))) continue;
-      const result = await host.run({ file: 'fail2ban-regex', args: [source.logpath, `/etc/fail2ban/filter.d/${FILTERS[jail]}.conf`] }, { reject: false, timeoutMs: 600_000 });
+      // With the jail's own settings: Asterisk's date pattern is bulwark's (see jailPlans).
+      const args = [...(jail === 'asterisk' ? ['-d', ASTERISK_DATEPATTERN] : []), source.logpath, `/etc/fail2ban/filter.d/${FILTERS[jail]}.conf`];
+      const result = await host.run({ file: 'fail2ban-regex', args }, { reject: false, timeoutMs: 600_000 });
       facts.proofs[jail] = parseRegexOutput(result.stdout) ?? { error: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.exitCode}` };
     }
   },
@@ -271,7 +273,7 @@ function jailPlans(facts: IdsFacts, answers: IdsAnswers): JailPlan[] {
     const off = source.missing ?? unreadable;
     const base = { name: jail, enabled: !off, backend: source.backend, ...(source.logpath && source.backend !== 'systemd' ? { logpath: source.logpath } : {}), ...(off ? { off } : {}) };
     if (jail === 'sshd') plans.push({ ...common, ...base, port: facts.sshPorts.join(','), ...(source.backend === 'systemd' ? { journalmatch: '_SYSTEMD_UNIT=ssh.service + _SYSTEMD_UNIT=sshd.service + _COMM=sshd' } : {}) });
-    if (jail === 'asterisk') plans.push({ ...common, ...base, port: (facts.sipPorts.length > 0 ? facts.sipPorts : ['5060', '5061']).join(','), maxretry: 10 });
+    if (jail === 'asterisk') plans.push({ ...common, ...base, port: (facts.sipPorts.length > 0 ? facts.sipPorts : ['5060', '5061']).join(','), maxretry: 10, datepattern: ASTERISK_DATEPATTERN });
     if (jail === 'apache-auth') plans.push({ ...common, ...base, port: 'http,https' });
     if (jail === 'recidive') plans.push({ ...common, ...base, banaction: 'bulwark-ipset[type=allports]', maxretry: 5, findtime: '1d', bantime: '1w' });
   }
