@@ -101,3 +101,42 @@ describe('AIDE', () => {
     }
   });
 });
+
+describe('the ids plan on small roots', () => {
+  async function factsFor(entries: Record<string, string>) {
+    const { mkdir, mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const root = await mkdtemp(path.join(tmpdir(), 'bulwark-ids-'));
+    for (const [file, content] of Object.entries(entries)) {
+      await mkdir(path.dirname(path.join(root, file)), { recursive: true });
+      await writeFile(path.join(root, file), content);
+    }
+    const { Host } = await import('../../src/host.js');
+    const { detectSystem } = await import('../../src/system.js');
+    const { idsStep } = await import('../../steps/ids/index.js');
+    const host = new Host(root);
+    const facts = await idsStep.detect({ host, system: await detectSystem(host), stateDir: '/nonexistent' });
+    await rm(root, { recursive: true, force: true });
+    return { facts, idsStep };
+  }
+  const DEBIAN = { 'etc/debian_version': '12.8\n', 'etc/inittab': 'id:2:initdefault:\n', 'var/lib/dpkg/status': 'Package: openssh-server\nStatus: install ok installed\n', 'var/log/auth.log': '' };
+
+  it('installs fail2ban and AIDE first when they are missing (live only), then starts fail2ban', async () => {
+    const { facts, idsStep } = await factsFor(DEBIAN);
+    expect(facts.installed).toBe(false);
+    const live = { ...facts, live: true };
+    const changes = idsStep.plan(live, idsStep.defaults(live));
+    expect(changes.filter((c) => c.kind === 'package').map((c) => (c as { names: string[] }).names)).toEqual([['fail2ban'], ['aide']]);
+    expect(changes.at(-1)).toMatchObject({ kind: 'service', action: 'start', undo: 'stop' });
+    expect(changes.filter((c) => c.kind === 'command').map((c) => (c as { command: { file: string } }).command.file)).toEqual(['aide', 'mv']);
+    // Under --root nothing is installed and nothing runs
+    expect(idsStep.plan(facts, idsStep.defaults(facts)).filter((c) => c.kind !== 'file')).toEqual([]);
+  });
+
+  it('leaves file integrity to OSSEC or Wazuh when it is installed', async () => {
+    const { facts, idsStep } = await factsFor({ ...DEBIAN, 'var/ossec/bin/wazuh-control': '#!/bin/sh\n' });
+    expect(facts.integrity.other).toBe('Wazuh');
+    expect(idsStep.defaults(facts).integrity).toBe(false);
+    expect(idsStep.plan(facts, idsStep.defaults(facts)).some((c) => c.kind === 'file' && c.path === '/etc/aide/bulwark.conf')).toBe(false);
+    expect(idsStep.findings(facts).map((f) => f.title)).toContain('Wazuh is in charge of file integrity');
+  });
+});
