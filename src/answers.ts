@@ -112,7 +112,8 @@ export const answersSchema = z.strictObject({
       users: list(
         z.strictObject({
           name: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected a user name of letters, digits, ".", "_" or "-"' })),
-          passwordFile: absolutePath,
+          // Optional only for a password typed in the wizard (kept in memory, never in the answers).
+          passwordFile: z.optional(absolutePath),
         }, { error: 'expected an object such as {"name": "ops", "passwordFile": "/root/ops.pw"}' }),
         'users',
       ),

@@ -3,6 +3,7 @@ import type { StepId } from '../src/change.js';
 import { STEP_CATALOG } from './catalog.js';
 import { extrasStep } from './elastix-extras/index.js';
 import { exposureStep } from './exposure/index.js';
+import { htaccessStep } from './htaccess/index.js';
 import { idsStep } from './ids/index.js';
 import { firewallStep } from './firewall/index.js';
 import { geoblockStep } from './geoblock/index.js';
@@ -18,6 +19,7 @@ const BUILT: Partial<Record<StepId, Step<any, any>>> = {
   firewall: firewallStep,
   geoblock: geoblockStep,
   ids: idsStep,
+  htaccess: htaccessStep,
 };
 
 export const STEPS: readonly StepEntry[] = STEP_CATALOG.map((entry): StepEntry => {

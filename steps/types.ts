@@ -73,6 +73,8 @@ export interface TextQuestion {
   readonly key: string;
   readonly prompt: string;
   readonly help?: string;
+  /** A password: shown as dots while typed, never put in the answers (the step keeps it in memory). */
+  readonly secret?: boolean;
 }
 
 export type Question = MultiSelectQuestion | BooleanQuestion | ChoiceQuestion | TextQuestion;

@@ -186,7 +186,7 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
         }
         if (question.kind === 'text') {
           const current = state.open.answers[question.key];
-          const initial = Array.isArray(current) ? current.join(' ') : typeof current === 'string' ? current : '';
+          const initial = question.secret ? '' : Array.isArray(current) ? current.join(' ') : typeof current === 'string' ? current : '';
           return <TextInput key={question.key} question={question} initial={initial} width={width} color={color} error={state.error} onSubmit={(value) => void wizard.answer(question, value)} />;
         }
         const openStep = engine.builtStep(state.open.id) as Step<unknown, Record<string, unknown>>;

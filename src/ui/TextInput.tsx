@@ -24,7 +24,7 @@ export function TextInput({ question, initial, width, error, onSubmit, color = t
       ))}
       {question.help ? wrap(question.help, width).map((line, i) => <Text key={`h${i}`} dimColor>{line}</Text>) : null}
       <Text> </Text>
-      <Text color={color ? 'cyan' : undefined}>{fit(`› ${value}█`, width)}</Text>
+      <Text color={color ? 'cyan' : undefined}>{fit(`› ${question.secret ? '•'.repeat(value.length) : value}█`, width)}</Text>
       {error ? <Text color={color ? 'red' : undefined}>{fit(error, width)}</Text> : null}
     </Box>
   );

@@ -230,10 +230,10 @@ describe('the wizard in an 80x24 terminal', () => {
     // When the admin walks to the checklist, unticks Postfix and accepts
     terminal.start(['--root', root, '--state-dir', state]);
     const home = await terminal.waitFor('Press Enter to start');
-    // The list starts on step 1, the minimal installation; step 6 is not built yet
+    // The list starts on step 1, the minimal installation; step 7 is not built yet
     expect(home).toMatch(/› ○ 1\. Minimal installation\s+elastix-extras\s+pending/);
     expect(home).toMatch(/○ 2\. Minimal exposure\s+exposure\s+pending/);
-    expect(home).toMatch(/6\. Web second layer.*coming in a later version/);
+    expect(home).toMatch(/7\. SSH hardening.*coming in a later version/);
     const checklist = await walkToChecklist();
     expect(checklist).toMatch(/› \[x\] MySQL/);
     expect(checklist).toMatch(/\[x\] Postfix/);

@@ -125,7 +125,7 @@ describe('the ids plan on small roots', () => {
     expect(facts.installed).toBe(false);
     const live = { ...facts, live: true };
     const changes = idsStep.plan(live, idsStep.defaults(live));
-    expect(changes.filter((c) => c.kind === 'package').map((c) => (c as { names: string[] }).names)).toEqual([['fail2ban'], ['aide']]);
+    expect(changes.filter((c) => c.kind === 'package').map((c) => (c as { names: readonly string[] }).names)).toEqual([['fail2ban'], ['aide']]);
     expect(changes.at(-1)).toMatchObject({ kind: 'service', action: 'start', undo: 'stop' });
     expect(changes.filter((c) => c.kind === 'command').map((c) => (c as { command: { file: string } }).command.file)).toEqual(['aide', 'mv']);
     // Under --root nothing is installed and nothing runs
