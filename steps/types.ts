@@ -38,6 +38,8 @@ export interface Choice {
   readonly value: string;
   readonly label: string;
   readonly detail?: string;
+  /** Ticked in the wizard while the question has no answer yet (a suggestion, not a default). */
+  readonly suggested?: boolean;
 }
 
 /** A question the wizard asks; answers are plain JSON under the step's key in the answers file. */

@@ -142,14 +142,22 @@ export const htaccessStep: Step<HtaccessFacts, HtaccessAnswers> = {
     return rows;
   },
 
-  defaults(facts: HtaccessFacts): HtaccessAnswers {
-    return { protect: [...facts.adminPaths], users: [] };
+  // Nothing is protected until a user is named (a plan of every step must not need one); the wizard
+  // ticks the admin pages it found as a suggestion.
+  defaults(): HtaccessAnswers {
+    return { protect: [], users: [] };
+  },
+
+  choiceOf(answers: HtaccessAnswers, question: Question): string[] {
+    if (question.key !== 'protect' || question.kind !== 'multiselect') return [];
+    if (answers.protect.length === 0 && answers.users.length === 0) return question.choices.filter((c) => c.suggested).map((c) => c.value);
+    return answers.protect;
   },
 
   questions(facts: HtaccessFacts): Question[] {
     const paths = [...new Set([...facts.adminPaths, ...ADMIN_APPS.map((a) => a.path)])];
     return [
-      { kind: 'multiselect', key: 'protect', prompt: 'Which pages should ask for a second login?', help: 'The admin pages: never the pages your customers use.', choices: paths.map((p) => ({ value: p, label: p, detail: facts.adminPaths.includes(p) ? 'found on this box' : 'not found here' })) },
+      { kind: 'multiselect', key: 'protect', prompt: 'Which pages should ask for a second login?', help: 'The admin pages: never the pages your customers use.', choices: paths.map((p) => ({ value: p, label: p, detail: facts.adminPaths.includes(p) ? 'found on this box' : 'not found here', suggested: facts.adminPaths.includes(p) })) },
       { kind: 'text', key: 'user', prompt: 'User name for the second login', help: 'Letters, digits, ".", "_" or "-". More users: list them in an answers file (htaccess.users).' },
       { kind: 'text', key: 'password', secret: true, prompt: 'Its password (at least 10 characters; not shown, not stored by bulwark)', help: 'It is hashed into the password file; bulwark keeps no copy. Starting bulwark again asks for it again.' },
     ];

@@ -82,6 +82,11 @@ class Terminal {
     this.tmux(['send-keys', '-t', this.target, key]);
   }
 
+  /** Types text as it is (tmux send-keys -l: no key names). */
+  type(text: string): void {
+    this.tmux(['send-keys', '-t', this.target, '-l', text]);
+  }
+
   /** Presses a key, then waits for the screen it should lead to. */
   async step(key: string, expected: RegExp | string): Promise<string> {
     this.press(key);
@@ -384,5 +389,34 @@ describe('the wizard in an 80x24 terminal', () => {
     }
 
     expectScreensFitAndHideSecrets(terminal.screens, DEBIAN_SECRETS);
+  });
+
+  it('a second login: the password is typed hidden, hashed into the file, and shown nowhere', async () => {
+    // Given the Debian box, where A2Billing's admin pages are in the docroot
+    const { root, state } = await box('debian12-a2billing');
+    const password = 'Typed-In-The-Wizard-77';
+    terminal.start(['--root', root, '--state-dir', state]);
+    await cursorTo(6);
+    await terminal.step('Enter', /Why this matters[\s\S]*Enter continue/);
+    await terminal.step('Enter', 'What bulwark found');
+    // The admin pages found are suggested
+    const pages = await terminal.step('Enter', 'Which pages should ask for a second login?');
+    expect(pages).toMatch(/\[x\] \/a2billing\/admin/);
+    await terminal.step('Enter', 'User name for the second login');
+    terminal.type('ops');
+    await terminal.step('Enter', 'Its password');
+    // When the admin types the password, the screen shows dots only
+    terminal.type(password);
+    const typed = await terminal.waitFor('•'.repeat(password.length));
+    expect(typed).not.toContain(password);
+    const review = await terminal.step('Enter', 'The changes, exactly as they will be made');
+    expect(review).toContain('<redacted>');
+    await terminal.step('a', 'applied and verified');
+
+    // Then the file holds the bcrypt hash, and the password is in no screen and nowhere in the state dir
+    expect(await readFile(path.join(root, 'etc/apache2/bulwark.htpasswd'), 'utf8')).toMatch(/^ops:\$2y\$12\$/);
+    const stateFiles = spawnSync('grep', ['-r', '-l', password, state], { encoding: 'utf8' }).stdout.trim();
+    expect(stateFiles).toBe('');
+    expectScreensFitAndHideSecrets(terminal.screens, [password]);
   });
 });
