@@ -131,6 +131,17 @@ export const answersSchema = z.strictObject({
       cert: z.optional(absolutePath),
       key: z.optional(absolutePath),
       chain: z.optional(absolutePath),
+      /** More names for the certificate (www.pbx.example.com...). */
+      names: z.optional(list(z.string().check(z.regex(/^(?=.{1,253}$)(\*\.)?([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$/, { error: 'expected a domain name such as www.pbx.example.com' })), 'domain names')),
+      /** The private key made for the request: ECDSA P-256 unless RSA is asked for. */
+      keyType: z.optional(z.enum(['ecdsa-p256', 'rsa-2048', 'rsa-3072'], { error: oneOf(['ecdsa-p256', 'rsa-2048', 'rsa-3072']) })),
+      /** A private CA's root, to check the chain against (public CAs: the system's CA bundle). */
+      root: z.optional(absolutePath),
+      /** Self-signed: only when asked, with the warning. */
+      selfSigned: z.optional(z.boolean({ error: BOOLEAN })),
+      hsts: z.optional(z.boolean({ error: BOOLEAN })),
+      /** URL paths that stay on plain HTTP (phone provisioning). */
+      keepHttp: z.optional(list(z.string().check(z.regex(/^\/[^\s"]*$/, { error: 'expected a URL path starting with /' })), 'URL paths')),
     }, { error: section }),
   ),
 }, { error: 'expected a JSON object with one key per step' });

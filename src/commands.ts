@@ -78,6 +78,7 @@ export async function applyCommand(engine: Engine, steps: readonly StepId[], opt
           return EXIT.ok;
         }
         io.out(`${id}: applied (snapshot ${result.snapshotId}). Undo with \`bulwark rollback --step ${id}\`.`);
+        for (const line of plan.step.afterApply?.(plan.facts, plan.answers) ?? []) io.out(io.palette.cyan(line));
       } catch (error) {
         if (!(error instanceof ApplyFailed)) throw error;
         io.err(io.palette.red(`${id}: ${describeCause(error.cause)}`));

@@ -5,6 +5,7 @@ import { extrasStep } from './elastix-extras/index.js';
 import { exposureStep } from './exposure/index.js';
 import { htaccessStep } from './htaccess/index.js';
 import { idsStep } from './ids/index.js';
+import { sslStep } from './ssl/index.js';
 import { firewallStep } from './firewall/index.js';
 import { geoblockStep } from './geoblock/index.js';
 import type { ComingStep, Step } from './types.js';
@@ -20,6 +21,7 @@ const BUILT: Partial<Record<StepId, Step<any, any>>> = {
   geoblock: geoblockStep,
   ids: idsStep,
   htaccess: htaccessStep,
+  ssl: sslStep,
 };
 
 export const STEPS: readonly StepEntry[] = STEP_CATALOG.map((entry): StepEntry => {

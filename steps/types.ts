@@ -122,6 +122,9 @@ export interface Step<Facts = unknown, Answers = unknown> {
    *  is then (the firewall persists the rules actually running). Paths are those the plan announced. */
   confirmedFiles?(ctx: StepContext, announced: readonly FileChange[]): Promise<FileChange[]>;
   findings(facts: Facts): Finding[];
+  /** Said after a successful apply: what the admin does next (the ssl step: where the CSR is, and
+   *  what to do with it). */
+  afterApply?(facts: Facts, answers: Answers): string[];
   /** Read-only checks after an apply: does the box now behave as planned? `changes` are the ones
    *  just applied (a step may check those instead of planning again). */
   verify(ctx: StepContext, answers: Answers, changes?: readonly Change[]): Promise<VerifyCheck[]>;
