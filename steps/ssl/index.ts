@@ -154,7 +154,9 @@ export const sslStep: Step<SslFacts, SslAnswers> = {
           }
         };
         certPem = read('cert', answers.cert) ?? '';
-        keyPem = read('key', answers.key ?? paths.key) ?? current[paths.key] ?? '';
+        // bulwark's own key (from the request) is read on the box, like everything under --root;
+        // a key the admin brings is read where bulwark runs, like the certificate.
+        keyPem = answers.key && answers.key !== paths.key ? (read('key', answers.key) ?? '') : (current[paths.key] ?? '');
         if (!answers.key && !keyPem) problems.push(`ssl.key: expected the private key's path (bulwark's own is ${paths.key}, and there is none)`);
         chainPem = read('chain', answers.chain);
         const rootPem = read('root', answers.root);
