@@ -195,14 +195,27 @@ export const sslStep: Step<SslFacts, SslAnswers> = {
   },
 
   questions(): Question[] {
-    return [{ kind: 'text', key: 'domain', prompt: 'The domain name of this server (as in https://pbx.example.com)', help: 'The certificate will be for this name. More names, an existing certificate or a self-signed one: use an answers file (ssl.names, ssl.cert, ssl.selfSigned).' }];
+    return [
+      { kind: 'text', key: 'domain', prompt: 'The domain name of this server (as in https://pbx.example.com)', help: 'The certificate will be for this name. More names, another key or a self-signed certificate: use an answers file (ssl.names, ssl.key, ssl.selfSigned).' },
+      { kind: 'text', key: 'cert', prompt: 'The certificate your CA sent (a file path), or nothing yet', help: 'Leave it empty the first time: bulwark makes the key and the request (CSR) to send to your CA. Its key is the one bulwark made for the request.' },
+      { kind: 'text', key: 'chain', prompt: 'The intermediate certificate(s) the CA sent with it (a file path), or nothing', help: 'Most CAs send one or two intermediates; without them many clients cannot check the certificate.' },
+    ];
   },
 
   withText(answers: SslAnswers, question: Question, text: string): SslAnswers | string {
-    if (question.key !== 'domain') return answers;
-    const domain = text.trim().toLowerCase();
-    if (!/^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/.test(domain)) return 'A fully qualified domain name, such as pbx.example.com.';
-    return { ...answers, domain };
+    const value = text.trim();
+    if (question.key === 'domain') {
+      const domain = value.toLowerCase();
+      if (!/^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/.test(domain)) return 'A fully qualified domain name, such as pbx.example.com.';
+      return { ...answers, domain };
+    }
+    if (question.key === 'cert' || question.key === 'chain') {
+      const { [question.key]: _dropped, ...rest } = answers;
+      if (value === '') return rest;
+      if (!value.startsWith('/')) return 'An absolute path, such as /root/pbx.example.com.crt, or nothing.';
+      return { ...rest, [question.key]: value };
+    }
+    return answers;
   },
 
   checkAnswers(facts: SslFacts, answers: SslAnswers): string[] {
