@@ -23,6 +23,8 @@ export interface GuardRecord {
   readonly timeoutSeconds: number;
   /** $SSH_CONNECTION of the session that applied the change; null at a console. */
   readonly appliedFrom: string | null;
+  /** Confirmation must come in on this port (SSH moved there); absent: any. */
+  readonly confirmPort?: number;
   /** Files written only once confirmed (paths captured in the snapshot already; their content is
    *  computed at confirmation, so before/after are not kept here). */
   readonly pendingFiles: readonly FileChange[];
@@ -133,6 +135,10 @@ export function checkNewConnection(record: GuardRecord, sshConnection: string | 
   if (!sshConnection) {
     if (record.appliedFrom === null) return null;
     return 'This session is not an SSH connection, so it cannot prove that SSH still works. Log in with a NEW SSH connection and run the command there.';
+  }
+  const serverPort = Number(sshConnection.trim().split(/\s+/)[3]);
+  if (record.confirmPort !== undefined && serverPort !== record.confirmPort) {
+    return `This connection came in on port ${serverPort}; SSH moved to ${record.confirmPort}. Open a NEW connection on the new port (ssh -p ${record.confirmPort} ...) and run the command there: that is the proof that it works.`;
   }
   if (record.appliedFrom !== null && sshConnection.trim() === record.appliedFrom.trim()) {
     return 'This is the SSH connection the change was made from: it stays open whatever the rules say, so it proves nothing. Open a NEW SSH connection (a new terminal: ssh to this server) and run the command there.';

@@ -102,7 +102,7 @@ export class Engine {
 
   context(): StepContext {
     const firewall = this.answersFile?.firewall ?? (this.journalError ? undefined : (this.session.answers.firewall as { trustedSources?: string[] } | undefined));
-    return { host: this.host, system: this.system, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir, trustedSources: firewall?.trustedSources ?? [] };
+    return { host: this.host, system: this.system, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir, trustedSources: firewall?.trustedSources ?? [], sessionAnswers: this.journalError ? {} : (this.session.answers as Record<string, unknown>) };
   }
 
   /**
@@ -273,7 +273,7 @@ export class Engine {
       changes: plan.changes,
       verify: () => plan.step.verify(this.context(), plan.answers, plan.changes),
       onProgress,
-      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir } : undefined,
+      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir, ...confirmPortOf(plan) } : undefined,
     }));
   }
 
@@ -314,7 +314,27 @@ export class Engine {
     await this.journal.update((draft) => {
       draft.steps[record.step] = { status: 'confirmed', snapshotId: record.snapshotId, at: new Date().toISOString(), note: `confirmed from ${from}${written.length ? `; saved for boot: ${written.join(', ')}` : ''}` };
     }, `${record.step} confirmed from ${from}`);
+    if (step.finish) await this.finish(step);
     return { record: decided ?? record, written };
+  }
+
+  /**
+   * The second phase of a confirmed change (the ssh step closes the old port): applied as its own
+   * transaction with its own snapshot, so it can be rolled back like any apply; then the steps that
+   * follow it are planned again and applied (fail2ban's jail follows the SSH port).
+   */
+  private async finish(step: Step<unknown, unknown>): Promise<void> {
+    const answers = this.session.answers[step.id as keyof typeof this.session.answers];
+    const result = await step.finish!(this.context(), answers);
+    if (result.changes.length > 0) {
+      await applyChanges({ host: this.host, system: this.system, store: this.store, journal: this.journal, step: step.id, changes: result.changes, verify: () => step.verify(this.context(), answers, result.changes) });
+    }
+    for (const update of result.answers ?? []) await this.saveAnswers(update.step, update.answers);
+    for (const id of result.follow ?? []) {
+      if (!this.session.steps[id] || !['applied', 'confirmed'].includes(this.session.steps[id]!.status)) continue;
+      const plan = await this.plan(id);
+      if (plan.changes.length > 0 && this.preflight(plan).length === 0) await applyChanges({ host: this.host, system: this.system, store: this.store, journal: this.journal, step: id, changes: plan.changes, verify: () => plan.step.verify(this.context(), plan.answers, plan.changes) });
+    }
   }
 
   /**
@@ -429,4 +449,9 @@ function journalProblem(file: string, error: unknown): UserError {
 /** Snapshots taken just before a rollback, so that the rollback itself can be undone. */
 export function isPreRollback(manifest: Manifest): boolean {
   return manifest.label.startsWith('before rollback of ');
+}
+
+function confirmPortOf(plan: StepPlan): { confirmPort?: number } {
+  const port = plan.step.confirmPort?.(plan.facts, plan.answers) ?? null;
+  return port === null ? {} : { confirmPort: port };
 }

@@ -29,6 +29,8 @@ export interface GuardOptions {
   readonly timeoutSeconds: number;
   readonly sshConnection: string | undefined;
   readonly stateDir: string;
+  /** Confirmation only from a connection on this port (a moved SSH port). */
+  readonly confirmPort?: number;
 }
 
 export interface ApplyInput {
@@ -233,6 +235,7 @@ async function armGuard(options: GuardOptions, host: Host, step: StepId, manifes
     deadline: new Date(now + options.timeoutSeconds * 1000).toISOString(),
     timeoutSeconds: options.timeoutSeconds,
     appliedFrom: options.sshConnection?.trim() || null,
+    ...(options.confirmPort !== undefined ? { confirmPort: options.confirmPort } : {}),
     // Paths and modes only: `confirm` computes the content from the box as it is then (confirmedFiles),
     // and a set file of 100,000 networks has no place in a small state file that is rewritten.
     pendingFiles: pending.map((f) => ({ ...f, before: null, after: null, summary: undefined })),

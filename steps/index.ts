@@ -6,6 +6,7 @@ import { exposureStep } from './exposure/index.js';
 import { htaccessStep } from './htaccess/index.js';
 import { idsStep } from './ids/index.js';
 import { sslStep } from './ssl/index.js';
+import { sshStep } from './ssh/index.js';
 import { firewallStep } from './firewall/index.js';
 import { geoblockStep } from './geoblock/index.js';
 import type { ComingStep, Step } from './types.js';
@@ -21,6 +22,7 @@ const BUILT: Partial<Record<StepId, Step<any, any>>> = {
   geoblock: geoblockStep,
   ids: idsStep,
   htaccess: htaccessStep,
+  ssh: sshStep,
   ssl: sslStep,
 };
 

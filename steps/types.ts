@@ -16,6 +16,8 @@ export interface StepContext {
   readonly trustedSources?: readonly string[];
   /** Set by `bulwark audit`: a step may run its slower read-only checks (the integrity check). */
   readonly audit?: boolean;
+  /** Other steps' answers from the session (the ssh step opens its new port in the firewall's). */
+  readonly sessionAnswers?: Readonly<Record<string, unknown>>;
 }
 
 /** One line of "what bulwark found", for the wizard and `audit`. */
@@ -122,6 +124,12 @@ export interface Step<Facts = unknown, Answers = unknown> {
    *  is then (the firewall persists the rules actually running). Paths are those the plan announced. */
   confirmedFiles?(ctx: StepContext, announced: readonly FileChange[]): Promise<FileChange[]>;
   findings(facts: Facts): Finding[];
+  /** A guarded step whose confirmation must come in on this port (a moved SSH port): null, any. */
+  confirmPort?(facts: Facts, answers: Answers): number | null;
+  /** Once confirmed: the second phase, applied as its own (unguarded) change — the ssh step closes
+   *  the old port. `answers` updates what other steps hold (the firewall's allow list); `follow` are
+   *  steps planned again afterwards (fail2ban's jail follows the port). */
+  finish?(ctx: StepContext, answers: Answers): Promise<{ changes: Change[]; answers?: { step: StepId; answers: unknown }[]; follow?: StepId[] }>;
   /** Said after a successful apply: what the admin does next (the ssl step: where the CSR is, and
    *  what to do with it). */
   afterApply?(facts: Facts, answers: Answers): string[];

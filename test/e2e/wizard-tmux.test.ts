@@ -235,10 +235,11 @@ describe('the wizard in an 80x24 terminal', () => {
     // When the admin walks to the checklist, unticks Postfix and accepts
     terminal.start(['--root', root, '--state-dir', state]);
     const home = await terminal.waitFor('Press Enter to start');
-    // The list starts on step 1, the minimal installation; step 7 is not built yet
+    // The list starts on step 1, the minimal installation; every step is built
     expect(home).toMatch(/› ○ 1\. Minimal installation\s+elastix-extras\s+pending/);
     expect(home).toMatch(/○ 2\. Minimal exposure\s+exposure\s+pending/);
-    expect(home).toMatch(/7\. SSH hardening.*coming in a later version/);
+    expect(home).toMatch(/8\. Certificates\s+ssl\s+pending/);
+    expect(home).not.toContain('coming in a later version'); // every step is built
     const checklist = await walkToChecklist();
     expect(checklist).toMatch(/› \[x\] MySQL/);
     expect(checklist).toMatch(/\[x\] Postfix/);

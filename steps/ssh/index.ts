@@ -1,0 +1,255 @@
+// Step `ssh`: key-only login, no root password login, and an optional port change. Guarded: the
+// change is kept only when the admin proves, from a NEW connection (on the new port, if it moves),
+// that SSH still works; otherwise sshd_config comes back byte for byte and sshd is reloaded.
+// A port move has two phases: during the confirmation window sshd listens on the old and the new
+// port and the firewall admits both; once confirmed, `finish` closes the old port (sshd, firewall,
+// fail2ban's jail).
+import type { Change, FileChange, ServiceChange } from '../../src/change.js';
+import type { Host } from '../../src/host.js';
+import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
+import { detectFirewall, type FirewallFacts } from '../firewall/detect.js';
+import { firewallStep, type FirewallAnswers } from '../firewall/index.js';
+import { findDaemon } from '../elastix-extras/boot.js';
+
+export interface SshAnswers {
+  port?: number;
+  passwordAuthentication?: boolean;
+}
+
+export interface SshFacts {
+  readonly live: boolean;
+  readonly config: string | null;
+  readonly configPath: string;
+  /** Effective settings: `sshd -T` on the live box, sshd_config otherwise. */
+  readonly effective: { readonly ports: readonly number[]; readonly passwordAuthentication: boolean; readonly permitRootLogin: string };
+  readonly serviceName: string;
+  /** The admin's session: user, address, and whether the log shows it logged in with a key. */
+  readonly admin: { readonly user: string; readonly address: string; readonly port: number; readonly keyProven: boolean; readonly keysInstalled: number } | null;
+  readonly rtp: readonly [number, number];
+  readonly listening: readonly number[];
+  readonly firewall: FirewallFacts;
+  /** The firewall step's answers, when bulwark's firewall is in place (to open the new port). */
+  readonly firewallAnswers: FirewallAnswers | null;
+  readonly modernRootKeyword: boolean;
+  readonly selinux: boolean;
+}
+
+const BLOCK_START = '# bulwark (step ssh): first in the file, because sshd keeps the first value it reads for each keyword.';
+const BLOCK_END = '# end of bulwark\'s block';
+
+export const sshStep: Step<SshFacts, SshAnswers> = {
+  id: 'ssh',
+  title: 'SSH hardening',
+  guarded: true,
+  why: [
+    'Passwords can be guessed, and SSH is attacked all day long. A key cannot be guessed: with key-only login, the endless password attempts simply fail. bulwark turns passwords off only once it has seen you log in with a key, so you cannot lock yourself out that way.',
+    'root may still log in, but only with a key (prohibit-password): no password for root is ever accepted.',
+    'Moving SSH to another port cuts the noise of automated scans in the logs. But office and public Wi-Fi firewalls often block unusual ports, which can lock out your colleagues, and you in an emergency from a hotel. Keep 22 if in doubt: the key-only login is what protects you.',
+    'This is applied under the dead-man switch: log in again from a NEW connection (on the new port, if you move it) and confirm, or everything comes back by itself.',
+  ],
+
+  async detect(ctx: StepContext): Promise<SshFacts> {
+    const { host, system } = ctx;
+    const configPath = '/etc/ssh/sshd_config';
+    const config = await host.readText(configPath);
+    const firewall = await detectFirewall(host, system, ctx.sshConnection);
+    const effective = await effectiveSettings(host, config);
+    const daemon = await findDaemon(host, system, ['ssh', 'sshd']);
+    const parts = ctx.sshConnection?.trim().split(/\s+/) ?? [];
+    const user = process.env.SUDO_USER || process.env.USER || 'root';
+    let admin: SshFacts['admin'] = null;
+    if (parts.length === 4) {
+      const address = parts[0]!.replace(/^::ffff:/, '');
+      admin = { user, address, port: Number(parts[3]), keyProven: await keyLoginProven(host, user, address, Number(parts[1])), keysInstalled: await keysInstalled(host, user) };
+    }
+    const rtpText = (await host.readText('/etc/asterisk/rtp.conf')) ?? '';
+    const rtp: [number, number] = [Number(/^\s*rtpstart\s*=\s*(\d+)/m.exec(rtpText)?.[1] ?? 10000), Number(/^\s*rtpend\s*=\s*(\d+)/m.exec(rtpText)?.[1] ?? 20000)];
+    const listening = host.live ? await listeningPorts(host) : [];
+    const bulwarkFirewall = firewall.current.ipv4.includes(':BULWARK-INPUT');
+    const saved = ctx.sessionAnswers?.firewall as FirewallAnswers | undefined;
+    return {
+      live: host.live,
+      config,
+      configPath,
+      effective,
+      serviceName: daemon?.name ?? 'ssh',
+      admin,
+      rtp,
+      listening,
+      firewall,
+      firewallAnswers: bulwarkFirewall ? (saved ?? firewallStep.defaults(firewall)) : null,
+      modernRootKeyword: !(system.distro.family === 'rhel' && /^[56]/.test(system.distro.version)),
+      selinux: host.live && system.distro.family === 'rhel' && (await host.run({ file: 'selinuxenabled', args: [] }, { reject: false }).then((r) => r.exitCode === 0, () => false)),
+    };
+  },
+
+  describe(facts: SshFacts): FactRow[] {
+    const rows: FactRow[] = [
+      { label: 'sshd', value: `ports ${facts.effective.ports.join(', ')}; passwords ${facts.effective.passwordAuthentication ? 'accepted' : 'refused'}; root login ${facts.effective.permitRootLogin}`, tone: facts.effective.passwordAuthentication ? 'bad' : 'good' },
+    ];
+    if (facts.admin) rows.push({ label: 'You', value: `${facts.admin.user} from ${facts.admin.address}, ${facts.admin.keyProven ? 'logged in with a key (seen in the log)' : facts.admin.keysInstalled > 0 ? `${facts.admin.keysInstalled} key(s) installed, but this session did not log in with one` : 'no key installed'}`, tone: facts.admin.keyProven ? 'good' : 'bad' });
+    else rows.push({ label: 'You', value: 'at the console (not over SSH): bulwark cannot see a key login', tone: 'neutral' });
+    rows.push({ label: 'Firewall', value: facts.firewallAnswers ? 'bulwark\'s firewall is in place: a new port is opened in it' : 'not bulwark\'s: open a new port yourself', tone: 'neutral' });
+    return rows;
+  },
+
+  defaults(facts: SshFacts): SshAnswers {
+    return { passwordAuthentication: !facts.admin?.keyProven };
+  },
+
+  questions(facts: SshFacts): Question[] {
+    return [
+      { kind: 'boolean', key: 'passwordAuthentication', prompt: facts.admin?.keyProven ? 'Keep accepting passwords? (No: key-only login, recommended)' : 'Keep accepting passwords? (Yes until you log in with a key)', help: 'bulwark refuses to turn passwords off until it has seen this session log in with a key.' },
+      { kind: 'text', key: 'port', prompt: 'SSH port (leave empty to keep the current one)', help: 'Another port cuts log noise, but office and public Wi-Fi firewalls often block unusual ports.' },
+    ];
+  },
+
+  withText(answers: SshAnswers, question: Question, text: string): SshAnswers | string {
+    if (question.key !== 'port') return answers;
+    const { port: _old, ...rest } = answers;
+    if (text.trim() === '') return rest;
+    if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || Number(text) > 65535) return 'A port from 1 to 65535, or nothing.';
+    return { ...rest, port: Number(text.trim()) };
+  },
+
+  checkAnswers(facts: SshFacts, answers: SshAnswers): string[] {
+    const port = answers.port;
+    if (port === undefined || facts.effective.ports.includes(port)) return [];
+    const problems: string[] = [];
+    if (port >= facts.rtp[0] && port <= facts.rtp[1]) problems.push(`ssh.port: ${port} is inside Asterisk's RTP range ${facts.rtp[0]}-${facts.rtp[1]} (the calls' audio); expected a free port outside it, such as 2222`);
+    if (facts.listening.includes(port)) problems.push(`ssh.port: something already listens on ${port}; expected a free port, such as 2222`);
+    return problems;
+  },
+
+  preflight(facts: SshFacts, answers: SshAnswers): string[] {
+    if (answers.passwordAuthentication !== false || !facts.effective.passwordAuthentication) return [];
+    if (facts.admin?.keyProven) return [];
+    const how = 'Add your public key first: on your computer run `ssh-copy-id USER@THIS-SERVER` (or append your ~/.ssh/id_ed25519.pub to ~/.ssh/authorized_keys here), log in again WITH the key, and run this step from that session.';
+    if (!facts.admin) return [`Passwords stay on: bulwark runs at the console, so it cannot see that a key login works for you. ${how}`];
+    return [`Passwords stay on: this session (${facts.admin.user} from ${facts.admin.address}) did not log in with a key${facts.admin.keysInstalled > 0 ? `, although ${facts.admin.keysInstalled} key(s) are installed` : ''}, so turning passwords off could lock you out. ${how}`];
+  },
+
+  confirmPort(facts: SshFacts, answers: SshAnswers): number | null {
+    return answers.port !== undefined && !facts.effective.ports.includes(answers.port) ? answers.port : null;
+  },
+
+  plan(facts: SshFacts, answers: SshAnswers): Change[] {
+    if (facts.config === null) return [];
+    const moving = answers.port !== undefined && !facts.effective.ports.includes(answers.port) ? answers.port : null;
+    const ports = moving === null ? null : [...facts.effective.ports, moving];
+    const wanted = renderConfig(facts, answers, ports);
+    const changes: Change[] = [];
+    if (wanted !== facts.config) {
+      changes.push({ kind: 'file', step: 'ssh', path: facts.configPath, before: facts.config, after: wanted, validators: [{ when: 'candidate', command: { file: 'sshd', args: ['-t', '-f', '{candidate}'] }, label: 'sshd -t on the new file' }], reason: moving === null ? 'key-only login settings' : `key-only login settings; sshd listens on ${ports!.join(' and ')} until you confirm` } satisfies FileChange);
+    }
+    if (moving !== null && facts.firewallAnswers) {
+      const answersWithPort: FirewallAnswers = { ...facts.firewallAnswers, allow: [...facts.firewallAnswers.allow, { port: moving, proto: 'tcp' }] };
+      changes.push(...firewallStep.plan(facts.firewall, answersWithPort).filter((c) => c.kind === 'firewall' || c.kind === 'file').map((c) => ({ ...c, step: 'ssh' as const })));
+    }
+    if (moving !== null && facts.selinux) changes.push({ kind: 'command', step: 'ssh', command: { file: 'semanage', args: ['port', '-a', '-t', 'ssh_port_t', '-p', 'tcp', String(moving)] }, creates: [], progress: `SELinux: sshd may listen on ${moving}`, reason: 'SELinux lets sshd use only labelled ports' });
+    if (changes.length > 0 && facts.live) changes.push({ kind: 'service', step: 'ssh', names: [facts.serviceName, 'ssh', 'sshd'], action: 'reload', undo: 'reload', reason: 'sshd reads its configuration again (open sessions stay)' } satisfies ServiceChange);
+    return changes;
+  },
+
+  planNotes(facts: SshFacts, answers: SshAnswers): string[] {
+    const notes: string[] = [];
+    const port = sshStep.confirmPort!(facts, answers);
+    if (port !== null) notes.push(`Until you confirm, sshd listens on ${[...facts.effective.ports, port].join(' and ')}. Confirm from a NEW connection on port ${port} (ssh -p ${port} ...). Then bulwark closes ${facts.effective.ports.join(', ')} in sshd${facts.firewallAnswers ? ', in the firewall' : ''} and in fail2ban's sshd jail.`);
+    if (port !== null && !facts.firewallAnswers) notes.push(`The firewall here is not bulwark's: open tcp/${port} in it before you confirm.`);
+    if (port !== null) notes.push('Office and public Wi-Fi firewalls often block unusual ports: make sure you can reach this one from where you work.');
+    return notes;
+  },
+
+  findings(facts: SshFacts): Finding[] {
+    const findings: Finding[] = [];
+    if (facts.effective.passwordAuthentication) findings.push({ severity: 'high', title: 'SSH accepts passwords', why: 'Passwords can be guessed; SSH is attacked all day long.', fix: 'Key-only login (once bulwark has seen you log in with a key).' });
+    if (!/prohibit-password|without-password|no|forced-commands-only/.test(facts.effective.permitRootLogin)) findings.push({ severity: 'high', title: 'root may log in with a password over SSH', why: 'root is the first account every scanner tries.', fix: 'PermitRootLogin prohibit-password: root only with a key.' });
+    return findings;
+  },
+
+  async finish(ctx: StepContext, answers: SshAnswers) {
+    // After confirmation: only the new port stays.
+    const facts = await sshStep.detect(ctx);
+    if (answers.port === undefined || facts.config === null) return { changes: [] };
+    let firewallAnswers: FirewallAnswers | null = null;
+    const changes: Change[] = [];
+    const wanted = renderConfig(facts, answers, [answers.port]);
+    if (wanted !== facts.config) changes.push({ kind: 'file', step: 'ssh', path: facts.configPath, before: facts.config, after: wanted, validators: [{ when: 'candidate', command: { file: 'sshd', args: ['-t', '-f', '{candidate}'] }, label: 'sshd -t on the new file' }], reason: `sshd listens on ${answers.port} only` } satisfies FileChange);
+    if (facts.firewallAnswers) {
+      const old = facts.effective.ports.filter((p) => p !== answers.port);
+      const allow = facts.firewallAnswers.allow.filter((rule) => !(rule.proto === 'tcp' && old.includes(Number(rule.port)))).concat(facts.firewallAnswers.allow.some((r) => Number(r.port) === answers.port) ? [] : [{ port: answers.port, proto: 'tcp' as const }]);
+      const next: FirewallAnswers = { ...facts.firewallAnswers, allow };
+      firewallAnswers = next;
+      changes.push(...firewallStep.plan({ ...facts.firewall, sshPorts: [answers.port] }, next).filter((c) => c.kind === 'firewall' || c.kind === 'file').map((c) => (c.kind === 'file' ? { ...c, afterConfirm: false, step: 'ssh' as const } : { ...c, step: 'ssh' as const })));
+    }
+    if (changes.length > 0 && facts.live) changes.push({ kind: 'service', step: 'ssh', names: [facts.serviceName, 'ssh', 'sshd'], action: 'reload', undo: 'reload', reason: 'sshd leaves the old port' } satisfies ServiceChange);
+    return { changes, ...(firewallAnswers ? { answers: [{ step: 'firewall' as const, answers: firewallAnswers }] } : {}), follow: ['ids' as const] };
+  },
+
+  async verify(ctx: StepContext, answers: SshAnswers): Promise<VerifyCheck[]> {
+    if (!ctx.host.live) return [];
+    const effective = await effectiveSettings(ctx.host, await ctx.host.readText('/etc/ssh/sshd_config'));
+    const checks: VerifyCheck[] = [];
+    if (answers.passwordAuthentication === false) checks.push({ label: 'sshd refuses passwords', ok: !effective.passwordAuthentication });
+    checks.push({ label: 'root logs in with a key only', ok: /prohibit-password|without-password/.test(effective.permitRootLogin) });
+    if (answers.port !== undefined) checks.push({ label: `sshd listens on ${answers.port}`, ok: effective.ports.includes(answers.port) });
+    return checks;
+  },
+};
+
+/** sshd_config with bulwark's block first (sshd keeps the first value of a keyword), other Port lines commented out when the ports are set. */
+export function renderConfig(facts: SshFacts, answers: SshAnswers, ports: readonly number[] | null): string {
+  const text = facts.config ?? '';
+  // Without bulwark's block, and with the Port lines bulwark commented out given back.
+  const start = text.indexOf(BLOCK_START);
+  const end = text.indexOf(BLOCK_END);
+  let body = start !== -1 && end > start ? text.slice(0, start) + text.slice(text.indexOf('\n', end) + 1) : text;
+  body = body.replace(/^# \(bulwark\) (Port\s+\d+)$/gm, '$1');
+  const settings: string[] = [];
+  if (answers.passwordAuthentication === false) settings.push('PasswordAuthentication no', 'ChallengeResponseAuthentication no');
+  settings.push(`PermitRootLogin ${facts.modernRootKeyword ? 'prohibit-password' : 'without-password'}`);
+  if (ports !== null) {
+    settings.push(...ports.map((p) => `Port ${p}`));
+    body = body.replace(/^(Port\s+\d+)$/gm, '# (bulwark) $1');
+  }
+  return [BLOCK_START, '# Undo with: bulwark rollback --step ssh', ...settings, BLOCK_END, ''].join('\n') + body;
+}
+
+async function effectiveSettings(host: Host, config: string | null): Promise<SshFacts['effective']> {
+  if (host.live && (await host.findProgram('sshd'))) {
+    const result = await host.run({ file: 'sshd', args: ['-T'] }, { reject: false });
+    if (result.exitCode === 0) {
+      const ports = [...result.stdout.matchAll(/^port (\d+)$/gm)].map((m) => Number(m[1]));
+      return { ports, passwordAuthentication: /^passwordauthentication yes$/m.test(result.stdout), permitRootLogin: /^permitrootlogin (\S+)$/m.exec(result.stdout)?.[1] ?? 'yes' };
+    }
+  }
+  // The file, the first value of each keyword (what sshd keeps), defaults otherwise.
+  const first = (keyword: string) => new RegExp(`^\\s*${keyword}\\s+(\\S+)`, 'im').exec(config ?? '')?.[1];
+  const ports = [...(config ?? '').matchAll(/^\s*Port\s+(\d+)/gim)].map((m) => Number(m[1]));
+  return { ports: ports.length > 0 ? ports : [22], passwordAuthentication: (first('PasswordAuthentication') ?? 'yes').toLowerCase() === 'yes', permitRootLogin: first('PermitRootLogin') ?? 'prohibit-password' };
+}
+
+/** Did this session log in with a key? sshd logs "Accepted publickey for USER from ADDR port N". */
+async function keyLoginProven(host: Host, user: string, address: string, clientPort: number): Promise<boolean> {
+  for (const log of ['/var/log/auth.log', '/var/log/secure']) {
+    const text = await host.readText(log);
+    if (text && new RegExp(`Accepted publickey for ${user.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} from ${address.replace(/[.:]/g, '\\$&')} port ${clientPort}\\b`).test(text)) return true;
+  }
+  if (host.live) {
+    const journal = await host.run({ file: 'journalctl', args: ['-q', '--no-pager', '-o', 'cat', '_COMM=sshd', '--since', '-1d'] }, { reject: false }).catch(() => null);
+    if (journal && journal.stdout.includes(`Accepted publickey for ${user} from ${address} port ${clientPort} `)) return true;
+  }
+  return false;
+}
+
+async function keysInstalled(host: Host, user: string): Promise<number> {
+  const passwd = (await host.readText('/etc/passwd')) ?? '';
+  const home = new RegExp(`^${user}:[^:]*:\\d+:\\d+:[^:]*:([^:]+):`, 'm').exec(passwd)?.[1] ?? (user === 'root' ? '/root' : `/home/${user}`);
+  const text = (await host.readText(`${home}/.ssh/authorized_keys`)) ?? '';
+  return text.split('\n').filter((line) => /^(\S+\s+)?(ssh-|ecdsa-|sk-)/.test(line.trim())).length;
+}
+
+async function listeningPorts(host: Host): Promise<number[]> {
+  const result = await host.run({ file: 'ss', args: ['-H', '-ltn'] }, { reject: false });
+  return [...result.stdout.matchAll(/:(\d+)\s+\S+:\*?/g)].map((m) => Number(m[1]));
+}
