@@ -136,7 +136,10 @@ export const sshStep: Step<SshFacts, SshAnswers> = {
   plan(facts: SshFacts, answers: SshAnswers): Change[] {
     if (facts.config === null) return [];
     const moving = answers.port !== undefined && !facts.effective.ports.includes(answers.port) ? answers.port : null;
-    const ports = moving === null ? null : [...facts.effective.ports, moving];
+    // Under --root nothing is confirmed (nor guarded): the files get the final state at once. A
+    // port bulwark already manages (its block holds Port lines) stays as it is.
+    const managed = /^# \(bulwark\) Port\s+\d+$/m.test(facts.config) || /^Port \d+\n(?:Port \d+\n)*# end of bulwark's block$/m.test(facts.config);
+    const ports = moving !== null ? (facts.live ? [...facts.effective.ports, moving] : [moving]) : answers.port !== undefined && managed ? [...facts.effective.ports] : null;
     const wanted = renderConfig(facts, answers, ports);
     const changes: Change[] = [];
     if (wanted !== facts.config) {
