@@ -21,7 +21,7 @@ export interface SshFacts {
   readonly config: string | null;
   readonly configPath: string;
   /** Effective settings: `sshd -T` on the live box, sshd_config otherwise. */
-  readonly effective: { readonly ports: readonly number[]; readonly passwordAuthentication: boolean; readonly permitRootLogin: string };
+  readonly effective: { readonly ports: readonly number[]; readonly passwordAuthentication: boolean; readonly permitRootLogin: string; readonly authorizedKeysFiles: readonly string[] };
   readonly serviceName: string;
   /** The admin's session: user, address, and whether the log shows it logged in with a key. */
   readonly admin: { readonly user: string; readonly address: string; readonly port: number; readonly keyProven: boolean; readonly keysInstalled: number } | null;
@@ -60,7 +60,7 @@ export const sshStep: Step<SshFacts, SshAnswers> = {
     let admin: SshFacts['admin'] = null;
     if (parts.length === 4) {
       const address = parts[0]!.replace(/^::ffff:/, '');
-      admin = { user, address, port: Number(parts[3]), keyProven: await keyLoginProven(host, user, address, Number(parts[1])), keysInstalled: await keysInstalled(host, user) };
+      admin = { user, address, port: Number(parts[3]), keyProven: await keyLoginProven(host, user, address, Number(parts[1])), keysInstalled: await keysInstalled(host, user, effective.authorizedKeysFiles) };
     }
     const rtpText = (await host.readText('/etc/asterisk/rtp.conf')) ?? '';
     const rtp: [number, number] = [Number(/^\s*rtpstart\s*=\s*(\d+)/m.exec(rtpText)?.[1] ?? 10000), Number(/^\s*rtpend\s*=\s*(\d+)/m.exec(rtpText)?.[1] ?? 20000)];
@@ -223,13 +223,15 @@ async function effectiveSettings(host: Host, config: string | null): Promise<Ssh
     const result = await host.run({ file: 'sshd', args: ['-T'] }, { reject: false });
     if (result.exitCode === 0) {
       const ports = [...result.stdout.matchAll(/^port (\d+)$/gm)].map((m) => Number(m[1]));
-      return { ports, passwordAuthentication: /^passwordauthentication yes$/m.test(result.stdout), permitRootLogin: /^permitrootlogin (\S+)$/m.exec(result.stdout)?.[1] ?? 'yes' };
+      const keys = /^authorizedkeysfile (.+)$/m.exec(result.stdout)?.[1]?.split(/\s+/) ?? ['.ssh/authorized_keys'];
+      return { ports, passwordAuthentication: /^passwordauthentication yes$/m.test(result.stdout), permitRootLogin: /^permitrootlogin (\S+)$/m.exec(result.stdout)?.[1] ?? 'yes', authorizedKeysFiles: keys };
     }
   }
   // The file, the first value of each keyword (what sshd keeps), defaults otherwise.
   const first = (keyword: string) => new RegExp(`^\\s*${keyword}\\s+(\\S+)`, 'im').exec(config ?? '')?.[1];
   const ports = [...(config ?? '').matchAll(/^\s*Port\s+(\d+)/gim)].map((m) => Number(m[1]));
-  return { ports: ports.length > 0 ? ports : [22], passwordAuthentication: (first('PasswordAuthentication') ?? 'yes').toLowerCase() === 'yes', permitRootLogin: first('PermitRootLogin') ?? 'prohibit-password' };
+  const keys = new RegExp('^\\s*AuthorizedKeysFile\\s+(.+)$', 'im').exec(config ?? '')?.[1]?.trim().split(/\s+/) ?? ['.ssh/authorized_keys', '.ssh/authorized_keys2'];
+  return { ports: ports.length > 0 ? ports : [22], passwordAuthentication: (first('PasswordAuthentication') ?? 'yes').toLowerCase() === 'yes', permitRootLogin: first('PermitRootLogin') ?? 'prohibit-password', authorizedKeysFiles: keys };
 }
 
 /** Did this session log in with a key? sshd logs "Accepted publickey for USER from ADDR port N". */
@@ -245,11 +247,18 @@ async function keyLoginProven(host: Host, user: string, address: string, clientP
   return false;
 }
 
-async function keysInstalled(host: Host, user: string): Promise<number> {
+/** Keys in the user's AuthorizedKeysFile(s): %h is the home, %u the user, relative paths start at the home. */
+async function keysInstalled(host: Host, user: string, patterns: readonly string[]): Promise<number> {
   const passwd = (await host.readText('/etc/passwd')) ?? '';
   const home = new RegExp(`^${user}:[^:]*:\\d+:\\d+:[^:]*:([^:]+):`, 'm').exec(passwd)?.[1] ?? (user === 'root' ? '/root' : `/home/${user}`);
-  const text = (await host.readText(`${home}/.ssh/authorized_keys`)) ?? '';
-  return text.split('\n').filter((line) => /^(\S+\s+)?(ssh-|ecdsa-|sk-)/.test(line.trim())).length;
+  let count = 0;
+  for (const pattern of patterns) {
+    if (pattern === 'none') continue;
+    const expanded = pattern.replace(/%h/g, home).replace(/%u/g, user).replace(/%%/g, '%');
+    const text = (await host.readText(expanded.startsWith('/') ? expanded : `${home}/${expanded}`)) ?? '';
+    count += text.split('\n').filter((line) => /^(\S+\s+)?(ssh-|ecdsa-|sk-)/.test(line.trim())).length;
+  }
+  return count;
 }
 
 async function listeningPorts(host: Host): Promise<number[]> {

@@ -32,6 +32,11 @@ describe.skipIf(!isRoot)('ssh: key-only login and a guarded port move, in a box'
     expect(firewall.code, firewall.stdout + firewall.stderr).toBe(0);
     expect((await overSsh(box, ['confirm', tokenOf(firewall)])).code).toBe(0);
     expect((await passwordLogin(22)).code).toBe(0); // passwords work today
+    // and fail2ban's sshd jail, on port 22
+    await box.writeFile('/root/ids.json', JSON.stringify({ ids: { jails: ['sshd'], integrity: false } }), 0o600);
+    const ids = await overSsh(box, ['apply', '--step', 'ids', '--yes', '--answers', '/root/ids.json']);
+    expect(ids.code, ids.stdout + ids.stderr).toBe(0);
+    expect(await box.readFile('/etc/fail2ban/jail.d/bulwark.local')).toMatch(/^port {6}= 22$/m);
 
     // When the admin (logged in with a key) moves SSH to 2222 and turns passwords off
     await box.writeFile('/root/answers.json', JSON.stringify({ ssh: { port: 2222, passwordAuthentication: false } }), 0o600);
@@ -60,6 +65,9 @@ describe.skipIf(!isRoot)('ssh: key-only login and a guarded port move, in a box'
     expect(config).toMatch(/^Port 2222$/m);
     expect(config).not.toMatch(/^Port 22$/m);
     expect(config).toMatch(/^PasswordAuthentication no$/m);
+    // fail2ban's sshd jail followed the port
+    expect(await box.readFile('/etc/fail2ban/jail.d/bulwark.local')).toMatch(/^port {6}= 2222$/m);
+    await box.exec('fail2ban-client', ['stop'], { reject: false, timeoutMs: 15_000 });
   }, 180_000);
 
   it('an unconfirmed move rolls back by itself: sshd_config byte for byte, nothing on 2222, 22 works', async () => {
