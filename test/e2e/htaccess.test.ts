@@ -2,28 +2,19 @@
 // with curl from the admin's namespace: the protected page answers 401 without credentials and with
 // wrong ones, 200 with the right ones; the rest of the site stays open; after a rollback the page is
 // open again. The password never appears in bulwark's output or state.
-import { accessSync, constants } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBox, requireSandboxTools, type Box } from '../helpers/sandbox.js';
+import { createBox, requirePrograms, requireSandboxTools, type Box } from '../helpers/sandbox.js';
 import { atConsole, eventually, STATE_DIR } from '../helpers/bulwark-in-box.js';
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const hasApache = (() => {
-  try {
-    accessSync('/usr/sbin/apache2', constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const PASSWORD = 'Correct-Horse-Battery-42';
 
-describe.skipIf(!isRoot || !hasApache)('htaccess with a real apache2 in a box', () => {
+describe('htaccess with a real apache2 in a box', () => {
   let box: Box;
 
   beforeEach(async () => {
     requireSandboxTools();
+    requirePrograms({ '/usr/sbin/apache2': 'apache2', '/usr/bin/curl': 'curl', '/usr/bin/htpasswd': 'apache2-utils' });
     box = await createBox({ ssh: false });
     await box.writeFile('/var/www/html/a2billing/admin/index.html', '<html>A2Billing admin</html>\n');
     await box.writeFile('/var/www/html/a2billing/customer/index.html', '<html>A2Billing customer</html>\n');

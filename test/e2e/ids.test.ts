@@ -3,26 +3,17 @@
 // An attacker namespace with a TEST-NET address fails SSH logins: it is banned, its address lands in
 // the kernel set, and its next connection is refused. The admin failing as often is not banned.
 // Packets only go between the test's own namespaces.
-import { accessSync, constants } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBox, requireSandboxTools, type Box } from '../helpers/sandbox.js';
+import { createBox, requirePrograms, requireSandboxTools, type Box } from '../helpers/sandbox.js';
 import { atConsole, eventually, overSsh, tokenOf } from '../helpers/bulwark-in-box.js';
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const hasFail2ban = (() => {
-  try {
-    accessSync('/usr/bin/fail2ban-server', constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
-describe.skipIf(!isRoot || !hasFail2ban)('ids: fail2ban on kernel sets, in a box', () => {
+describe('ids: fail2ban on kernel sets, in a box', () => {
   let box: Box;
 
   beforeEach(async () => {
     requireSandboxTools();
+    requirePrograms({ '/usr/bin/fail2ban-server': 'fail2ban', '/usr/bin/aide': 'aide' });
     box = await createBox({ attacker: true });
     await box.exec('useradd', ['--create-home', '--shell', '/bin/sh', 'voip']);
     await box.setPassword('voip', 'the-right-password-1');

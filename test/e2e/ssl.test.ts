@@ -2,32 +2,24 @@
 // test CA made here with openssl (a root and an intermediate) signs the CSR; bulwark installs the
 // certificate. A client that trusts only the test root verifies the chain Apache serves; HTTP is sent
 // to HTTPS; a key that does not match is refused and the served certificate does not change.
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBox, requireSandboxTools, type Box } from '../helpers/sandbox.js';
+import { createBox, requirePrograms, requireSandboxTools, type Box } from '../helpers/sandbox.js';
 import { atConsole, eventually } from '../helpers/bulwark-in-box.js';
 import { makeCa, signCsr, type TestCa } from '../helpers/test-ca.js';
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const hasApache = (() => {
-  try {
-    accessSync('/usr/sbin/apache2', constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const DOMAIN = 'pbx.example.com';
 
-describe.skipIf(!isRoot || !hasApache)('ssl with a real apache2 in a box', () => {
+describe('ssl with a real apache2 in a box', () => {
   let box: Box;
   let work: string;
   let ca: TestCa;
 
   beforeEach(async () => {
     requireSandboxTools();
+    requirePrograms({ '/usr/sbin/apache2': 'apache2', '/usr/bin/openssl': 'openssl', '/usr/bin/curl': 'curl' });
     work = mkdtempSync(path.join(tmpdir(), 'bulwark-ssl-e2e-'));
     ca = makeCa(work);
     box = await createBox({ ssh: false });

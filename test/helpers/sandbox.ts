@@ -120,6 +120,15 @@ const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const REQUIRED_TOOLS = ['ip', 'unshare', 'nsenter', 'setpriv', 'mount', 'mknod', 'bash', 'sshd', 'ssh', 'ssh-keygen', 'iptables', 'rsyslogd', 'chpasswd'];
 
 /** Throws a clear Error (tests must FAIL, never skip) if not root or a program the box needs is missing. */
+/**
+ * Throws a clear Error (the test FAILS, never skips) when a program a test drives is not installed:
+ * CI installs every one of them (.ci/run), and so does `npm test` as root on Debian.
+ */
+export function requirePrograms(programs: Record<string, string>): void {
+  const missing = Object.entries(programs).filter(([file]) => !isExecutable(file));
+  if (missing.length > 0) throw new Error(`missing programs: ${missing.map(([file, pkg]) => `${file} (Debian package ${pkg})`).join(', ')}; \`npm test\` installs them as root on Debian.`);
+}
+
 export function requireSandboxTools(): void {
   const problems: string[] = [];
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) problems.push('the sandbox tests must run as root (they create network and mount namespaces)');
