@@ -8,6 +8,7 @@ import type { Change, FileChange, LinkChange, PackageChange, ServiceChange } fro
 import type { ElastixApp } from '../../src/answers.js';
 import type { Host } from '../../src/host.js';
 import type { ApacheFacts, SystemFacts } from '../../src/system.js';
+import { apacheTest, confSlot, type ConfSlot } from '../apache.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { findDaemon, type Daemon } from './boot.js';
 import { EXTRAS, type Extra } from './catalog.js';
@@ -40,7 +41,7 @@ export interface ExtrasFacts {
   readonly apacheRunning: boolean | null;
   readonly found: readonly FoundExtra[];
   /** bulwark's Apache file and, on Debian, its conf-enabled link. */
-  readonly conf: { readonly path: string; readonly current: string | null; readonly link: { readonly path: string; readonly target: string; readonly current: string | null } | null } | null;
+  readonly conf: ConfSlot | null;
   readonly xinetdRunning: boolean | null;
 }
 
@@ -110,16 +111,7 @@ export const extrasStep: Step<ExtrasFacts, ExtrasAnswers> = {
       found.push({ extra, webPaths: [...new Set(webPaths)], daemons, xinetd, packages, evidence: [...evidence, ...packages.map((p) => `package ${p}`)] });
     }
     const apache = system.apache;
-    let conf: ExtrasFacts['conf'] = null;
-    if (apache?.flavour === 'apache2') {
-      const file = `/etc/apache2/conf-available/${CONF_NAME}`;
-      const linkPath = `/etc/apache2/conf-enabled/${CONF_NAME}`;
-      const meta = await host.lstat(linkPath);
-      conf = { path: file, current: await host.readText(file), link: { path: linkPath, target: `../conf-available/${CONF_NAME}`, current: meta?.type === 'symlink' ? await host.readlink(linkPath) : null } };
-    } else if (apache) {
-      const file = `/etc/httpd/conf.d/${CONF_NAME}`;
-      conf = { path: file, current: await host.readText(file), link: null };
-    }
+    const conf = await confSlot(host, apache, CONF_NAME);
     const apacheDaemon = apache ? await findDaemon(host, system, [apache.flavour]) : null;
     const xinetdDaemon = found.some((f) => f.xinetd) ? await findDaemon(host, system, ['xinetd']) : null;
     return {
@@ -330,10 +322,6 @@ export function renderDenyConf(apache: ApacheFacts, denied: readonly FoundExtra[
     lines.push('');
   }
   return lines.join('\n');
-}
-
-function apacheTest(apache: ApacheFacts) {
-  return { when: 'installed' as const, command: apache.flavour === 'apache2' ? { file: 'apache2ctl', args: ['-t'] } : { file: 'httpd', args: ['-t'] }, label: 'Apache configuration test' };
 }
 
 /** `disable = no` becomes `disable = yes` (the line is added when the service has none). */

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Change, FileChange, LinkChange, ServiceChange } from '../../src/change.js';
 import type { Host } from '../../src/host.js';
 import type { ApacheFacts } from '../../src/system.js';
+import { apacheTest, confSlot, type ConfSlot } from '../apache.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { findDaemon } from '../elastix-extras/boot.js';
 import { hashPassword, passwordMatches } from './htpasswd.js';
@@ -29,7 +30,7 @@ export interface HtaccessFacts {
   readonly apacheRunning: boolean | null;
   /** The group Apache runs as: the htpasswd file is root:<group> 0640. */
   readonly apacheGroup: string;
-  readonly conf: { readonly path: string; readonly current: string | null; readonly link: { readonly path: string; readonly target: string; readonly current: string | null } | null } | null;
+  readonly conf: ConfSlot | null;
   readonly htpasswd: { readonly path: string; readonly current: string | null };
   /** Admin web apps found, to prefill the paths. */
   readonly adminPaths: readonly string[];
@@ -65,17 +66,8 @@ export const htaccessStep: Step<HtaccessFacts, HtaccessAnswers> = {
     const docroot = '/var/www/html';
     const adminPaths: string[] = [];
     for (const app of ADMIN_APPS) if (await host.exists(`${docroot}/${app.marker}`)) adminPaths.push(app.path);
-    let conf: HtaccessFacts['conf'] = null;
-    let htpasswdPath = '/etc/httpd/bulwark.htpasswd';
-    if (apache?.flavour === 'apache2') {
-      const file = `/etc/apache2/conf-available/${CONF_NAME}`;
-      const linkPath = `/etc/apache2/conf-enabled/${CONF_NAME}`;
-      const meta = await host.lstat(linkPath);
-      conf = { path: file, current: await host.readText(file), link: { path: linkPath, target: `../conf-available/${CONF_NAME}`, current: meta?.type === 'symlink' ? await host.readlink(linkPath) : null } };
-      htpasswdPath = '/etc/apache2/bulwark.htpasswd';
-    } else if (apache) {
-      conf = { path: `/etc/httpd/conf.d/${CONF_NAME}`, current: await host.readText(`/etc/httpd/conf.d/${CONF_NAME}`), link: null };
-    }
+    const conf = await confSlot(host, apache, CONF_NAME);
+    const htpasswdPath = apache?.flavour === 'apache2' ? '/etc/apache2/bulwark.htpasswd' : '/etc/httpd/bulwark.htpasswd';
     const daemon = apache ? await findDaemon(host, system, [apache.flavour]) : null;
     return {
       live: host.live,
@@ -241,10 +233,6 @@ export function renderAuthConf(apache: ApacheFacts, paths: readonly string[], ht
 
 function protectedPaths(conf: string): string[] {
   return [...conf.matchAll(/^<Location "([^"]+)">$/gm)].map((m) => m[1]!);
-}
-
-function apacheTest(apache: ApacheFacts) {
-  return { when: 'installed' as const, command: apache.flavour === 'apache2' ? { file: 'apache2ctl', args: ['-t'] } : { file: 'httpd', args: ['-t'] }, label: 'Apache configuration test' };
 }
 
 /** The group Apache runs as: APACHE_RUN_GROUP on Debian, the Group directive on RHEL (asterisk on Elastix). */

@@ -26,7 +26,8 @@ export function aideConfig(watched: readonly string[], legacy: boolean): string 
     'gzip_dbout=no',
     'report_url=stdout',
     'BULWARK = p+i+n+u+g+s+m+c+sha256',
-    ...QUIET.map((path) => `!${path}$`),
+    // AIDE's own regex syntax: ! excludes, $ anchors the end.
+    ...QUIET.map((path) => '!' + path + '$'),
     '!/var/www/.*\\.log$',
     ...watched.map((path) => `${path} BULWARK`),
     '',

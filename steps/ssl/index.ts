@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Change, FileChange, LinkChange, PackageChange, ServiceChange } from '../../src/change.js';
 import type { Host } from '../../src/host.js';
 import type { ApacheFacts } from '../../src/system.js';
+import { apacheTest } from '../apache.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { findDaemon } from '../elastix-extras/boot.js';
 import { checkCertificate, parseBundle, splitPem } from './gate.js';
@@ -332,10 +333,6 @@ export function renderVhost(facts: SslFacts, answers: SslAnswers, paths: Paths, 
     '',
   ];
   return lines.join('\n');
-}
-
-function apacheTest(apache: ApacheFacts) {
-  return { when: 'installed' as const, command: apache.flavour === 'apache2' ? { file: 'apache2ctl', args: ['-t'] } : { file: 'httpd', args: ['-t'] }, label: 'Apache configuration test' };
 }
 
 async function apacheRelease(host: Host, apache: ApacheFacts | null, distro: { family: string; version: string }): Promise<string | null> {
