@@ -70,13 +70,22 @@ describe('ssh: key-only login and a guarded port move, in a box', () => {
     await box.exec('fail2ban-client', ['stop'], { reject: false, timeoutMs: 15_000 });
   }, 180_000);
 
-  it('an unconfirmed move rolls back by itself: sshd_config byte for byte, nothing on 2222, 22 works', async () => {
+  it('an unconfirmed move rolls back by itself: sshd_config byte for byte, nothing on 2222, 22 works, the firewall as before', async () => {
+    // Behind bulwark's firewall, confirmed
+    const firewall = await overSsh(box, ['apply', '--step', 'firewall', '--yes', '--confirm-timeout', '120']);
+    expect(firewall.code, firewall.stdout + firewall.stderr).toBe(0);
+    expect((await overSsh(box, ['confirm', tokenOf(firewall)])).code).toBe(0);
+    const rules = async () => (await box.exec('iptables', ['-S', 'BULWARK-INPUT'])).stdout + (await box.exec('ip6tables', ['-S', 'BULWARK-INPUT'])).stdout;
+    const rulesBefore = await rules();
+    expect(rulesBefore).not.toContain('2222');
     const before = await box.readFile('/etc/ssh/sshd_config');
     await box.writeFile('/root/answers.json', JSON.stringify({ ssh: { port: 2222 } }), 0o600);
     const apply = await overSsh(box, ['apply', '--step', 'ssh', '--yes', '--answers', '/root/answers.json', '--confirm-timeout', '10']);
     expect(apply.code, apply.stdout + apply.stderr).toBe(0);
     expect(await listening(2222)).toBe(true);
+    expect(await rules()).toContain('2222'); // opened for the window
     expect(await eventually(async () => stepStatus(await status(box), 'ssh') === 'rolled-back', 30_000, 500)).toBe(true);
+    expect(await rules()).toBe(rulesBefore);
     expect(await box.readFile('/etc/ssh/sshd_config')).toBe(before);
     expect(await eventually(async () => !(await listening(2222)), 10_000)).toBe(true);
     expect((await box.ssh(['true'], { reject: false })).code).toBe(0);
