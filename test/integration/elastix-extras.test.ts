@@ -4,26 +4,24 @@
 // nothing runs: the Apache file and the boot links are changed on the files, as `systemctl --root`
 // would, and a rollback gives back a byte-identical tree, links included.
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { bulwark } from '../helpers/cli.js';
-import { materializeFixture, removeFixture, snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { cliOutput, fixtureRoots, rootArgs } from '../helpers/fixture-roots.js';
 
+const roots = fixtureRoots();
 let root: string;
 let state: string;
-const cleanups: string[] = [];
 
 async function box(name: FixtureName): Promise<void> {
-  root = await materializeFixture(name);
-  state = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-state-'));
-  cleanups.push(root, state);
+  ({ root, state } = await roots.box(name));
 }
 
 const at = (file: string) => path.join(root, file);
 const read = (file: string) => fs.readFile(at(file), 'utf8');
-const g = () => ['--root', root, '--state-dir', state];
-const output = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
+const g = () => rootArgs(root, state);
+const output = cliOutput;
 
 /** The link at a path, or null. */
 async function link(file: string): Promise<string | null> {
@@ -40,13 +38,6 @@ async function answers(content: unknown): Promise<string> {
   return file;
 }
 
-beforeEach(() => {
-  cleanups.length = 0;
-});
-
-afterEach(async () => {
-  for (const dir of cleanups) await removeFixture(dir);
-});
 
 describe('elastix-extras on Elastix 2.x / CentOS 5 (Apache 2.2, SysV)', () => {
   beforeEach(() => box('elastix-centos5'));

@@ -2,24 +2,22 @@
 // syntax, APR-MD5, the file owned by the group Apache runs as: asterisk), Apache 2.4 on Debian
 // (bcrypt, conf-available + conf-enabled link). Passwords never reach the output or the state dir.
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { bulwark } from '../helpers/cli.js';
-import { materializeFixture, removeFixture, snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { cliOutput, fixtureRoots, rootArgs } from '../helpers/fixture-roots.js';
 
+const roots = fixtureRoots();
 let root: string;
 let state: string;
 let work: string;
-const cleanups: string[] = [];
 const PASSWORD = 'Tr0ub4dor&3-second-login';
 
 async function box(name: FixtureName): Promise<void> {
-  root = await materializeFixture(name);
-  state = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-state-'));
-  work = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-pw-'));
-  cleanups.push(root, state, work);
+  ({ root, state } = await roots.box(name));
+  work = await roots.temp('bulwark-pw-');
   await fs.writeFile(path.join(work, 'ops.pw'), `${PASSWORD}\n`, { mode: 0o600 });
 }
 
@@ -29,8 +27,8 @@ async function answers(content: unknown): Promise<string> {
   return file;
 }
 
-const g = () => ['--root', root, '--state-dir', state];
-const output = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
+const g = () => rootArgs(root, state);
+const output = cliOutput;
 
 async function grepTree(dir: string, needle: string): Promise<string[]> {
   const hits: string[] = [];
@@ -42,13 +40,6 @@ async function grepTree(dir: string, needle: string): Promise<string[]> {
   return hits;
 }
 
-beforeEach(() => {
-  cleanups.length = 0;
-});
-
-afterEach(async () => {
-  for (const dir of cleanups) await removeFixture(dir);
-});
 
 describe('htaccess on Elastix 2.x (Apache 2.2)', () => {
   beforeEach(() => box('elastix-centos5'));

@@ -2,33 +2,24 @@
 // no aide --init, no service): the jail file and the ban action are written on the files, a jail
 // whose log is missing stays off with the reason, and a rollback gives back a byte-identical tree.
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { bulwark } from '../helpers/cli.js';
-import { materializeFixture, removeFixture, snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { cliOutput, fixtureRoots, rootArgs } from '../helpers/fixture-roots.js';
 
+const roots = fixtureRoots();
 let root: string;
 let state: string;
-const cleanups: string[] = [];
 
 async function box(name: FixtureName): Promise<void> {
-  root = await materializeFixture(name);
-  state = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-state-'));
-  cleanups.push(root, state);
+  ({ root, state } = await roots.box(name));
 }
 
 const read = (file: string) => fs.readFile(path.join(root, file), 'utf8');
-const g = () => ['--root', root, '--state-dir', state];
-const output = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
+const g = () => rootArgs(root, state);
+const output = cliOutput;
 
-beforeEach(() => {
-  cleanups.length = 0;
-});
-
-afterEach(async () => {
-  for (const dir of cleanups) await removeFixture(dir);
-});
 
 describe('ids on Elastix 2.x / CentOS 5', () => {
   beforeEach(() => box('elastix-centos5'));

@@ -2,28 +2,20 @@
 // value it reads), other Port lines are commented out when the port moves, passwords stay on when no
 // key login can be seen (always so under --root), and a rollback gives back the file byte for byte.
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { bulwark } from '../helpers/cli.js';
-import { materializeFixture, removeFixture, snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { cliOutput, fixtureRoots, rootArgs } from '../helpers/fixture-roots.js';
 
+const roots = fixtureRoots();
 let root: string;
 let state: string;
-const cleanups: string[] = [];
 async function box(name: FixtureName): Promise<void> {
-  root = await materializeFixture(name);
-  state = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-state-'));
-  cleanups.push(root, state);
+  ({ root, state } = await roots.box(name));
 }
-beforeEach(() => {
-  cleanups.length = 0;
-});
-afterEach(async () => {
-  for (const dir of cleanups) await removeFixture(dir);
-});
-const g = () => ['--root', root, '--state-dir', state];
-const output = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
+const g = () => rootArgs(root, state);
+const output = cliOutput;
 async function answers(ssh: unknown): Promise<string> {
   const file = path.join(state, `answers-${Math.random().toString(36).slice(2)}.json`);
   await fs.writeFile(file, JSON.stringify({ ssh }));

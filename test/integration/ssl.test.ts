@@ -7,9 +7,10 @@ import * as fs from 'node:fs/promises';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bulwark } from '../helpers/cli.js';
-import { materializeFixture, removeFixture, snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { snapshotTree, type FixtureName } from '../helpers/fixture.js';
+import { cliOutput, fixtureRoots, rootArgs } from '../helpers/fixture-roots.js';
 import { makeCa, signCsr, type TestCa } from '../helpers/test-ca.js';
 
 const DOMAIN = 'pbx.example.com';
@@ -17,7 +18,7 @@ let root: string;
 let state: string;
 let work: string;
 let ca: TestCa;
-const cleanups: string[] = [];
+const roots = fixtureRoots();
 
 beforeAll(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'bulwark-ssl-ca-'));
@@ -26,20 +27,11 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function box(name: FixtureName): Promise<void> {
-  root = await materializeFixture(name);
-  state = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-state-'));
-  cleanups.push(root, state);
+  ({ root, state } = await roots.box(name));
 }
 
-beforeEach(() => {
-  cleanups.length = 0;
-});
-afterEach(async () => {
-  for (const dir of cleanups) await removeFixture(dir);
-});
-
-const g = () => ['--root', root, '--state-dir', state];
-const output = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
+const g = () => rootArgs(root, state);
+const output = cliOutput;
 async function answers(ssl: unknown): Promise<string> {
   const file = path.join(state, `answers-${Math.random().toString(36).slice(2)}.json`);
   await fs.writeFile(file, JSON.stringify({ ssl }));
