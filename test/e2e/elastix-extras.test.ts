@@ -4,7 +4,7 @@
 // rollback the denied app answers 200 again, with Apache's configuration back byte for byte.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBox, requirePrograms, requireSandboxTools, type Box } from '../helpers/sandbox.js';
-import { atConsole, eventually } from '../helpers/bulwark-in-box.js';
+import { atConsole, eventually, httpStatus, startApache, stopApache } from '../helpers/bulwark-in-box.js';
 
 
 /** The web apps an Elastix install leaves in the docroot, as plain pages (no PHP needed to be served). */
@@ -45,12 +45,11 @@ describe('elastix-extras with a real apache2 in a box', () => {
     requirePrograms({ '/usr/sbin/apache2': 'apache2', '/usr/bin/curl': 'curl' });
     box = await createBox({ ssh: false });
     for (const [file, text] of Object.entries(APPS)) await box.writeFile(file, `<html><body>${text}</body></html>\n`);
-    const started = await box.exec('/etc/init.d/apache2', ['start'], { reject: false });
-    if (started.code !== 0) throw new Error(`apache2 did not start in the box: ${started.stdout}${started.stderr}`);
+    await startApache(box);
   }, 60_000);
 
   afterEach(async () => {
-    await box?.exec('/etc/init.d/apache2', ['stop'], { reject: false });
+    await stopApache(box);
     await box?.destroy();
   });
 
@@ -62,11 +61,8 @@ describe('elastix-extras with a real apache2 in a box', () => {
     return names.stdout + hashes.stdout;
   }
 
-  /** The HTTP status of a page, fetched from the admin's namespace. */
-  async function status(urlPath: string): Promise<number> {
-    const result = await box.admin('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${box.boxV4}${urlPath}`], { reject: false });
-    return Number(result.stdout.trim());
-  }
+  const status = (urlPath: string) => httpStatus(box, urlPath);
+
 
   /** Waits for the statuses (a graceful reload lets old workers finish first). */
   async function expectStatuses(expected: Record<string, number>): Promise<void> {

@@ -4,7 +4,7 @@
 // open again. The password never appears in bulwark's output or state.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBox, requirePrograms, requireSandboxTools, type Box } from '../helpers/sandbox.js';
-import { atConsole, eventually, STATE_DIR } from '../helpers/bulwark-in-box.js';
+import { atConsole, eventually, httpStatus, startApache, STATE_DIR, stopApache } from '../helpers/bulwark-in-box.js';
 
 
 const PASSWORD = 'Correct-Horse-Battery-42';
@@ -19,19 +19,16 @@ describe('htaccess with a real apache2 in a box', () => {
     await box.writeFile('/var/www/html/a2billing/admin/index.html', '<html>A2Billing admin</html>\n');
     await box.writeFile('/var/www/html/a2billing/customer/index.html', '<html>A2Billing customer</html>\n');
     await box.writeFile('/root/ops.pw', `${PASSWORD}\n`, 0o600);
-    const started = await box.exec('/etc/init.d/apache2', ['start'], { reject: false });
-    if (started.code !== 0) throw new Error(`apache2 did not start in the box: ${started.stdout}${started.stderr}`);
+    await startApache(box);
   }, 60_000);
 
   afterEach(async () => {
-    await box?.exec('/etc/init.d/apache2', ['stop'], { reject: false });
+    await stopApache(box);
     await box?.destroy();
   });
 
-  async function status(urlPath: string, credentials?: string): Promise<number> {
-    const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...(credentials ? ['-u', credentials] : []), `http://${box.boxV4}${urlPath}`];
-    return Number((await box.admin('curl', args, { reject: false })).stdout.trim());
-  }
+  const status = (urlPath: string, credentials?: string) => httpStatus(box, urlPath, credentials);
+
 
   async function expectStatuses(expected: [string, string | undefined, number][]): Promise<void> {
     const ok = await eventually(async () => {

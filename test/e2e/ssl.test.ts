@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBox, requirePrograms, requireSandboxTools, type Box } from '../helpers/sandbox.js';
-import { atConsole, eventually } from '../helpers/bulwark-in-box.js';
+import { atConsole, eventually, startApache, stopApache } from '../helpers/bulwark-in-box.js';
 import { makeCa, signCsr, type TestCa } from '../helpers/test-ca.js';
 
 const DOMAIN = 'pbx.example.com';
@@ -24,12 +24,11 @@ describe('ssl with a real apache2 in a box', () => {
     ca = makeCa(work);
     box = await createBox({ ssh: false });
     await box.writeFile('/var/www/html/index.html', '<html>the PBX</html>\n');
-    const started = await box.exec('/etc/init.d/apache2', ['start'], { reject: false });
-    if (started.code !== 0) throw new Error(`apache2 did not start in the box: ${started.stdout}${started.stderr}`);
+    await startApache(box);
   }, 60_000);
 
   afterEach(async () => {
-    await box?.exec('/etc/init.d/apache2', ['stop'], { reject: false });
+    await stopApache(box);
     await box?.destroy();
     rmSync(work, { recursive: true, force: true });
   });

@@ -61,3 +61,19 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Starts the box's apache2 the SysV way (there is no systemd in a box); throws when it does not start. */
+export async function startApache(box: Box): Promise<void> {
+  const started = await box.exec('/etc/init.d/apache2', ['start'], { reject: false });
+  if (started.code !== 0) throw new Error(`apache2 did not start in the box: ${started.stdout}${started.stderr}`);
+}
+
+export async function stopApache(box: Box | undefined): Promise<void> {
+  await box?.exec('/etc/init.d/apache2', ['stop'], { reject: false });
+}
+
+/** The HTTP status of a page of the box, fetched with curl from the admin's namespace ("user:password" optional). */
+export async function httpStatus(box: Box, urlPath: string, credentials?: string): Promise<number> {
+  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...(credentials ? ['-u', credentials] : []), `http://${box.boxV4}${urlPath}`];
+  return Number((await box.admin('curl', args, { reject: false })).stdout.trim());
+}
