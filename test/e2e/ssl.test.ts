@@ -67,7 +67,8 @@ describe('ssl with a real apache2 in a box', () => {
     expect(await served()).toBeNull(); // nothing on 443 yet
 
     // And the certificate is installed
-    await answers({ domain: DOMAIN, cert: '/root/pbx.crt', key: `/etc/ssl/private/${DOMAIN}.key`, chain: '/root/chain.pem', root: '/root/root.pem' });
+    await box.writeFile('/var/www/html/provisioning/phone.cfg', 'phone config\n');
+    await answers({ domain: DOMAIN, cert: '/root/pbx.crt', key: `/etc/ssl/private/${DOMAIN}.key`, chain: '/root/chain.pem', root: '/root/root.pem', hsts: true, keepHttp: ['/provisioning'] });
     const install = await atConsole(box, ['apply', '--step', 'ssl', '--yes', '--answers', '/root/answers.json']);
     expect(install.code, install.stdout + install.stderr).toBe(0);
     expect(install.stdout).toMatch(/check\s+Apache configuration test/);
@@ -79,6 +80,12 @@ describe('ssl with a real apache2 in a box', () => {
     // and HTTP for the name is sent to HTTPS, path kept
     const http = await box.admin('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', '--max-time', '5', '--resolve', `${DOMAIN}:80:${box.boxV4}`, `http://${DOMAIN}/a2billing/admin/`], { reject: false });
     expect(http.stdout).toBe(`301 https://${DOMAIN}/a2billing/admin/`);
+    // except the path that must stay on HTTP (phone provisioning)
+    const provisioning = await box.admin('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', '--resolve', `${DOMAIN}:80:${box.boxV4}`, `http://${DOMAIN}/provisioning/phone.cfg`], { reject: false });
+    expect(provisioning.stdout).toBe('200');
+    // and HTTPS answers with HSTS, as asked
+    const headers = await box.admin('curl', ['-sS', '-D', '-', '-o', '/dev/null', '--max-time', '5', '--cacert', ca.rootPem, '--resolve', `${DOMAIN}:443:${box.boxV4}`, `https://${DOMAIN}/`], { reject: false });
+    expect(headers.stdout).toMatch(/^strict-transport-security: max-age=31536000\r?$/im);
 
     // When a key that does not match is given
     await box.exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', '/root/other.key']);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aideConfig, parseCheck } from '../../steps/ids/aide.js';
-import { jailFile, parseRegexOutput, trunkHosts, type JailPlan } from '../../steps/ids/fail2ban.js';
+import { ASTERISK_DATEPATTERN, jailFile, parseRegexOutput, trunkHosts, type JailPlan } from '../../steps/ids/fail2ban.js';
 
 /** The parsers are checked against what the installed programs print: without them the test fails. */
 const requireProgram = (program: string, pkg: string) => {
@@ -35,6 +35,25 @@ describe('parseRegexOutput', () => {
       );
       const output = execFileSync('fail2ban-regex', [log, '/etc/fail2ban/filter.d/sshd.conf'], { encoding: 'utf8' });
       expect(parseRegexOutput(output)).toEqual({ lines: 4, matched: 2, dateHits: 3, seconds: expect.any(Number) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the Asterisk jail\'s fixed date pattern reads Asterisk\'s security log (dateformat=%F %T) with the installed fail2ban-regex', () => {
+    requireProgram('/usr/bin/fail2ban-regex', 'fail2ban');
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulwark-f2b-ast-'));
+    try {
+      const log = path.join(dir, 'security');
+      writeFileSync(
+        log,
+        [
+          '[2026-11-25 07:00:00] SECURITY[1234] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="2026-11-25T07:00:00.000+0000",Severity="Error",Service="SIP",EventVersion="2",AccountID="101",SessionID="0x7f1",LocalAddress="IPV4/UDP/10.0.0.1/5060",RemoteAddress="IPV4/UDP/203.0.113.66/5060",Challenge="41d26de5",ReceivedChallenge="41d26de5",ReceivedHash="7c5b0e0a"',
+          '[2026-11-25 07:00:01] SECURITY[1234] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="2026-11-25T07:00:01.000+0000",Severity="Informational",Service="SIP",EventVersion="1",AccountID="102",SessionID="0x7f2",LocalAddress="IPV4/UDP/10.0.0.1/5060",RemoteAddress="IPV4/UDP/10.0.0.2/5060",UsingPassword="1"',
+        ].join('\n') + '\n',
+      );
+      const output = execFileSync('fail2ban-regex', ['-d', ASTERISK_DATEPATTERN, log, '/etc/fail2ban/filter.d/asterisk.conf'], { encoding: 'utf8' });
+      expect(parseRegexOutput(output)).toEqual({ lines: 2, matched: 1, dateHits: 2, seconds: expect.any(Number) });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
