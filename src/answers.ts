@@ -9,6 +9,9 @@ import * as z from 'zod/mini';
 import type { StepId } from './change.js';
 import { UserError } from './errors.js';
 import { EXPOSURE_SERVICES } from '../steps/exposure/services.js';
+import { isValidCidr } from '../steps/firewall/rules.js';
+
+export { isValidCidr };
 
 const PORT = 'expected a port number from 1 to 65535';
 const portNumber = z.number({ error: PORT }).check(z.int({ error: PORT }), z.minimum(1, { error: PORT }), z.maximum(65535, { error: PORT }));
@@ -32,16 +35,6 @@ const portOrRange = z.union(
 );
 
 const protocol = z.enum(['tcp', 'udp'], { error: 'expected "tcp" or "udp"' });
-
-export function isValidCidr(text: string): boolean {
-  try {
-    if (text.includes('/')) ipaddr.parseCIDR(text);
-    else ipaddr.parse(text);
-    return ipaddr.isValid(text.split('/')[0]!);
-  } catch {
-    return false;
-  }
-}
 
 const CIDR = 'expected an IPv4 or IPv6 address or CIDR such as 198.51.100.0/24 or 2001:db8::/32';
 const cidr = z.string({ error: CIDR }).check(z.refine(isValidCidr, { error: CIDR }));
@@ -79,6 +72,15 @@ const allowRule = z.strictObject({
 
 const section = 'expected an object';
 
+/** Bounds iptables accepts on every version bulwark writes for (hashlimit revision 1: 10,000 at most). */
+const wholeNumber = (min: number, max: number, what: string) => {
+  const error = `expected a whole number of ${what} from ${min} to ${max}`;
+  // A refine, not z.int(): zod reports a non-integer as a wrong type, and inside the union below that
+  // would hide the field's own message behind the union's.
+  return z.number({ error }).check(z.refine(Number.isInteger, { error }), z.minimum(min, { error }), z.maximum(max, { error }));
+};
+const SIP_LIMIT = 'expected false or an object such as {"perSecond": 10, "burst": 60, "exempt": ["198.51.100.20"]}';
+
 export const answersSchema = z.strictObject({
   'elastix-extras': z.optional(z.strictObject({
     keep: list(z.enum(ELASTIX_APPS, { error: oneOf(ELASTIX_APPS) }), 'app names'),
@@ -90,6 +92,14 @@ export const answersSchema = z.strictObject({
       allow: list(allowRule, 'port rules'),
       trustedSources: z.optional(list(cidr, 'addresses or CIDRs')),
       rateLimit: z.optional(z.boolean({ error: BOOLEAN })),
+      sipLimit: z.optional(z.union([
+        z.literal(false, { error: SIP_LIMIT }),
+        z.strictObject({
+          perSecond: z.optional(wholeNumber(1, 10000, 'requests a second')),
+          burst: z.optional(wholeNumber(1, 10000, 'requests')),
+          exempt: z.optional(list(cidr, 'addresses or CIDRs')),
+        }, { error: SIP_LIMIT }),
+      ], { error: SIP_LIMIT })),
     }, { error: section }),
   ),
   geoblock: z.optional(
@@ -232,7 +242,10 @@ function acceptedKeys(segments: readonly PropertyKey[]): string {
   return def.type === 'object' && def.shape ? Object.keys(def.shape).join(', ') : '';
 }
 
+/** The schema inside an optional, and the object inside a union such as `false | {...}`. */
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
-  const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType };
-  return def.type === 'optional' && def.innerType ? def.innerType : schema;
+  const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; options?: z.core.$ZodType[] };
+  if (def.type === 'optional' && def.innerType) return unwrap(def.innerType);
+  if (def.type === 'union' && def.options) return def.options.find((o) => (o._zod.def as { type: string }).type === 'object') ?? schema;
+  return schema;
 }

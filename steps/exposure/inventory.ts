@@ -74,8 +74,17 @@ export async function configInventory(host: Host): Promise<InventoryEntry[]> {
     const port = getSetting(sip, 'general', 'bindport') ?? getSetting(sip, 'general', 'udpbindaddr')?.split(':')[1] ?? '5060';
     const address = getSetting(sip, 'general', 'bindaddr') ?? '0.0.0.0';
     entries.push({ service: 'SIP (chan_sip)', proto: 'udp', address, port, loopback: isLoopbackAddress(address), role: 'public' });
+    // SIP over TCP shares the UDP port; TLS has its own (tlsbindaddr, 5061 by default).
+    if (/^(yes|true|on|1)$/i.test(getSetting(sip, 'general', 'tcpenable') ?? '')) {
+      const tcp = getSetting(sip, 'general', 'tcpbindaddr') ?? address;
+      entries.push({ service: 'SIP (chan_sip)', proto: 'tcp', address: tcp.replace(/:\d+$/, ''), port: /:(\d+)$/.exec(tcp)?.[1] ?? port, loopback: isLoopbackAddress(tcp.replace(/:\d+$/, '')), role: 'public' });
+    }
+    if (/^(yes|true|on|1)$/i.test(getSetting(sip, 'general', 'tlsenable') ?? '')) {
+      const tls = getSetting(sip, 'general', 'tlsbindaddr') ?? address;
+      entries.push({ service: 'SIP (chan_sip)', proto: 'tcp', address: tls.replace(/:\d+$/, ''), port: /:(\d+)$/.exec(tls)?.[1] ?? '5061', loopback: isLoopbackAddress(tls.replace(/:\d+$/, '')), role: 'public' });
+    }
   }
-  const pjsip = await host.readText('/etc/asterisk/pjsip.conf');
+  const pjsip = await readAsteriskWithIncludes(host, '/etc/asterisk/pjsip.conf');
   if (pjsip !== null) {
     for (const section of parseAsteriskConf(pjsip).sections) {
       const type = section.entries.find((e) => e.key.toLowerCase() === 'type')?.value;
@@ -110,19 +119,33 @@ async function apacheListenPorts(host: Host): Promise<string[]> {
   return [...ports].sort((a, b) => Number(a) - Number(b));
 }
 
-/** sip.conf with its #include files inlined (FreePBX keeps bindport in sip_general_additional.conf). */
-async function readAsteriskWithIncludes(host: Host, file: string, depth = 0): Promise<string | null> {
+/**
+ * An Asterisk config file with its #include / #tryinclude files inlined, as Asterisk reads it: a
+ * relative name is under /etc/asterisk, a name may be a glob (`#include sip_*.conf`). FreePBX keeps
+ * bindport in sip_general_additional.conf, its trunks in sip_additional.conf and pjsip's transports
+ * in pjsip.transports.conf. (#exec is never run.)
+ */
+export async function readAsteriskWithIncludes(host: Host, file: string, depth = 0): Promise<string | null> {
   const text = await host.readText(file);
   if (text === null || depth > 5) return text;
   const parts: string[] = [];
   for (const line of text.split('\n')) {
     const include = /^\s*#(?:try)?include\s+"?([^"\s]+)"?/.exec(line);
-    if (include) {
-      const target = include[1]!.startsWith('/') ? include[1]! : `/etc/asterisk/${include[1]!}`;
-      parts.push((await readAsteriskWithIncludes(host, target, depth + 1)) ?? '');
-    } else {
+    if (!include) {
       parts.push(line);
+      continue;
     }
+    const target = include[1]!.startsWith('/') ? include[1]! : `/etc/asterisk/${include[1]!}`;
+    for (const each of await expandGlob(host, target)) parts.push((await readAsteriskWithIncludes(host, each, depth + 1)) ?? '');
   }
   return parts.join('\n');
+}
+
+async function expandGlob(host: Host, file: string): Promise<string[]> {
+  const slash = file.lastIndexOf('/');
+  const dir = file.slice(0, slash) || '/';
+  const pattern = file.slice(slash + 1);
+  if (!/[*?[]/.test(pattern)) return [file];
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  return (await host.list(dir)).filter((name) => regex.test(name)).sort().map((name) => `${dir}/${name}`);
 }

@@ -6,7 +6,8 @@ import type { SystemFacts } from '../../src/system.js';
 import { FAMILIES, saveRules } from '../../snapshots/netfilter.js';
 import { configInventory, liveInventory, type InventoryEntry } from '../exposure/inventory.js';
 import { filterTable, parseSave } from './iptables-save.js';
-import type { PortRule } from './rules.js';
+import { iptablesDialect, type IptablesDialect, type PortRule } from './rules.js';
+import { readTrunks, resolveTrunks, type ResolvedTrunk } from './trunks.js';
 
 export interface OtherManager {
   readonly name: string;
@@ -37,6 +38,10 @@ export interface FirewallFacts {
   readonly managers: OtherManager[];
   readonly sshPorts: number[];
   readonly sipPorts: PortRule[];
+  /** The SIP trunks in Asterisk's configuration, with the addresses the SIP limit exempts. */
+  readonly trunks: ResolvedTrunk[];
+  /** What the box's iptables understands: `iptables --version` live, the distribution's under --root. */
+  readonly dialect: IptablesDialect;
   readonly suggestions: Suggestion[];
   readonly persist: PersistTarget[];
   /** How persisted rules get loaded at boot, and whether that is installed. */
@@ -47,15 +52,23 @@ export interface FirewallFacts {
 
 export async function detectFirewall(host: Host, system: SystemFacts, sshConnection: string | undefined): Promise<FirewallFacts> {
   // The programs below are independent of each other: run at once, they cost one wait, not five.
-  const [persist, fromConfig, live, effectiveSsh] = await Promise.all([persistTargets(host, system), configInventory(host), host.live ? liveInventory(host) : null, effectiveSshPorts(host)]);
+  const [persist, fromConfig, live, effectiveSsh, trunks] = await Promise.all([
+    persistTargets(host, system),
+    configInventory(host),
+    host.live ? liveInventory(host) : null,
+    effectiveSshPorts(host),
+    readTrunks(host).then((found) => resolveTrunks(host, found)),
+  ]);
   const missingTools: string[] = [];
   const current: Record<IpFamily, string> = { ipv4: '', ipv6: '' };
   let backend: FirewallFacts['backend'] = 'unknown';
+  let dialect = iptablesDialect(distributionIptables(system));
   if (host.live) {
     for (const tool of ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore']) if (!(await host.findProgram(tool))) missingTools.push(tool);
     if (missingTools.length === 0) {
       const [version, ipv4, ipv6] = await Promise.all([host.run({ file: 'iptables', args: ['--version'] }, { reject: false }).then((r) => r.stdout), saveRules(host, 'ipv4'), saveRules(host, 'ipv6')]);
       backend = version.includes('nf_tables') ? 'nf_tables' : version.includes('legacy') ? 'legacy' : 'unknown';
+      dialect = iptablesDialect(/v(\d+\.\d+\.\d+)/.exec(version)?.[1] ?? null);
       Object.assign(current, { ipv4, ipv6 });
     }
   } else {
@@ -72,11 +85,19 @@ export async function detectFirewall(host: Host, system: SystemFacts, sshConnect
     managers: await otherManagers(host, current),
     sshPorts: ssh,
     sipPorts: sipPorts(inventory),
+    trunks,
+    dialect,
     suggestions: suggest(inventory, ssh),
     persist,
     bootLoader: await bootLoader(host, system),
     admin: parseSshConnection(sshConnection),
   };
+}
+
+/** The iptables a distribution release ships, where it matters for the rules' dialect (CentOS 5). */
+export function distributionIptables(system: SystemFacts): string | null {
+  if (system.distro.family === 'rhel' && /^5(\.|$)/.test(system.distro.version)) return '1.3.5';
+  return null;
 }
 
 export function parseSshConnection(value: string | undefined): FirewallFacts['admin'] {

@@ -6,22 +6,33 @@ import { FAMILIES } from '../../snapshots/netfilter.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from './detect.js';
 import { BUILTIN_CHAINS, filterTable, parseSave, renderRuleset, renderTable, type Ruleset } from './iptables-save.js';
-import { admits, applyScript, desiredChains, familyOf, isApplied, portRange, predictTable, type FirewallDesign, type PortRule } from './rules.js';
+import { admits, applyScript, DEFAULT_SIP_LIMIT, desiredChains, familyOf, isApplied, portRange, portsOverlap, predictTable, SIP_LIMITED_METHODS, type FirewallDesign, type PortRule } from './rules.js';
 
 export interface FirewallAnswers {
   allow: { port: number | string; proto: 'tcp' | 'udp'; from?: string[] }[];
   trustedSources?: string[];
   rateLimit?: boolean;
+  /** The per-source SIP request limit: numbers to tune it, `exempt` for trunks bulwark cannot see, false for none. */
+  sipLimit?: false | { perSecond?: number; burst?: number; exempt?: string[] };
 }
 
 export function designOf(facts: FirewallFacts, answers: FirewallAnswers): FirewallDesign {
+  const tuned = answers.sipLimit === false ? null : answers.sipLimit ?? {};
   return {
     allow: answers.allow.map((a) => ({ proto: a.proto, port: String(a.port), from: a.from })),
     trustedSources: answers.trustedSources ?? [],
     rateLimit: answers.rateLimit ?? true,
     sshPorts: facts.sshPorts,
     sipPorts: facts.sipPorts,
+    sipLimit: tuned === null ? null : { perSecond: tuned.perSecond ?? DEFAULT_SIP_LIMIT.perSecond, burst: tuned.burst ?? DEFAULT_SIP_LIMIT.burst },
+    sipExempt: [...facts.trunks.flatMap((t) => t.addresses), ...(tuned?.exempt ?? [])],
+    dialect: facts.dialect,
   };
+}
+
+/** The SIP ports the allow list opens: the ones the scanner check and the SIP limit watch. */
+function openSipPorts(facts: FirewallFacts, design: FirewallDesign): PortRule[] {
+  return facts.sipPorts.filter((sip) => design.allow.some((a) => a.proto === sip.proto && portsOverlap(a.port, sip.port)));
 }
 
 const key = (rule: PortRule) => `${rule.proto}/${rule.port}`;
@@ -52,6 +63,12 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
       rows.push({ label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'} now`, value: `INPUT policy ${policy}, ${rules} rule(s)`, tone: policy === 'ACCEPT' ? 'bad' : 'good' });
     }
     rows.push({ label: 'SSH port(s)', value: facts.sshPorts.join(', '), tone: 'neutral' });
+    if (facts.sipPorts.length > 0) rows.push({ label: 'SIP port(s)', value: facts.sipPorts.map((p) => `${p.proto}/${p.port}`).join(', '), tone: 'neutral' });
+    for (const trunk of facts.trunks) {
+      rows.push(trunk.addresses.length > 0
+        ? { label: `SIP trunk ${trunk.name}`, value: `${trunk.host}${trunk.addresses.join(',') === trunk.host ? '' : ` (${trunk.addresses.join(', ')})`}: never counted by the SIP limit`, tone: 'good' }
+        : { label: `SIP trunk ${trunk.name}`, value: `${trunk.host}: ${trunk.problem}; add its addresses to firewall.sipLimit.exempt`, tone: 'bad' });
+    }
     if (facts.admin) rows.push({ label: 'You are connected from', value: `${facts.admin.address} to port ${facts.admin.port}`, tone: 'neutral' });
     for (const manager of facts.managers) rows.push({ label: manager.name, value: manager.detail, tone: manager.effect === 'refuse' ? 'bad' : 'neutral' });
     if (facts.bootLoader && !facts.bootLoader.installed) rows.push({ label: 'At boot', value: `${facts.bootLoader.name} is not installed. ${facts.bootLoader.hint}`, tone: 'bad' });
@@ -77,8 +94,8 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
       {
         kind: 'boolean',
         key: 'rateLimit',
-        prompt: 'Rate-limit new SSH and SIP connections from any one address?',
-        help: 'Stops password guessing and SIP floods from filling the logs; normal use never reaches the limits.',
+        prompt: 'Rate-limit new SSH connections and SIP requests from any one address?',
+        help: `Stops password guessing and SIP floods from filling the logs; normal use never reaches the limits. Your SIP trunks${facts.trunks.length > 0 ? ` (${[...new Set(facts.trunks.map((t) => t.host))].join(', ')})` : ''} and trusted sources are never counted.`,
       },
     ];
   },
@@ -97,6 +114,31 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
       return { proto, port: /^\d+$/.test(port) ? Number(port) : port };
     });
     return { ...answers, allow: [...chosen, ...limited] };
+  },
+
+  planNotes(facts: FirewallFacts, answers: FirewallAnswers): string[] {
+    const design = designOf(facts, answers);
+    const notes: string[] = [];
+    const sip = openSipPorts(facts, design);
+    if (sip.length === 0) return notes;
+    if (!design.rateLimit || design.sipLimit === null) {
+      notes.push(`SIP requests are not limited per source (${!design.rateLimit ? 'rateLimit is off' : 'sipLimit is false'}): a password-guessing tool on one socket can try as fast as the line allows.`);
+    } else {
+      const { perSecond, burst } = design.sipLimit;
+      notes.push(
+        `SIP limit: each address (each /64 for IPv6) may send ${burst} requests at once, then ${perSecond} a second (${SIP_LIMITED_METHODS.join(', ')}), on ${sip.map((p) => `${p.proto}/${p.port}`).join(', ')}, whatever connection they belong to, so a flood from one socket is cut too. ` +
+          `That fits an office of about ${Math.floor(perSecond * 10)} phones behind one address, re-registering every 60 s and sending a keep-alive every 30 s; replies to the calls and registrations this server makes are never counted. Tune it with firewall.sipLimit.`,
+      );
+      const exempt = facts.trunks.filter((t) => t.addresses.length > 0);
+      if (exempt.length > 0) notes.push(`Never counted, as SIP trunks: ${exempt.map((t) => `${t.name} (${t.addresses.join(', ')})`).join('; ')}.${exempt.some((t) => t.addresses.join() !== t.host) ? ' Names were looked up now: plan again if your provider changes its addresses.' : ''}`);
+      for (const trunk of facts.trunks.filter((t) => t.addresses.length === 0)) notes.push(`Trunk ${trunk.name} (${trunk.host}) is not exempted: ${trunk.problem}. Put its addresses in firewall.sipLimit.exempt, or its calls may be cut at ${perSecond} requests a second.`);
+      if (design.trustedSources.length > 0) notes.push(`Never counted, as trusted sources: ${design.trustedSources.join(', ')}.`);
+      if (sip.some((p) => p.proto === 'tcp')) notes.push('Over TLS the requests are encrypted: there the firewall counts new connections instead (60 at once, then 20 a second per address).');
+    }
+    if (facts.dialect.legacy) {
+      notes.push(`This box's iptables (${facts.dialect.version ?? 'old'}) predates --hashlimit-above and --icase: the limits are written as "under the limit, pass; the rest, drop", and scanners are matched in lower case, as they announce themselves. Its ip6tables has neither the string nor the hashlimit match: for IPv6, the scanner check and the rate limits are left out.`);
+    }
+    return notes;
   },
 
   plan(facts: FirewallFacts, answers: FirewallAnswers): Change[] {

@@ -2,6 +2,7 @@
 // each jail's filter proved on the box's real log before the jail is enabled. Pure text and parsing
 // here; the step (index.ts) reads the box and plans.
 import type { Jail } from '../../src/answers.js';
+import { sipTrunks } from '../firewall/trunks.js';
 
 export const JAIL_FILE = '/etc/fail2ban/jail.d/bulwark.local';
 export const ACTION_FILE = '/etc/fail2ban/action.d/bulwark-ipset.conf';
@@ -93,14 +94,7 @@ export function parseRegexOutput(text: string): FilterProof | null {
   return { lines: Number(lines[1]), matched: Number(lines[3]), dateHits, seconds: Number.isFinite(seconds) ? seconds : 0 };
 }
 
-/** Hosts of the SIP trunks: chan_sip peers with a fixed host, PJSIP contacts and identify matches. */
+/** Hosts of the SIP trunks (as written: fail2ban looks names up itself), each once. */
 export function trunkHosts(sipConf: string | null, pjsipConf: string | null): string[] {
-  const hosts = new Set<string>();
-  for (const match of (sipConf ?? '').matchAll(/^\s*host\s*=\s*([^\s;]+)/gim)) {
-    const host = match[1]!;
-    if (!/^(dynamic|localhost|127\.0\.0\.1)$/i.test(host)) hosts.add(host);
-  }
-  for (const match of (pjsipConf ?? '').matchAll(/^\s*contact\s*=\s*sips?:(?:[^@\s;]+@)?(\[[^\]]+\]|[^:;\s>]+)/gim)) hosts.add(match[1]!.replace(/^\[|\]$/g, ''));
-  for (const match of (pjsipConf ?? '').matchAll(/^\s*match\s*=\s*([^\s;]+)/gim)) for (const item of match[1]!.split(',')) if (item) hosts.add(item);
-  return [...hosts].sort();
+  return [...new Set(sipTrunks(sipConf, pjsipConf).map((trunk) => trunk.host))].sort();
 }

@@ -10,6 +10,7 @@ import { detectFirewall } from '../firewall/detect.js';
 import { findDaemon } from '../elastix-extras/boot.js';
 import { AIDE_CONF, AIDE_DB, AIDE_DB_NEW, aideConfig, parseCheck, WATCHED, type IntegrityReport } from './aide.js';
 import { ACTION_FILE, actionFile, ASTERISK_DATEPATTERN, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
+import { readAsteriskWithIncludes } from '../exposure/inventory.js';
 
 export interface IdsAnswers {
   jails: Jail[];
@@ -96,8 +97,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     const hostname = host.live ? (await import('node:os')).hostname() : ((await host.readText('/etc/hostname')) ?? '').trim();
     const hosts = (await host.readText('/etc/hosts')) ?? '';
     const nameResolves = hostname === '' || hostname === 'localhost' || hosts.split('\n').some((line) => line.replace(/#.*$/, '').trim().split(/\s+/).slice(1).includes(hostname));
-    const sip = await host.readText('/etc/asterisk/sip.conf');
-    const pjsip = await host.readText('/etc/asterisk/pjsip.conf');
+    const [sip, pjsip] = await Promise.all([readAsteriskWithIncludes(host, '/etc/asterisk/sip.conf'), readAsteriskWithIncludes(host, '/etc/asterisk/pjsip.conf')]);
     return {
       live: host.live,
       installed,

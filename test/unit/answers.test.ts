@@ -43,6 +43,18 @@ describe('answers file validation', () => {
     expect(messageFor({ exposure: { loopbackOnly: 'mysql' } })).toMatch(/exposure\.loopbackOnly: .*\(got "mysql"\)/);
   });
 
+  it('takes firewall.sipLimit as false or tuning numbers, and names the field of a bad one', () => {
+    const tuned = { firewall: { allow: [], sipLimit: { perSecond: 25, burst: 200, exempt: ['198.51.100.20', '2001:db8::/48'] } } };
+    expect(validateAnswers(tuned, 'x')).toEqual(tuned);
+    expect(validateAnswers({ firewall: { allow: [], sipLimit: false } }, 'x')).toEqual({ firewall: { allow: [], sipLimit: false } });
+    expect(messageFor({ firewall: { allow: [], sipLimit: { perSecond: 0 } } })).toBe('answers file a.json: firewall.sipLimit.perSecond: expected a whole number of requests a second from 1 to 10000 (got 0)');
+    expect(messageFor({ firewall: { allow: [], sipLimit: { burst: 2.5 } } })).toBe('answers file a.json: firewall.sipLimit.burst: expected a whole number of requests from 1 to 10000 (got 2.5)');
+    expect(messageFor({ firewall: { allow: [], sipLimit: { perSecond: 20000 } } })).toMatch(/firewall\.sipLimit\.perSecond: expected a whole number .* \(got 20000\)$/);
+    expect(messageFor({ firewall: { allow: [], sipLimit: { exempt: ['1.2.3.4/33'] } } })).toMatch(/firewall\.sipLimit\.exempt\[0\]: expected an IPv4 or IPv6 address or CIDR/);
+    expect(messageFor({ firewall: { allow: [], sipLimit: true } })).toMatch(/^answers file a\.json: firewall\.sipLimit: expected false or an object such as/);
+    expect(messageFor({ firewall: { allow: [], sipLimit: { rate: 5 } } })).toMatch(/unknown key "rate" in firewall\.sipLimit \(accepted: perSecond, burst, exempt\)/);
+  });
+
   it('reports a missing required key as missing', () => {
     expect(messageFor({ exposure: {} })).toMatch(/exposure\.loopbackOnly: missing; .*\(got nothing\)/);
   });

@@ -5,6 +5,7 @@ import {
   applyScript,
   canonicalCidr,
   desiredChains,
+  iptablesDialect,
   isApplied,
   predictTable,
   restoreScript,
@@ -24,6 +25,8 @@ const design: FirewallDesign = {
   rateLimit: true,
   sshPorts: [22],
   sipPorts: [{ proto: 'udp', port: '5060' }],
+  sipLimit: { perSecond: 10, burst: 60 },
+  sipExempt: ['198.51.100.20', '2001:db8::5'],
 };
 
 // What a box running fail2ban looks like (iptables-save output, with counters and comments).
@@ -82,26 +85,110 @@ describe('ruleset generator', () => {
   const v4 = desiredChains(design, 'ipv4');
   const v6 = desiredChains(design, 'ipv6');
 
-  it('orders the chain: loopback, SIP scanners, established, invalid, ICMP, trusted, rate limits, allowed ports, drop', () => {
+  it('orders the chain: loopback, SIP checks, established, invalid, ICMP, trusted, rate limits, allowed ports, drop', () => {
+    const request = (method: string) => `-p udp -m udp --dport 5060 -m string --string "${method} " --algo bm --from 28 --to 94 --icase -j BULWARK-SIPLIMIT`;
     expect(v4.input).toEqual([
       '-i lo -j RETURN',
       '-p udp -m udp --dport 5060 -j BULWARK-SIPSCAN',
+      request('REGISTER'),
+      request('INVITE'),
+      request('OPTIONS'),
+      request('SUBSCRIBE'),
+      request('MESSAGE'),
       '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
       '-m conntrack --ctstate INVALID -j DROP',
       '-p icmp -m icmp --icmp-type 8 -m limit --limit 10/sec --limit-burst 20 -j RETURN',
       '-p icmp -m icmp --icmp-type 3 -j RETURN',
       '-p icmp -m icmp --icmp-type 11 -j RETURN',
       '-s 203.0.113.7/32 -j RETURN',
-      '-p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m hashlimit --hashlimit-above 6/min --hashlimit-burst 10 --hashlimit-mode srcip --hashlimit-name bulwark-ssh22 -j DROP',
-      '-p udp -m udp --dport 5060 -m conntrack --ctstate NEW -m hashlimit --hashlimit-above 20/sec --hashlimit-burst 60 --hashlimit-mode srcip --hashlimit-name bulwark-sip-udp5060 -j DROP',
+      '-p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j BULWARK-SSHLIMIT',
       '-p tcp -m tcp --dport 22 -j RETURN',
       '-p udp -m udp --dport 5060 -j RETURN',
       '-p udp -m udp --dport 10000:20000 -j RETURN',
       '-s 198.51.100.0/24 -p tcp -m tcp --dport 443 -j RETURN',
       '-j DROP',
     ]);
-    expect(v4.sipscan).toContain('-m string --string "friendly-scanner" --algo bm --icase -j DROP');
-    expect(v4.sipscan).toContain('-m string --string "sipvicious" --algo bm --icase -j DROP');
+    const chain = (name: string) => v4.chains.find((c) => c.name === name)?.rules;
+    expect(v4.chains.map((c) => c.name)).toEqual(['BULWARK-SIPSCAN', 'BULWARK-SIPLIMIT', 'BULWARK-SSHLIMIT']);
+    expect(chain('BULWARK-SIPSCAN')).toContain('-m string --string "friendly-scanner" --algo bm --icase -j DROP');
+    expect(chain('BULWARK-SIPSCAN')).toContain('-m string --string "sipvicious" --algo bm --icase -j DROP');
+    // trusted sources and trunks first, then under the limit passes, the rest is dropped
+    expect(chain('BULWARK-SIPLIMIT')).toEqual([
+      '-s 203.0.113.7/32 -j RETURN',
+      '-s 198.51.100.20/32 -j RETURN',
+      '-m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 60 --hashlimit-mode srcip --hashlimit-name bw-sip --hashlimit-htable-size 16384 --hashlimit-htable-max 65536 --hashlimit-htable-expire 30000 -j RETURN',
+      '-j DROP',
+    ]);
+    // a source is remembered until its bucket is full again: 10 connections at 6 a minute take 100 s
+    expect(chain('BULWARK-SSHLIMIT')).toEqual([
+      '-m hashlimit --hashlimit-upto 6/min --hashlimit-burst 10 --hashlimit-mode srcip --hashlimit-name bw-ssh --hashlimit-htable-size 16384 --hashlimit-htable-max 65536 --hashlimit-htable-expire 110000 -j RETURN',
+      '-j DROP',
+    ]);
+  });
+
+  it('limits SIP requests on every open SIP port, and counts new TCP (TLS) connections too', () => {
+    const both = desiredChains({ ...design, allow: [...design.allow, { proto: 'tcp', port: '5061' }], sipPorts: [{ proto: 'udp', port: '5060' }, { proto: 'tcp', port: '5061' }, { proto: 'tcp', port: '5090' }] }, 'ipv4');
+    const requests = both.input.filter((r) => r.endsWith('-j BULWARK-SIPLIMIT'));
+    // 5090 listens but is not open: nothing to limit there
+    expect(requests).toHaveLength(10);
+    expect(requests).toContain('-p tcp -m tcp --dport 5061 -m string --string "INVITE " --algo bm --from 40 --to 146 --icase -j BULWARK-SIPLIMIT');
+    expect(both.input.join('\n')).not.toContain('5090');
+    expect(both.input).toContain('-p tcp -m tcp --dport 5061 -m conntrack --ctstate NEW -j BULWARK-SIPCONN');
+    expect(both.chains.find((c) => c.name === 'BULWARK-SIPCONN')?.rules).toEqual([
+      '-s 198.51.100.20/32 -j RETURN',
+      '-m hashlimit --hashlimit-upto 20/sec --hashlimit-burst 60 --hashlimit-mode srcip --hashlimit-name bw-sipconn --hashlimit-htable-size 16384 --hashlimit-htable-max 65536 --hashlimit-htable-expire 30000 -j RETURN',
+      '-j DROP',
+    ]);
+    // the request rules come before the established RETURN: a one-socket flood is established after its first packet
+    const established = both.input.indexOf('-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN');
+    for (const rule of requests) expect(both.input.indexOf(rule)).toBeLessThan(established);
+  });
+
+  it('counts IPv6 senders per /64, with IPv6 exemptions and offsets after the 40-byte header', () => {
+    expect(v6.input).toContain('-p udp -m udp --dport 5060 -m string --string "REGISTER " --algo bm --from 48 --to 138 --icase -j BULWARK-SIPLIMIT');
+    expect(v6.chains.find((c) => c.name === 'BULWARK-SIPLIMIT')?.rules).toEqual([
+      '-s 2001:db8::5/128 -j RETURN',
+      '-m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 60 --hashlimit-mode srcip --hashlimit-name bw-sip-6 --hashlimit-htable-size 16384 --hashlimit-htable-max 65536 --hashlimit-htable-expire 30000 --hashlimit-srcmask 64 -j RETURN',
+      '-j DROP',
+    ]);
+  });
+
+  it('keeps every hashlimit table name within the 15 characters of hashlimit revision 1 (CentOS 6 and 7)', () => {
+    const wide = { ...design, sshPorts: [22, 65535], allow: [...design.allow, { proto: 'tcp' as const, port: '65535' }, { proto: 'tcp' as const, port: '5061' }], sipPorts: [{ proto: 'udp' as const, port: '5060' }, { proto: 'tcp' as const, port: '5061' }] };
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const all = desiredChains(wide, family).chains.flatMap((c) => c.rules).join('\n');
+      const names = [...all.matchAll(/--hashlimit-name (\S+)/g)].map((m) => m[1]!);
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) expect(name.length).toBeLessThanOrEqual(15);
+    }
+  });
+
+  it('tunes the SIP limit, and leaves it out when asked (sipLimit false) or when rate limits are off', () => {
+    const tuned = desiredChains({ ...design, sipLimit: { perSecond: 50, burst: 2000 } }, 'ipv4');
+    // 2000 requests at 50 a second take 40 s to come back: the source is remembered for 50 s
+    expect(tuned.chains.find((c) => c.name === 'BULWARK-SIPLIMIT')?.rules).toContain('-m hashlimit --hashlimit-upto 50/sec --hashlimit-burst 2000 --hashlimit-mode srcip --hashlimit-name bw-sip --hashlimit-htable-size 16384 --hashlimit-htable-max 65536 --hashlimit-htable-expire 50000 -j RETURN');
+    const none = desiredChains({ ...design, sipLimit: null }, 'ipv4');
+    expect(none.input.join('\n')).not.toContain('BULWARK-SIPLIMIT');
+    expect(none.chains.map((c) => c.name)).toEqual(['BULWARK-SIPSCAN', 'BULWARK-SSHLIMIT']);
+    expect(none.fingerprint).not.toBe(v4.fingerprint);
+  });
+
+  it('writes what iptables 1.3.5 (CentOS 5) loads: --hashlimit, no --icase, and no string or hashlimit for IPv6', () => {
+    const legacy = { ...design, dialect: iptablesDialect('1.3.5') };
+    const old4 = desiredChains(legacy, 'ipv4');
+    const text = [...old4.input, ...old4.chains.flatMap((c) => c.rules)].join('\n');
+    expect(text).not.toMatch(/--hashlimit-(upto|above|srcmask)|--icase/);
+    expect(old4.chains.find((c) => c.name === 'BULWARK-SIPLIMIT')?.rules).toContain('-m hashlimit --hashlimit 10/sec --hashlimit-burst 60 --hashlimit-mode srcip --hashlimit-name bw-sip --hashlimit-htable-size 16384 --hashlimit-htable-max 65536 --hashlimit-htable-expire 30000 -j RETURN');
+    expect(old4.input).toContain('-p udp -m udp --dport 5060 -m string --string "REGISTER " --algo bm --from 28 --to 94 -j BULWARK-SIPLIMIT');
+    const old6 = desiredChains(legacy, 'ipv6');
+    expect(old6.chains).toEqual([]);
+    expect(old6.input.join('\n')).not.toMatch(/string|hashlimit|BULWARK-SIP|BULWARK-SSH/);
+    expect(old6.input).toContain('-p udp -m udp --dport 5060 -j RETURN');
+    // 1.4.1 and later (CentOS 6's 1.4.7) write the modern form
+    expect(iptablesDialect('1.4.0').legacy).toBe(true);
+    expect(iptablesDialect('1.4.7').legacy).toBe(false);
+    expect(iptablesDialect('1.8.9').legacy).toBe(false);
+    expect(iptablesDialect(null).legacy).toBe(false);
   });
 
   it('gives IPv6 the same policy with the ICMPv6 that neighbour discovery needs, and only IPv6 sources', () => {
@@ -112,11 +199,10 @@ describe('ruleset generator', () => {
     expect(v6.input[v6.input.length - 1]).toBe('-j DROP');
   });
 
-  it('without rate limits, has no hashlimit rules; without SIP open, no scanner chain', () => {
+  it('without rate limits, has no limit chains; without SIP open, no scanner chain', () => {
     const plain = desiredChains({ ...design, rateLimit: false, allow: [{ proto: 'tcp', port: '22' }] }, 'ipv4');
-    expect(plain.input.join('\n')).not.toContain('hashlimit');
-    expect(plain.sipscan).toEqual([]);
-    expect(plain.input.join('\n')).not.toContain('BULWARK-SIPSCAN');
+    expect(plain.chains).toEqual([]);
+    expect(plain.input.join('\n')).not.toMatch(/hashlimit|BULWARK-SIPSCAN|BULWARK-SIPLIMIT|BULWARK-SSHLIMIT/);
     expect(plain.fingerprint).not.toBe(v4.fingerprint);
   });
 
@@ -134,7 +220,7 @@ describe('apply and restore scripts', () => {
 
   it('declares only bulwark\'s chains (declaring flushes), so fail2ban\'s are never named', () => {
     const script = applyScript(current, desired);
-    expect(script).toMatch(/^\*filter\n:INPUT DROP \[0:0\]\n:BULWARK-INPUT - \[0:0\]\n:BULWARK-SIPSCAN - \[0:0\]\n/);
+    expect(script).toMatch(/^\*filter\n:INPUT DROP \[0:0\]\n:BULWARK-INPUT - \[0:0\]\n:BULWARK-SIPSCAN - \[0:0\]\n:BULWARK-SIPLIMIT - \[0:0\]\n:BULWARK-SSHLIMIT - \[0:0\]\n/);
     expect(script).not.toMatch(/^:f2b-sshd/m);
     expect(script).not.toMatch(/^-[AIDF] f2b-sshd/m);
     expect(script).toContain(`-I INPUT 1 -m comment --comment "bulwark:${desired.fingerprint}" -j BULWARK-INPUT`);
@@ -160,6 +246,9 @@ describe('apply and restore scripts', () => {
     const update = applyScript(after, changed);
     expect(update).toContain(`-D INPUT -m comment --comment "bulwark:${desired.fingerprint}" -j BULWARK-INPUT`);
     expect(update).toContain(`-I INPUT 1 -m comment --comment "bulwark:${changed.fingerprint}" -j BULWARK-INPUT`);
+    // the limit chains the new design no longer uses are emptied and removed
+    expect(update).toContain(':BULWARK-SIPLIMIT - [0:0]\n-X BULWARK-SIPLIMIT');
+    expect(update).toContain(':BULWARK-SSHLIMIT - [0:0]\n-X BULWARK-SSHLIMIT');
   });
 
   it('restores an empty saved ruleset as ACCEPT policies with no bulwark rules, leaving fail2ban alone', () => {
@@ -170,6 +259,8 @@ describe('apply and restore scripts', () => {
     expect(script).toContain('-D INPUT -m comment --comment bulwark -j ACCEPT');
     expect(script).toContain('-X BULWARK-INPUT');
     expect(script).toContain('-X BULWARK-SIPSCAN');
+    expect(script).toContain('-X BULWARK-SIPLIMIT');
+    expect(script).toContain('-X BULWARK-SSHLIMIT');
     expect(script).not.toMatch(/f2b-sshd/);
   });
 
