@@ -10,6 +10,9 @@
 //   log flood  the same flood (at most 300 connections in 10 s from the attacker namespace to the
 //              box's SSH port) writes >= 20x fewer auth.log lines naming the attacker with the firewall's
 //              rate limit (rateLimit: true) than without it (rateLimit: false).
+//   SIP flood  a one-socket flood of 1000 REGISTERs in 10 s (100/s) to the box's SIP server gets >= 5x
+//              fewer requests through with the firewall's SIP limit (rateLimit: true) than without it,
+//              while a trunk named in sip.conf sending the same at the same time gets all of its through.
 //
 // Needs root (network and mount namespaces); otherwise the section is skipped, not failed.
 import { join } from 'node:path';
@@ -65,5 +68,16 @@ function render(result) {
     const errors = Object.entries(run.flood.errors).map(([code, n]) => `${code} ${n}`).join(', ');
     if (errors) lines.push(`  ${label}: connection errors: ${errors}`);
   }
+  const sip = result.sipFlood;
+  const sipRow = (label, run) => `${pad(label, 22)}${right(`${run.attacker.reached}/${run.attacker.sent}`, 12)}  ${right(`${run.trunk.reached}/${run.trunk.sent}`, 12)}`;
+  lines.push(
+    '',
+    `SIP flood — one socket, ${sip.attacker} → ${sip.target}, ${sip.limits.count} REGISTERs at ${sip.limits.perSecond}/s; the trunk ${sip.trunk} sends the same at the same time`,
+    `${pad('', 22)}${right('flood ²', 12)}  ${right('trunk ²', 12)}`,
+    sipRow('A  rateLimit: true', sip.limited),
+    sipRow('B  rateLimit: false', sip.unlimited),
+    `ratio B/A (flood):                       ${right(sip.ratio === null ? '-' : `${sip.ratio.toFixed(1)}x`, 9)}   goal >= ${sip.goal.minRatio}x and the whole trunk: ${verdict(sip.goal.pass)}`,
+    '² requests that reached the SIP server / requests sent',
+  );
   return lines.join('\n');
 }

@@ -200,7 +200,7 @@ export function chainRules(design: FirewallDesign, family: Family): ChainRules {
     chains.set(SIPLIMIT_CHAIN, limitChain(
       [
         ...ofFamily(design.trustedSources).map((source) => ({ source, why: 'trusted source: never counted' })),
-        ...ofFamily(design.sipExempt).map((source) => ({ source, why: 'SIP trunk: never counted' })),
+        ...ofFamily(design.sipExempt).filter((source) => !ofFamily(design.trustedSources).includes(source)).map((source) => ({ source, why: 'SIP trunk: never counted' })),
       ],
       { rate: `${perSecond}/sec`, burst, name: 'bw-sip', htable: { ...HTABLE, expireMs: expiryMs(perSecond, burst) } },
       family,

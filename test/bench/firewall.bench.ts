@@ -14,8 +14,14 @@
 //    the box's SSH port, each sending an SSH banner and a bogus line, then closing; count the lines
 //    of the box's auth.log naming the attacker's address that the flood produced, (A) with bulwark's
 //    firewall applied and confirmed with rateLimit: true, (B) the same with rateLimit: false.
+// 3. The SIP flood. A SIP server on the box's 5060/udp logs every request it receives. From the
+//    attacker namespace, ONE socket sends 1000 REGISTERs in 10 s (100/s) while, at the same time, a
+//    trunk named in the box's sip.conf sends as many from its own address; count what reached the
+//    server (A) behind bulwark's confirmed firewall, rateLimit: true, and (B) with rateLimit: false.
+//    Goals: at least 5x fewer of the flood's requests with the limit, and all of the trunk's.
 import { destroyOnSignal, quantile } from './common.js';
 import { createBox, type Box } from '../helpers/sandbox.js';
+import { receivedFrom, sendSip, startSipServer } from '../helpers/sip.js';
 
 const ROLLBACK_GOAL_MS = 1000;
 const FLOOD_GOAL_RATIO = 20;
@@ -24,6 +30,9 @@ const CONFIRM_TIMEOUT_S = 10;
 const POLL_INTERVAL_MS = 20;
 const POLL_LEAD_MS = 1000;
 const FLOOD = { max: 300, durationMs: 10_000, perSecond: 30, connectTimeoutMs: 1000 } as const;
+const SIP_FLOOD = { count: 1000, intervalMs: 10 } as const;
+const SIP_FLOOD_GOAL_RATIO = 5;
+const SIP_TRUNK = '203.0.113.9';
 const ANSWERS = '/root/bench-answers.json';
 
 interface Options {
@@ -75,8 +84,9 @@ class Bulwark {
     return result.stdout;
   }
 
-  async setAnswers(rateLimit: boolean): Promise<void> {
-    await this.box.writeFile(ANSWERS, JSON.stringify({ firewall: { allow: [{ port: 22, proto: 'tcp' }], rateLimit } }) + '\n', 0o600);
+  async setAnswers(rateLimit: boolean, extra: { sip?: boolean } = {}): Promise<void> {
+    const allow = [{ port: 22, proto: 'tcp' }, ...(extra.sip ? [{ port: 5060, proto: 'udp' }] : [])];
+    await this.box.writeFile(ANSWERS, JSON.stringify({ firewall: { allow, rateLimit } }) + '\n', 0o600);
   }
 
   /** Applies the firewall step under the dead-man switch; returns the guard (token, deadline). */
@@ -286,10 +296,10 @@ function kindsOf(lines: readonly string[]): Record<string, number> {
   return kinds;
 }
 
-/** Packet counter of the hashlimit DROP rule for port 22 in BULWARK-INPUT, or null without one. */
+/** Packet counter of the SSH limit's DROP rule (BULWARK-SSHLIMIT), or null without one. */
 async function hashlimitCounter(box: Box): Promise<number | null> {
-  const rules = (await box.exec('iptables', ['-v', '-S', 'BULWARK-INPUT'], { reject: false })).stdout;
-  const rule = rules.split('\n').find((r) => r.includes('--dport 22') && r.includes('hashlimit') && r.includes('-j DROP'));
+  const rules = (await box.exec('iptables', ['-v', '-S', 'BULWARK-SSHLIMIT'], { reject: false })).stdout;
+  const rule = rules.split('\n').find((r) => r.startsWith('-A BULWARK-SSHLIMIT') && r.endsWith('-j DROP'));
   const count = rule ? /-c (\d+) \d+/.exec(rule)?.[1] : undefined;
   return count === undefined ? null : Number(count);
 }
@@ -356,6 +366,36 @@ async function floodRun(box: Box, bulwark: Bulwark, rateLimit: boolean): Promise
 }
 
 // ---------------------------------------------------------------------------------------------
+// Benchmark 3: a one-socket SIP flood, and a trunk's traffic at the same time
+
+interface SipFloodRun {
+  rateLimit: boolean;
+  attacker: { sent: number; reached: number };
+  trunk: { sent: number; reached: number; replies: number };
+}
+
+async function sipFloodRun(box: Box, bulwark: Bulwark, rateLimit: boolean): Promise<SipFloodRun> {
+  await bulwark.setAnswers(rateLimit, { sip: true });
+  const guard = await bulwark.applyGuarded(120);
+  await bulwark.must(['confirm', guard.token, '--no-color']);
+  const limitRules = (await box.exec('iptables', ['-S', 'BULWARK-SIPLIMIT'], { reject: false })).stdout;
+  if (limitRules.includes('hashlimit') !== rateLimit) throw new Error(`rateLimit ${rateLimit}, but BULWARK-SIPLIMIT is:\n${limitRules}`);
+  const attacker = box.attackerV4!;
+  const before = { attacker: await receivedFrom(box, attacker), trunk: await receivedFrom(box, SIP_TRUNK) };
+  const [flood, trunk] = await Promise.all([
+    sendSip(box, { from: 'attacker', target: box.boxAttackerV4!, source: attacker, ...SIP_FLOOD }),
+    sendSip(box, { from: 'attacker', target: box.boxAttackerV4!, source: SIP_TRUNK, ...SIP_FLOOD }),
+  ]);
+  const run: SipFloodRun = {
+    rateLimit,
+    attacker: { sent: flood.sent, reached: (await receivedFrom(box, attacker)) - before.attacker },
+    trunk: { sent: trunk.sent, reached: (await receivedFrom(box, SIP_TRUNK)) - before.trunk, replies: trunk.replies },
+  };
+  await bulwark.must(['rollback', '--step', 'firewall', '--yes', '--no-color']);
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
 
@@ -397,6 +437,20 @@ async function main(): Promise<number> {
     const ratio = limited.attackerLines === 0 ? (unlimited.attackerLines > 0 ? Infinity : null) : unlimited.attackerLines / limited.attackerLines;
     const floodPass = ratio !== null && ratio >= FLOOD_GOAL_RATIO;
 
+    // The SIP flood: a SIP server on the box, a trunk in its sip.conf, an address for the trunk.
+    await box.writeFile('/etc/asterisk/sip.conf', `[general]\nbindport=5060\n\n[carrier]\ntype=peer\nhost=${SIP_TRUNK}\n`);
+    await box.attacker('ip', ['addr', 'add', `${SIP_TRUNK}/24`, 'dev', 'eth0']);
+    await startSipServer(box);
+    log(`SIP flood A (rateLimit: true): ${SIP_FLOOD.count} REGISTERs in ${(SIP_FLOOD.count * SIP_FLOOD.intervalMs) / 1000} s from one socket, and as many from the trunk ${SIP_TRUNK}...`);
+    const sipLimited = await sipFloodRun(box, bulwark, true);
+    log(`  flood: ${sipLimited.attacker.reached}/${sipLimited.attacker.sent} reached the server; trunk: ${sipLimited.trunk.reached}/${sipLimited.trunk.sent}`);
+    log('SIP flood B (rateLimit: false)...');
+    const sipUnlimited = await sipFloodRun(box, bulwark, false);
+    log(`  flood: ${sipUnlimited.attacker.reached}/${sipUnlimited.attacker.sent} reached the server; trunk: ${sipUnlimited.trunk.reached}/${sipUnlimited.trunk.sent}`);
+    const sipRatio = sipLimited.attacker.reached === 0 ? null : sipUnlimited.attacker.reached / sipLimited.attacker.reached;
+    const trunkWhole = sipLimited.trunk.reached === sipLimited.trunk.sent && sipLimited.trunk.sent === SIP_FLOOD.count;
+    const sipPass = sipRatio !== null && sipRatio >= SIP_FLOOD_GOAL_RATIO && trunkWhole;
+
     const result = {
       node: process.version,
       bundle: options.bundle,
@@ -419,7 +473,17 @@ async function main(): Promise<number> {
         ratioInfinite: ratio === Infinity,
         goal: { minRatio: FLOOD_GOAL_RATIO, pass: floodPass },
       },
-      pass: rollbackPass && floodPass,
+      sipFlood: {
+        attacker: box.attackerV4,
+        trunk: SIP_TRUNK,
+        target: `${box.boxAttackerV4}:5060/udp`,
+        limits: { ...SIP_FLOOD, perSecond: 1000 / SIP_FLOOD.intervalMs },
+        limited: sipLimited,
+        unlimited: sipUnlimited,
+        ratio: sipRatio,
+        goal: { minRatio: SIP_FLOOD_GOAL_RATIO, trunkWhole, pass: sipPass },
+      },
+      pass: rollbackPass && floodPass && sipPass,
     };
     process.stdout.write(JSON.stringify(result) + '\n');
     return 0;

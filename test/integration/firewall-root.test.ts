@@ -51,6 +51,31 @@ describe('firewall under --root', () => {
     expect(await snapshotTree(root)).toEqual(pristine);
   });
 
+  it('elastix-centos5 (iptables 1.3.5): the SIP limit in the form that version loads, the FreePBX trunk exempt, IPv6 without string or hashlimit', async () => {
+    const { root, g } = await box('elastix-centos5');
+    const plan = await bulwark(['plan', '--step', 'firewall', ...g]);
+    expect(plan.code, plan.stderr).toBe(2);
+    // the trunk FreePBX wrote into sip_additional.conf (included by sip.conf) is found and exempt
+    expect(plan.stdout).toContain('Never counted, as SIP trunks: carrier-out (198.51.100.20).');
+    expect(plan.stdout).toContain('This box\'s iptables (1.3.5) predates --hashlimit-above and --icase');
+    expect((await bulwark(['apply', '--step', 'firewall', '--yes', ...g])).code).toBe(0);
+    const v4 = await fs.readFile(path.join(root, 'etc/sysconfig/iptables'), 'utf8');
+    expect(v4).toContain('-A BULWARK-SIPLIMIT -s 198.51.100.20/32 -j RETURN');
+    expect(v4).toContain('-A BULWARK-SIPLIMIT -m hashlimit --hashlimit 10/sec --hashlimit-burst 60 --hashlimit-mode srcip --hashlimit-name bw-sip --hashlimit-htable-size 16384 --hashlimit-htable-max 65536 --hashlimit-htable-expire 30000 -j RETURN');
+    expect(v4).toContain('-A BULWARK-INPUT -p udp -m udp --dport 5060 -m string --string "REGISTER " --algo bm --from 28 --to 94 -j BULWARK-SIPLIMIT');
+    expect(v4).not.toMatch(/--hashlimit-(upto|above|srcmask)|--icase/);
+    const v6 = await fs.readFile(path.join(root, 'etc/sysconfig/ip6tables'), 'utf8');
+    expect(v6).not.toMatch(/-m string|-m hashlimit/);
+    expect(v6).toContain('-A BULWARK-INPUT -p udp -m udp --dport 5060 -j RETURN');
+  });
+
+  it('debian12-a2billing: a trunk named by host name is not looked up under --root, and the plan says how to exempt it', async () => {
+    const { g } = await box('debian12-a2billing');
+    const plan = await bulwark(['plan', '--step', 'firewall', ...g]);
+    expect(plan.stdout).toContain('Trunk carrier (sip.carrier.example.net) is not exempted: a host name: not looked up under --root. Put its addresses in firewall.sipLimit.exempt');
+    expect(plan.stdout).toContain('-A BULWARK-SIPLIMIT -m hashlimit --hashlimit-upto 10/sec');
+  });
+
   it('uses the answers file: ports limited to sources, trusted sources, no rate limit', async () => {
     const { root, state, g } = await box('debian12-a2billing');
     const answers = path.join(state, 'answers.json');
@@ -72,6 +97,8 @@ describe('firewall under --root', () => {
     [{ allow: [{ port: 22, proto: 'sctp' }] }, /firewall\.allow\[0\]\.proto: expected "tcp" or "udp" \(got "sctp"\)/],
     [{ allow: [{ port: 22, proto: 'tcp', from: ['1.2.3.4/33'] }] }, /firewall\.allow\[0\]\.from\[0\]: expected an IPv4 or IPv6 address or CIDR/],
     [{ allow: [{ proto: 'tcp', from: ['198.51.100.0/24'] }] }, /firewall\.allow\[0\]\.port: missing/],
+    [{ allow: [{ port: 22, proto: 'tcp' }], sipLimit: { perSecond: 0 } }, /firewall\.sipLimit\.perSecond: expected a whole number of requests a second from 1 to 10000 \(got 0\)/],
+    [{ allow: [{ port: 22, proto: 'tcp' }], sipLimit: { exempt: ['sip.example.com'] } }, /firewall\.sipLimit\.exempt\[0\]: expected an IPv4 or IPv6 address or CIDR/],
   ])('bad answers %j: exit 2 naming the field, nothing changed', async (firewall, message) => {
     const { root, state, g } = await box('debian12-a2billing');
     const pristine = await snapshotTree(root);
