@@ -103,6 +103,12 @@ export interface Box {
   spawn(file: string, args: readonly string[], options?: { env?: Record<string, string> }): Promise<number>;
   /** Host pids of every process in the box's namespaces (init included). Empty once destroyed. */
   pids(): number[];
+  /**
+   * Makes this an "old box" for remote mode: `node` and `python3` (and what they link to) fail inside
+   * the box's mount namespace, a failing program bind-mounted over each, so nothing on the box side
+   * can lean on them. Returns the paths hidden.
+   */
+  hideInterpreters(): Promise<string[]>;
   /** Kills everything started in the box (by pid), deletes the namespaces and tmp. Idempotent. */
   destroy(): Promise<void>;
 }
@@ -645,6 +651,19 @@ class BoxImpl implements Box {
   async writeFile(file: string, content: string, mode?: number): Promise<void> {
     const script = 'umask 022; mkdir -p -- "$(dirname -- "$1")" && cat > "$1" && if [ -n "$2" ]; then chmod "$2" "$1"; fi';
     await this.exec('sh', ['-c', script, 'sh', file, mode === undefined ? '' : mode.toString(8)], { input: content });
+  }
+
+  async hideInterpreters(): Promise<string[]> {
+    const failing = path.join(this.tmp, 'not-on-this-box');
+    writeFileSync(failing, '#!/bin/sh\necho "$0: not on this box" >&2\nexit 127\n', { mode: 0o755 });
+    const hidden: string[] = [];
+    for (const program of [process.execPath, '/usr/bin/node', '/usr/local/bin/node', '/usr/bin/python3', '/usr/local/bin/python3']) {
+      const real = (await this.exec('readlink', ['-f', '--', program], { reject: false })).stdout.trim();
+      if (real === '' || hidden.includes(real) || (await this.exec('test', ['-f', real], { reject: false })).code !== 0) continue;
+      await this.exec('mount', ['--bind', failing, real]);
+      hidden.push(real);
+    }
+    return hidden;
   }
 
   async setPassword(user: string, password: string): Promise<void> {
