@@ -81,3 +81,7 @@ chmodSync('dist/bulwark.js', 0o755);
 // (steps/geoblock/compile.ts): the CSVs are not parsed again at each apply.
 const { execFileSync } = await import('node:child_process');
 execFileSync(process.execPath, ['dist/bulwark.js', '__geo-index', 'dist/geo-index.bin'], { stdio: 'inherit' });
+
+// Remote mode's box-side helper (POSIX sh), read beside the bundle and sent to the box with each call.
+const { copyFileSync } = await import('node:fs');
+copyFileSync('src/remote/helper.sh', 'dist/helper.sh');

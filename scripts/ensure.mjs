@@ -46,6 +46,7 @@ function newestMtime(dir) {
 export function ensureBuilt() {
   const bundle = join(repo, 'dist', 'bulwark.js');
   const sources = Math.max(...['src', 'steps', 'snapshots'].map((d) => newestMtime(join(repo, d))), statSync(join(repo, 'package-lock.json')).mtimeMs);
+  if (!existsSync(join(repo, 'dist', 'helper.sh'))) return mustRun(process.execPath, [join(repo, 'scripts', 'build.mjs')]);
   if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return;
   mustRun(process.execPath, [join(repo, 'scripts', 'build.mjs')]);
 }

@@ -5,11 +5,10 @@
 // "deadline" wins: each claims the decision with an O_EXCL file before acting.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { FileChange, StepId } from '../src/change.js';
-import { processAlive, readJson, withFileLock, writeFileDurable } from '../src/fsutil.js';
+import { processAlive } from '../src/fsutil.js';
+import { localStateFs, readJsonFrom, withStateLock, type StateFs } from '../src/state-fs.js';
 
 export type GuardStatus = 'armed' | 'confirmed' | 'rolled-back' | 'failed';
 
@@ -42,20 +41,23 @@ export type Decision = 'confirmed' | 'expired';
 export class GuardFile {
   readonly file: string;
 
-  constructor(readonly stateDir: string) {
+  constructor(
+    readonly stateDir: string,
+    private readonly state: StateFs = localStateFs,
+  ) {
     this.file = path.join(stateDir, 'guard.json');
   }
 
   async read(): Promise<GuardRecord | null> {
-    return readJson<GuardRecord>(this.file);
+    return readJsonFrom<GuardRecord>(this.state, this.file);
   }
 
   async write(record: GuardRecord): Promise<void> {
-    await writeFileDurable(this.file, JSON.stringify(record, null, 2) + '\n');
+    await this.state.writeDurable(this.file, JSON.stringify(record, null, 2) + '\n');
   }
 
   async update(recipe: (record: GuardRecord) => void): Promise<GuardRecord | null> {
-    return withFileLock(`${this.file}.lock`, async () => {
+    return withStateLock(this.state, `${this.file}.lock`, async () => {
       const record = await this.read();
       if (!record) return null;
       recipe(record);
@@ -70,24 +72,13 @@ export class GuardFile {
 
   /** Claims the decision for a guard. True for the one caller that wins; the other sees who did. */
   async claim(id: string, decision: Decision): Promise<{ won: boolean; decision: Decision }> {
-    try {
-      const handle = await fs.open(this.decisionFile(id), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-      await handle.writeFile(decision);
-      await handle.sync();
-      await handle.close();
-      return { won: true, decision };
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
-      return { won: false, decision: (await fs.readFile(this.decisionFile(id), 'utf8')).trim() as Decision };
-    }
+    if (await this.state.createExclusive(this.decisionFile(id), decision)) return { won: true, decision };
+    return { won: false, decision: (await this.decided(id)) ?? decision };
   }
 
   async decided(id: string): Promise<Decision | null> {
-    try {
-      return (await fs.readFile(this.decisionFile(id), 'utf8')).trim() as Decision;
-    } catch {
-      return null;
-    }
+    const bytes = await this.state.readFile(this.decisionFile(id));
+    return bytes === null ? null : (bytes.toString('utf8').trim() as Decision);
   }
 }
 

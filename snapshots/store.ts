@@ -3,10 +3,9 @@
 // manifest. Restore puts each path back byte for byte and removes what did not exist before. What
 // bulwark wrote is recorded too, so a file someone edited afterwards is reported, never silently lost.
 import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { IpFamily, ServiceAction, StepId } from '../src/change.js';
-import { ensurePrivateDir, readJson, writeFileDurable } from '../src/fsutil.js';
+import { localStateFs, readJsonFrom, type StateFs } from '../src/state-fs.js';
 import type { Host } from '../src/host.js';
 
 export type FileEntry =
@@ -58,14 +57,17 @@ export class SnapshotStore {
   readonly dir: string;
   private readonly objects: string;
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly state: StateFs = localStateFs,
+  ) {
     this.dir = path.join(stateDir, 'snapshots');
     this.objects = path.join(this.dir, 'objects');
   }
 
   async init(): Promise<void> {
-    await ensurePrivateDir(this.dir);
-    await ensurePrivateDir(this.objects);
+    await this.state.ensurePrivateDir(this.dir);
+    await this.state.ensurePrivateDir(this.objects);
   }
 
   /** Records the current state of every path (links themselves, not followed) and saves the manifest. */
@@ -80,25 +82,20 @@ export class SnapshotStore {
   }
 
   async save(manifest: Manifest): Promise<void> {
-    await writeFileDurable(this.manifestPath(manifest.id), JSON.stringify(manifest, null, 2) + '\n');
+    await this.state.writeDurable(this.manifestPath(manifest.id), JSON.stringify(manifest, null, 2) + '\n');
   }
 
   async get(id: string): Promise<Manifest | null> {
     if (!SNAPSHOT_ID.test(id)) return null;
-    return readJson<Manifest>(this.manifestPath(id));
+    return readJsonFrom<Manifest>(this.state, this.manifestPath(id));
   }
 
   /** Every snapshot, newest first. */
   async list(): Promise<Manifest[]> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.dir);
-    } catch {
-      return [];
-    }
+    const names = await this.state.list(this.dir);
     const manifests: Manifest[] = [];
     for (const name of names.filter((n) => n.endsWith('.json')).sort().reverse()) {
-      const manifest = await readJson<Manifest>(path.join(this.dir, name));
+      const manifest = await readJsonFrom<Manifest>(this.state, path.join(this.dir, name));
       if (manifest) manifests.push(manifest);
     }
     return manifests;
@@ -137,7 +134,7 @@ export class SnapshotStore {
           await host.remove(entry.path);
           report.removed.push(entry.path);
         } else if (entry.state === 'file') {
-          const content = await fs.readFile(this.objectPath(entry.hash));
+          const content = await this.object(entry.hash);
           if (sha256(content) !== entry.hash) throw new Error(`snapshot object ${entry.hash} is corrupt`);
           await host.writeAtomic(entry.path, content, { noFollow: true, forceMeta: true, mode: entry.mode, uid: entry.uid, gid: entry.gid });
           report.restored.push(entry.path);
@@ -187,25 +184,27 @@ export class SnapshotStore {
   }
 
   async getText(hash: string): Promise<string> {
-    const content = await fs.readFile(this.objectPath(hash));
+    const content = await this.object(hash);
     if (sha256(content) !== hash) throw new Error(`snapshot object ${hash} is corrupt`);
     return content.toString('utf8');
   }
 
+  private async object(hash: string): Promise<Buffer> {
+    const content = await this.state.readFile(this.objectPath(hash));
+    if (content === null) throw new Error(`snapshot object ${hash} is missing`);
+    return content;
+  }
+
   private async putObject(hash: string, content: Buffer): Promise<void> {
     const file = this.objectPath(hash);
-    try {
-      await fs.access(file);
-      return; // Content-addressed: the same bytes are stored once.
-    } catch {
-      await writeFileDurable(file, content, 0o600);
-    }
+    // Content-addressed: the same bytes are stored once.
+    if (!(await this.state.exists(file))) await this.state.writeDurable(file, content, 0o600);
   }
 
   /** Ids sort in the order snapshots were taken, even several within one millisecond. */
   private async nextId(): Promise<string> {
     let now = Date.now();
-    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const names = await this.state.list(this.dir);
     const last = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter((n) => SNAPSHOT_ID.test(n)).sort().pop();
     if (last) now = Math.max(now, idTime(last) + 1);
     return newSnapshotId(new Date(now));

@@ -22,6 +22,8 @@ const VERSION = typeof __BULWARK_VERSION__ === 'string' ? __BULWARK_VERSION__ : 
 interface GlobalOptions {
   root: string;
   stateDir?: string;
+  host?: string;
+  sshOption?: string[];
   answers?: string;
   json?: boolean;
   color: boolean;
@@ -41,10 +43,22 @@ function parseTimeout(value: string): number {
   return Number(value);
 }
 
-async function openEngine(options: GlobalOptions): Promise<Engine> {
+/** Closed when the command ends, whatever happened (the SSH master connection of remote mode). */
+const closers: (() => Promise<void>)[] = [];
+
+async function openEngine(options: GlobalOptions, what: { guarded?: boolean; command?: string } = {}): Promise<Engine> {
   const { Engine } = await import('./engine.js');
+  // The answers file (and the password files it names) are read here, on the admin's machine.
   const answers: Answers | undefined = options.answers ? await (await import('./answers.js')).loadAnswersFile(options.answers) : undefined;
-  return Engine.open({ root: options.root, stateDir: options.stateDir, answers });
+  if (options.host === undefined) return Engine.open({ root: options.root, stateDir: options.stateDir, answers });
+  if (options.root !== '/') throw new UserError('--root and --host cannot be used together.', 'Use --root for the files of a mounted disk, --host for a running box over SSH.');
+  if (what.command) throw new UserError(`\`bulwark ${what.command}\` does not work over --host yet.`, `Run it on the box itself, or leave it out for now.`);
+  const { connectRemote } = await import('./remote/connect.js');
+  const stateDir = options.stateDir ?? '/var/lib/bulwark';
+  const remote = await connectRemote(options.host, options.sshOption ?? [], stateDir);
+  closers.push(() => remote.close());
+  const engine = await Engine.open({ root: '/', stateDir, answers, remote: remote.box });
+  return engine;
 }
 
 function makeIo(options: GlobalOptions): Io {
@@ -65,6 +79,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .helpOption('--help', 'show help')
     .addOption(new Option('--root <dir>', 'filesystem root to act on').default('/'))
     .addOption(new Option('--state-dir <dir>', 'where bulwark keeps its journal and snapshots (default <root>/var/lib/bulwark)'))
+    .addOption(new Option('--host <[user@]host[:port]>', 'act on that box over SSH (ssh://user@host:port works too); the box needs only /bin/sh'))
+    .addOption(new Option('--ssh-option <key=value>', 'passed to ssh as -o KEY=VALUE (repeatable): IdentityFile, ProxyJump, ...').argParser((value: string, previous: string[] = []) => [...previous, value]))
     .addOption(new Option('--answers <file>', 'answers file (JSON) with the choices the wizard would ask for'))
     .addOption(new Option('--json', 'machine-readable output (plan, status, history, audit)'))
     .addOption(new Option('--no-color', 'no colours (NO_COLOR is honoured too)'))
@@ -206,7 +222,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     exitCode = code;
   });
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    try {
+      await program.parseAsync([...argv], { from: 'user' });
+    } finally {
+      for (const close of closers.splice(0)) await close().catch(() => undefined);
+    }
     const signal = stopRequested();
     if (signal) {
       process.stderr.write(`bulwark: stopped by ${signal} after finishing the change in progress.\n`);

@@ -94,7 +94,7 @@ export async function applyCommand(engine: Engine, steps: readonly StepId[], opt
 
 export async function statusCommand(engine: Engine, io: Io): Promise<number> {
   const session = engine.session;
-  const holder = await lockHolder(engine.stateDir);
+  const holder = await lockHolder(engine.stateDir, engine.state);
   const steps = STEPS.map((entry) => {
     const record = session.steps[entry.step.id];
     return { id: entry.step.id, title: entry.step.title, built: entry.built, status: record?.status ?? (entry.built ? 'pending' : 'coming'), snapshotId: record?.snapshotId, at: record?.at, note: record?.note };
@@ -184,7 +184,7 @@ export async function auditCommand(engine: Engine, steps: readonly StepId[], io:
   for (const id of selectSteps(steps)) {
     const { step, facts } = await engine.detect(id, { audit: true });
     const answers = await engine.answersFor(step, facts);
-    await step.prepare?.(facts, answers);
+    await step.prepare?.(facts, answers, engine.context());
     const changes = step.plan(facts, answers);
     results.push({ id, title: step.title, findings: step.findings(facts), plannedChanges: changes.length });
   }
@@ -214,7 +214,7 @@ export async function confirmCommand(engine: Engine, token: string, io: Io): Pro
   // Confirmation does not wait for the lock: the wizard that applied the change may hold it while it
   // counts down. The decision itself is claimed atomically against the watchdog.
   try {
-    const { record, written } = await engine.confirm(token, process.env.SSH_CONNECTION);
+    const { record, written } = await engine.confirm(token, engine.sshConnection);
     if (io.json) io.out(JSON.stringify({ confirmed: true, step: record.step, decidedAt: record.decidedAt, persisted: written }));
     else {
       io.out(io.palette.green(`Confirmed: the ${record.step} change stays (${record.decidedBy ?? 'confirmed'}).`));

@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import type { Answers } from './answers.js';
 import type { Change, StepId } from './change.js';
 import { UserError } from './errors.js';
-import { ensurePrivateDir } from './fsutil.js';
 import { Host } from './host.js';
 import { Journal, type Session } from './journal.js';
-import { acquireLock, type Lock } from './lock.js';
+import { acquireLock, type Lock, type LockHolder } from './lock.js';
+import { localStateFs, type StateFs } from './state-fs.js';
 import { holdSignalsDuring } from './signals.js';
 import { detectSystem, type SystemFacts } from './system.js';
 import { applyChanges, restoreSnapshot, type ApplyResult, type ProgressEvent } from './transaction.js';
@@ -24,6 +24,19 @@ export interface EngineOptions {
   readonly stateDir?: string;
   /** Answers from --answers (already validated); they win over the journal and the defaults. */
   readonly answers?: Answers;
+  /** Remote mode: the box over SSH, its state directory there, and the connection as the box sees it. */
+  readonly remote?: RemoteBox;
+}
+
+export interface RemoteBox {
+  readonly host: Host;
+  readonly state: StateFs;
+  /** SSH_CONNECTION of the master connection on the box: the lint's "your address". */
+  readonly sshConnection: string;
+  /** The login user on the box. */
+  readonly user: string;
+  /** A process on the box that lives as long as this run: the lock's owner there. */
+  readonly lockHolder: () => Promise<LockHolder>;
 }
 
 export interface StepPlan<F = unknown, A = unknown> {
@@ -72,19 +85,33 @@ export class Engine {
     readonly store: SnapshotStore,
     readonly journal: Journal,
     readonly answersFile: Answers | undefined,
+    /** Where the state directory is: this machine, or the box over SSH. */
+    readonly state: StateFs,
+    /** The admin's SSH connection as the box sees it (none at a console). */
+    readonly sshConnection: string | undefined,
+    private readonly remote: RemoteBox | undefined,
   ) {
-    this.guard = new GuardFile(stateDir);
+    this.guard = new GuardFile(stateDir, state);
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
-    const root = path.resolve(options.root);
-    const rootStat = await fs.stat(root).catch(() => null);
-    if (!rootStat?.isDirectory()) throw new UserError(`--root ${options.root} does not exist or is not a directory.`, 'Give the directory that holds the box\'s filesystem, or leave --root out to act on this machine.');
-    const host = new Host(root);
-    const stateDir = path.resolve(options.stateDir ?? host.hostPath('/var/lib/bulwark'));
+    let host: Host;
+    let stateDir: string;
+    if (options.remote) {
+      host = options.remote.host;
+      stateDir = path.posix.resolve('/', options.stateDir ?? '/var/lib/bulwark');
+    } else {
+      const root = path.resolve(options.root);
+      const rootStat = await fs.stat(root).catch(() => null);
+      if (!rootStat?.isDirectory()) throw new UserError(`--root ${options.root} does not exist or is not a directory.`, 'Give the directory that holds the box\'s filesystem, or leave --root out to act on this machine.');
+      host = new Host(root);
+      stateDir = path.resolve(options.stateDir ?? host.hostPath('/var/lib/bulwark'));
+    }
+    const state = options.remote?.state ?? localStateFs;
     const system = await detectSystem(host);
-    const journal = new Journal(stateDir);
-    const engine = new Engine(host, system, stateDir, new SnapshotStore(stateDir), journal, options.answers);
+    const journal = new Journal(stateDir, state);
+    const sshConnection = options.remote ? options.remote.sshConnection : process.env.SSH_CONNECTION;
+    const engine = new Engine(host, system, stateDir, new SnapshotStore(stateDir, state), journal, options.answers, state, sshConnection, options.remote);
     // A journal that cannot be read is reported when the session is first needed, so that the
     // checks of lockForWriting (root? writable state dir?) speak first.
     await journal.load().catch((error: unknown) => {
@@ -102,7 +129,7 @@ export class Engine {
 
   context(): StepContext {
     const firewall = this.answersFile?.firewall ?? (this.journalError ? undefined : (this.session.answers.firewall as { trustedSources?: string[] } | undefined));
-    return { host: this.host, system: this.system, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir, trustedSources: firewall?.trustedSources ?? [], sessionAnswers: this.journalError ? {} : (this.session.answers as Record<string, unknown>) };
+    return { host: this.host, system: this.system, sshConnection: this.sshConnection, adminUser: this.remote ? this.remote.user : process.env.SUDO_USER || process.env.USER || 'root', stateDir: this.stateDir, trustedSources: firewall?.trustedSources ?? [], sessionAnswers: this.journalError ? {} : (this.session.answers as Record<string, unknown>) };
   }
 
   /**
@@ -110,16 +137,16 @@ export class Engine {
    * a writable state dir. Then recovers whatever a crashed run left half-done.
    */
   async lockForWriting(command: string): Promise<RecoveryReport | null> {
-    if (this.host.live && typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+    if (!this.remote && this.host.live && typeof process.geteuid === 'function' && process.geteuid() !== 0) {
       throw new UserError('bulwark changes system files and services: it must run as root.', 'Run it again with sudo.', 1);
     }
     try {
-      await ensurePrivateDir(this.stateDir);
-      await fs.access(this.stateDir, fs.constants.W_OK);
+      await this.state.ensurePrivateDir(this.stateDir);
+      await this.state.checkWritable(this.stateDir);
     } catch (error) {
       throw new UserError(`The state directory ${this.stateDir} is not writable: ${(error as Error).message}.`, 'Give a writable directory with --state-dir DIR (bulwark keeps its journal and snapshots there).', 1);
     }
-    this.lockHandle = await acquireLock(this.stateDir, command);
+    this.lockHandle = await acquireLock(this.stateDir, command, this.state, this.remote ? await this.remote.lockHolder() : undefined);
     return this.recover();
   }
 
@@ -212,7 +239,7 @@ export class Engine {
     const { step, facts } = await this.detect(id);
     const { validateStepAnswers } = await import('./answers.js');
     const chosen = answers === undefined ? await this.answersFor(step, facts) : validateStepAnswers(step.id, answers);
-    await step.prepare?.(facts, chosen);
+    await step.prepare?.(facts, chosen, this.context());
     const wrong = step.checkAnswers?.(facts, chosen) ?? [];
     if (wrong.length > 0) throw new UserError(wrong[0]!, 'Nothing was changed.', 2);
     return { step, facts, answers: chosen, changes: step.plan(facts, chosen) };
@@ -264,6 +291,11 @@ export class Engine {
     await this.saveAnswers(plan.step.id, plan.answers);
     if (plan.changes.length === 0) return null;
     const guarded = plan.step.guarded === true && this.host.live;
+    if (guarded && this.remote) {
+      // The dead-man switch must run on the box, in sh, independent of this workstation: until it does,
+      // a change that can lock the admin out is not made from afar.
+      throw new UserError(`The ${plan.step.id} step can cut you off, and its dead-man switch does not run on the box over --host yet.`, 'Apply it on the box itself (bulwark there), or skip it for now. Nothing was changed.', 2);
+    }
     return this.track(() => applyChanges({
       host: this.host,
       system: this.system,
@@ -273,7 +305,7 @@ export class Engine {
       changes: plan.changes,
       verify: () => plan.step.verify(this.context(), plan.answers, plan.changes),
       onProgress,
-      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: process.env.SSH_CONNECTION, stateDir: this.stateDir, ...confirmPortOf(plan) } : undefined,
+      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: this.sshConnection, stateDir: this.stateDir, state: this.state, ...confirmPortOf(plan) } : undefined,
     }));
   }
 

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { produce, type Draft } from 'immer';
 import type { StepId } from './change.js';
-import { readJson, withFileLock, writeFileDurable } from './fsutil.js';
+import { localStateFs, readJsonFrom, withStateLock, type StateFs } from './state-fs.js';
 
 export type StepStatus = 'pending' | 'skipped' | 'applied' | 'awaiting-confirmation' | 'confirmed' | 'rolled-back' | 'failed';
 
@@ -48,13 +48,16 @@ export class Journal {
   readonly file: string;
   private current: Session | null = null;
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly state: StateFs = localStateFs,
+  ) {
     this.file = path.join(stateDir, 'session.json');
   }
 
   /** The session on disk, or a new empty one (not written until the first update). */
   async load(): Promise<Session> {
-    const stored = await readJson<Session>(this.file);
+    const stored = await readJsonFrom<Session>(this.state, this.file);
     this.current = stored ?? emptySession();
     return this.current;
   }
@@ -70,8 +73,8 @@ export class Journal {
    * lock and applies the recipe to what is on disk.
    */
   async update(recipe: (draft: Draft<Session>) => void, event?: string): Promise<Session> {
-    return withFileLock(`${this.file}.lock`, async () => {
-      const onDisk = await readJson<Session>(this.file);
+    return withStateLock(this.state, `${this.file}.lock`, async () => {
+      const onDisk = await readJsonFrom<Session>(this.state, this.file);
       if (onDisk) this.current = onDisk;
       return this.write(recipe, event);
     });
@@ -87,7 +90,7 @@ export class Journal {
         if (draft.events.length > MAX_EVENTS) draft.events.splice(0, draft.events.length - MAX_EVENTS);
       }
     });
-    await writeFileDurable(this.file, JSON.stringify(next, null, 2) + '\n');
+    await this.state.writeDurable(this.file, JSON.stringify(next, null, 2) + '\n');
     this.current = next;
     return next;
   }

@@ -1,12 +1,10 @@
 // One bulwark at a time. A lock file created with O_EXCL holds the owner's pid and the kernel's start
 // time of that pid, so a lock left by a killed run is recognised as stale and taken over, while a
 // live one gives the second bulwark a clear message.
-import { constants as fsc } from 'node:fs';
-import * as fs from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from './errors.js';
-import { processAlive, processStartTime, syncDirectory } from './fsutil.js';
+import { localStateFs, type StateFs } from './state-fs.js';
 
 interface LockOwner {
   pid: number;
@@ -19,27 +17,25 @@ export interface Lock {
   release(): void;
 }
 
-export async function acquireLock(stateDir: string, command: string): Promise<Lock> {
+/**
+ * Who holds the lock, as a process on the box: this process locally; in remote mode a small process
+ * the workstation keeps running on the box for as long as its run lasts (it ends with the connection).
+ */
+export interface LockHolder {
+  readonly pid: number;
+  readonly startTime: string | null;
+  /** Removes the lock file when the run ends (also at exit). */
+  readonly release?: (file: string) => void;
+}
+
+export async function acquireLock(stateDir: string, command: string, state: StateFs = localStateFs, holder?: LockHolder): Promise<Lock> {
   const file = path.join(stateDir, 'lock');
-  const me: LockOwner = {
-    pid: process.pid,
-    startTime: await processStartTime(process.pid),
-    command,
-    since: new Date().toISOString(),
-  };
+  const owner = holder ?? { pid: process.pid, startTime: (await state.process(process.pid)).startTime };
+  const me: LockOwner = { pid: owner.pid, startTime: owner.startTime, command, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const handle = await fs.open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-      await handle.writeFile(JSON.stringify(me));
-      await handle.sync();
-      await handle.close();
-      await syncDirectory(stateDir);
-      return makeLock(file);
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
-    }
-    const owner = await readOwner(file);
-    if (owner && (await isRunning(owner))) {
+    if (await state.createExclusive(file, JSON.stringify(me))) return makeLock(file, holder?.release);
+    const owner = await readOwner(state, file);
+    if (owner && (await isRunning(state, owner))) {
       throw new UserError(
         `Another bulwark is running (pid ${owner.pid}, \`bulwark ${owner.command}\`, since ${owner.since}).`,
         `Wait for it to finish. If it is stuck, stop it with \`kill ${owner.pid}\` and start bulwark again: it recovers what was left half-done.`,
@@ -48,44 +44,49 @@ export async function acquireLock(stateDir: string, command: string): Promise<Lo
     }
     // Stale: its owner died (crash, kill -9, reboot). Take it over; a half-done apply it left is
     // recovered from the journal by the caller.
-    await fs.rm(file, { force: true });
+    await state.remove(file);
   }
   throw new UserError(`Could not take the lock ${file}: it keeps changing hands.`, 'Try again in a moment.', 1);
 }
 
 /** Who holds the lock now, if anyone alive does (for `status`). */
-export async function lockHolder(stateDir: string): Promise<{ pid: number; command: string; since: string } | null> {
-  const owner = await readOwner(path.join(stateDir, 'lock'));
-  return owner && (await isRunning(owner)) ? owner : null;
+export async function lockHolder(stateDir: string, state: StateFs = localStateFs): Promise<{ pid: number; command: string; since: string } | null> {
+  const owner = await readOwner(state, path.join(stateDir, 'lock'));
+  return owner && (await isRunning(state, owner)) ? owner : null;
 }
 
-async function readOwner(file: string): Promise<LockOwner | null> {
+async function readOwner(state: StateFs, file: string): Promise<LockOwner | null> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as LockOwner;
+    const bytes = await state.readFile(file);
+    return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as LockOwner);
   } catch {
     // Unreadable or torn (the owner died between create and write): treat as stale.
     return null;
   }
 }
 
-async function isRunning(owner: LockOwner): Promise<boolean> {
-  if (!processAlive(owner.pid)) return false;
-  if (owner.startTime === null) return true;
-  return (await processStartTime(owner.pid)) === owner.startTime;
+async function isRunning(state: StateFs, owner: LockOwner): Promise<boolean> {
+  const now = await state.process(owner.pid);
+  if (!now.alive) return false;
+  return owner.startTime === null || now.startTime === owner.startTime;
 }
 
-function makeLock(file: string): Lock {
+function makeLock(file: string, remove: (file: string) => void = unlinkFile): Lock {
   let released = false;
   const release = (): void => {
     if (released) return;
     released = true;
-    try {
-      unlinkSync(file);
-    } catch {
-      // Already gone: nothing to release.
-    }
+    remove(file);
     process.off('exit', release);
   };
   process.on('exit', release);
   return { release };
+}
+
+function unlinkFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Already gone: nothing to release.
+  }
 }

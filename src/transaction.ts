@@ -15,6 +15,7 @@ import { checkScript, captureFirewall, loadScript, restoreFirewall } from '../sn
 import { captureSets, loadSetScript, restoreSets } from '../snapshots/ipset.js';
 import { GuardFile, newToken, spawnWatchdog, type GuardRecord } from '../snapshots/guard.js';
 import type { VerifyCheck } from '../steps/types.js';
+import type { StateFs } from './state-fs.js';
 
 export type ProgressEvent =
   | { phase: 'snapshot'; detail: string }
@@ -29,6 +30,8 @@ export interface GuardOptions {
   readonly timeoutSeconds: number;
   readonly sshConnection: string | undefined;
   readonly stateDir: string;
+  /** Where the state directory is (this machine, or the box in remote mode). */
+  readonly state?: StateFs;
   /** Confirmation only from a connection on this port (a moved SSH port). */
   readonly confirmPort?: number;
 }
@@ -242,7 +245,7 @@ async function armGuard(options: GuardOptions, host: Host, step: StepId, manifes
     root: host.root,
     status: 'armed',
   };
-  const guard = new GuardFile(options.stateDir);
+  const guard = new GuardFile(options.stateDir, options.state);
   await guard.write(record);
   record.watchdogPid = spawnWatchdog(record, options.stateDir);
   await guard.write(record);

@@ -10,6 +10,8 @@ export interface StepContext {
   readonly system: SystemFacts;
   /** $SSH_CONNECTION of the admin ("client_ip client_port server_ip server_port"), when over SSH. */
   readonly sshConnection?: string;
+  /** The admin's user on the box (whose keys prove a key login): the SSH login user, before sudo. */
+  readonly adminUser?: string;
   /** bulwark's state directory (the geo step keeps updated country data there). */
   readonly stateDir: string;
   /** The firewall's trusted sources (answers), which other steps must never block either. */
@@ -105,7 +107,7 @@ export interface Step<Facts = unknown, Answers = unknown> {
   plan(facts: Facts, answers: Answers): Change[];
   /** Loads what the plan needs once the answers are known (the geo step reads only the chosen
    *  countries' networks). Called before plan; plan itself stays free of I/O. */
-  prepare?(facts: Facts, answers: Answers): Promise<void>;
+  prepare?(facts: Facts, answers: Answers, ctx: StepContext): Promise<void>;
   /** Answers that are well-formed but wrong for this box (a country the data does not know): each
    *  message names the field; bulwark exits 2 and changes nothing. */
   checkAnswers?(facts: Facts, answers: Answers): string[];

@@ -13,6 +13,11 @@
 #                         the regular files among them. FOLLOW=1 resolves each path first. Header per
 #                         path: "INDEX REALPATH" then its meta line (as `meta`), then for a symlink
 #                         its target on the next line.
+#   preload ROOT...       the box's configuration in one round trip. Lines "P DIR" each followed by
+#                         `ls -lnL DIR` of a program directory; a line "M", then `ls -lnd` of every
+#                         path under the ROOTs; a line "."; then a gzip'ed tar of the regular files
+#                         under the ROOTs up to 1 MiB, but for secrets bulwark never reads (shadow
+#                         files, SSH host keys, /etc/ssl/private: listed, never sent)
 #   list DIR              the names in DIR (after resolving it), one a line, without . and ..
 #   programs NAME...      "NAME PATH" for each program found in the usual directories
 #   write                 stdin: a tar archive of the contents (members 0, 1, ...) and "specs", one
@@ -28,6 +33,17 @@
 #   remove PATH           removes the path itself (a link, not its target)
 #   rmdir DIR             prints "removed" or "kept" (not empty)
 #   chmod MODE PATH
+# bulwark's own state directory (journal, snapshots, lock, guard), in the format the local side writes:
+#   durable FILE MODE     stdin: the content; written to a temp file, synced, renamed over FILE
+#   excl FILE             stdin: the content; creates FILE only if it does not exist (noclobber:
+#                         O_EXCL); prints "created" or "exists"
+#   privdir DIR           makes DIR (0700; parents 0755) and tightens it if looser
+#   writable DIR          exit 0 when DIR can be written
+#   age FILE              seconds since FILE last changed; "-" when absent
+#   proc PID              "alive STARTTIME" (field 22 of /proc/PID/stat) or "dead"
+#   keeper LOCKFILE       prints "PID STARTTIME" of itself, then waits until its stdin closes (the
+#                         workstation's run ended, or its connection died) and removes LOCKFILE if
+#                         it still names this process: the lock's owner on the box in remote mode
 set -u
 LC_ALL=C
 export LC_ALL
@@ -140,6 +156,16 @@ file_meta() {
   meta_gid=$4
 }
 
+# Field 22 of /proc/PID/stat (the start time); the command name may hold spaces and parentheses.
+start_time() {
+  stat_line=
+  read -r stat_line <"/proc/$1/stat" 2>/dev/null || return 1
+  # shellcheck disable=SC2086 # the fields after the command name, split on spaces
+  set -- ${stat_line##*) }
+  shift 19
+  printf '%s\n' "$1"
+}
+
 sync_if_possible() {
   if command -v sync >/dev/null 2>&1; then sync; fi
 }
@@ -183,6 +209,34 @@ ${real#/}"
       set -- $files
       IFS=$old_ifs
       cd / && tar -cf - -- "$@"
+    fi
+    ;;
+  preload)
+    for dir in $PROGRAM_DIRS; do
+      printf 'P %s\n' "$dir"
+      # shellcheck disable=SC2010,SC2012 # names and modes of one directory; find -printf is GNU only
+      ls -lnL -- "$dir" 2>/dev/null | grep -v '^total '
+    done
+    printf 'M\n'
+    roots=
+    cd / || fail 'cannot enter /'
+    for root in "$@"; do
+      # the directories above each root (a link among them, /lib -> usr/lib, decides where paths lead)
+      above=${root%/*}
+      while [ "$above" != "$root" ] && [ -n "$above" ]; do
+        ls -lnd -- "$above" 2>/dev/null
+        case $above in */*) above=${above%/*} ;; *) above= ;; esac
+      done
+      if [ -e "$root" ] || [ -h "$root" ]; then roots="$roots $root"; fi
+    done
+    if [ -n "$roots" ]; then
+      # shellcheck disable=SC2086 # the roots are bulwark's own fixed list, without spaces
+      find $roots \( -path etc/shadow -o -path etc/gshadow -o -path 'etc/shadow-' -o -path 'etc/gshadow-' -o -path 'etc/ssh/ssh_host_*key' -o -path etc/ssl/private -o -path etc/pki/tls/private \) -prune -o -exec ls -lnd {} + 2>/dev/null
+    fi
+    printf '.\n'
+    if [ -n "$roots" ]; then
+      # shellcheck disable=SC2086
+      find $roots \( -path etc/shadow -o -path etc/gshadow -o -path 'etc/shadow-' -o -path 'etc/gshadow-' -o -path 'etc/ssh/ssh_host_*key' -o -path etc/ssl/private -o -path etc/pki/tls/private \) -prune -o -type f -size -2048 -print 2>/dev/null | tar -cf - -T - 2>/dev/null | gzip -1
     fi
     ;;
   list)
@@ -257,6 +311,56 @@ ${real#/}"
     ;;
   chmod)
     chmod "$1" "$2" || fail "cannot chmod $2"
+    ;;
+  durable)
+    file=$1 mode=$2
+    umask 077
+    temp=$(dirname -- "$file")/.$(basename -- "$file").$$.tmp
+    cat >"$temp" || { rm -f -- "$temp"; fail "cannot write $temp"; }
+    chmod "$mode" "$temp" || fail "cannot chmod $temp"
+    sync_if_possible
+    mv -f -- "$temp" "$file" || { rm -f -- "$temp"; fail "cannot rename $temp"; }
+    sync_if_possible
+    ;;
+  excl)
+    umask 077
+    if (set -C && cat >"$1") 2>/dev/null; then
+      sync_if_possible
+      printf 'created\n'
+    elif [ -e "$1" ]; then
+      printf 'exists\n'
+    else
+      fail "cannot create $1"
+    fi
+    ;;
+  privdir)
+    parent=$(dirname -- "$1")
+    make_dirs "$parent" >/dev/null
+    [ -d "$1" ] || mkdir -m 700 -- "$1" || fail "cannot create $1"
+    chmod 700 -- "$1" || fail "cannot chmod $1"
+    ;;
+  writable)
+    if [ ! -d "$1" ] || [ ! -w "$1" ]; then fail "$1 is not writable"; fi
+    ;;
+  age)
+    if [ -e "$1" ]; then
+      printf '%s\n' $(($(date +%s) - $(date -r "$1" +%s 2>/dev/null || stat -c %Y -- "$1")))
+    else
+      printf -- '-\n'
+    fi
+    ;;
+  proc)
+    if kill -0 "$1" 2>/dev/null && started=$(start_time "$1"); then
+      printf 'alive %s\n' "$started"
+    else
+      printf 'dead\n'
+    fi
+    ;;
+  keeper)
+    trap '' HUP PIPE
+    printf '%s %s\n' "$$" "$(start_time $$)"
+    cat >/dev/null
+    if grep -q "\"pid\":$$," "$1" 2>/dev/null; then rm -f -- "$1"; fi
     ;;
   *)
     fail "unknown operation '$op'"

@@ -51,6 +51,129 @@ function parseMetaLine(line: string): FileMeta | null {
   return { type, mode, uid: Number(uid), gid: Number(gid), size: Number(size.replace(/,$/, '')) || 0 };
 }
 
+/** The trees read whole in the first round trip: every step's configuration files live there. */
+const PRELOAD_ROOTS = ['etc', 'lib/systemd/system', 'usr/lib/systemd/system'];
+
+/** One line of `ls -lnd` / `ls -lnL` (LC_ALL=C): mode, uid, gid, size, then after the date the name. */
+const LS_LINE = /^(\S+)\s+\d+\s+(\d+)\s+(\d+)\s+(\d+)(?:,\s*\d+)?\s+\S+\s+\d+\s+\S+\s(.*)$/;
+
+interface MirrorEntry {
+  readonly meta: FileMeta;
+  readonly link?: string;
+  content?: Buffer;
+}
+
+/**
+ * What the first round trip brought back: every path under PRELOAD_ROOTS with its meta, link target
+ * and (up to 1 MiB, secrets excepted) content, and the programs in the usual directories. A path it
+ * covers is answered here without asking the box again; anything else goes to the box.
+ */
+export class Mirror {
+  readonly entries = new Map<string, MirrorEntry>();
+  readonly programs = new Map<string, Map<string, FileMeta>>();
+  /** Paths whose state the mirror knows (present or absent): the roots' trees and their parents. */
+  private readonly known = new Set<string>(['/']);
+
+  constructor(private readonly roots: readonly string[]) {}
+
+  static async parse(output: Buffer, roots: readonly string[]): Promise<Mirror> {
+    const mirror = new Mirror(roots.map((r) => `/${r}`));
+    const dot = output.indexOf('\n.\n');
+    const text = output.subarray(0, dot < 0 ? output.length : dot + 1).toString('utf8');
+    let section: 'programs' | 'meta' = 'programs';
+    let dir = '';
+    for (const line of text.split('\n')) {
+      if (line.startsWith('P ')) {
+        dir = line.slice(2);
+        mirror.programs.set(dir, new Map());
+        continue;
+      }
+      if (line === 'M') {
+        section = 'meta';
+        continue;
+      }
+      const match = LS_LINE.exec(line);
+      if (!match) continue;
+      const { type, mode } = parseLsMode(match[1]!);
+      const meta: FileMeta = { type, mode, uid: Number(match[2]), gid: Number(match[3]), size: Number(match[4]) };
+      if (section === 'programs') {
+        mirror.programs.get(dir)?.set(match[5]!, meta);
+        continue;
+      }
+      let name = match[5]!;
+      let link: string | undefined;
+      if (type === 'symlink') {
+        const arrow = name.indexOf(' -> ');
+        link = name.slice(arrow + 4);
+        name = name.slice(0, arrow);
+      }
+      const boxPath = `/${name}`;
+      mirror.entries.set(boxPath, { meta, ...(link !== undefined ? { link } : {}) });
+      mirror.known.add(boxPath);
+    }
+    if (dot >= 0 && output.length > dot + 3) {
+      const { gunzipSync } = await import('node:zlib');
+      const contents = await untar(gunzipSync(output.subarray(dot + 3)));
+      for (const [name, content] of contents) {
+        const entry = mirror.entries.get(`/${name}`);
+        if (entry) entry.content = content;
+      }
+    }
+    return mirror;
+  }
+
+  /** Does the mirror know this path (as present or as absent)? A root that is absent is known too. */
+  covers(boxPath: string): boolean {
+    if (this.known.has(boxPath)) return true;
+    return this.roots.some((root) => (boxPath === root || boxPath.startsWith(`${root}/`)) && this.parentKnown(root));
+  }
+
+  /** A root's parent directory was listed: the root's own absence is then a fact, not a gap. */
+  private parentKnown(root: string): boolean {
+    const parent = path.posix.dirname(root);
+    return this.known.has(root) || (this.known.has(parent) && this.entries.get(parent)?.meta.type === 'dir');
+  }
+
+  lstat(boxPath: string): FileMeta | null {
+    if (boxPath === '/') return { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 };
+    return this.entries.get(boxPath)?.meta ?? null;
+  }
+
+  /** Host.resolve on the mirror; null when a part of the way is not covered, "!" for a loop. */
+  resolve(boxPath: string): string | null {
+    const parts = path.posix.normalize(boxPath).split('/').filter(Boolean);
+    let resolved: string[] = [];
+    let hops = 0;
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      if (part === '.') continue;
+      if (part === '..') {
+        resolved.pop();
+        continue;
+      }
+      const candidate = '/' + [...resolved, part].join('/');
+      if (!this.covers(candidate)) return null;
+      const entry = this.entries.get(candidate);
+      if (!entry) return '/' + [...resolved, part, ...parts.filter((p) => p !== '.')].join('/');
+      if (entry.meta.type === 'symlink') {
+        if (++hops > 40) return '!';
+        if (entry.link!.startsWith('/')) resolved = [];
+        parts.unshift(...entry.link!.split('/').filter(Boolean));
+      } else {
+        resolved.push(part);
+      }
+    }
+    return '/' + resolved.join('/');
+  }
+
+  list(dir: string): string[] {
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    const names: string[] = [];
+    for (const key of this.entries.keys()) if (key.length > prefix.length && key.startsWith(prefix) && !key.slice(prefix.length).includes('/')) names.push(key.slice(prefix.length));
+    return names;
+  }
+}
+
 interface ReadEntry {
   readonly real: string;
   readonly meta: FileMeta | null;
@@ -63,7 +186,7 @@ export class RemoteHost extends Host {
 
   constructor(
     readonly ssh: SshTransport,
-    private readonly helper = helperScript(),
+    private readonly script = helperScript(),
   ) {
     super('/');
   }
@@ -78,14 +201,56 @@ export class RemoteHost extends Host {
   }
 
   /** One call of the box-side helper; a failure of the helper itself is a CommandError. */
+  async helper(args: readonly string[], input?: Buffer): Promise<Buffer> {
+    return this.call(args, input);
+  }
+
+  /** The helper as a process that keeps running (its stdin open) until this run lets it go. */
+  spawnHelper(args: readonly string[]): import('node:child_process').ChildProcess {
+    return this.ssh.spawnExec(['/bin/sh', '-c', this.script, 'bulwark-helper', ...args]);
+  }
+
+  /** A file's bytes as they are now, bypassing the cache (state files other processes write). */
+  async readFresh(boxPath: string): Promise<Buffer | null> {
+    const [entry] = await this.readMany([path.posix.normalize(boxPath)], true);
+    if (entry?.meta?.type !== 'file') return null;
+    return entry.content ?? null;
+  }
+
   private async call(args: readonly string[], input?: Buffer): Promise<Buffer> {
-    const result = await this.ssh.exec(['/bin/sh', '-c', this.helper, 'bulwark-helper', ...args], { input, timeoutMs: 300_000 });
+    const result = await this.ssh.exec(['/bin/sh', '-c', this.script, 'bulwark-helper', ...args], { input, timeoutMs: 300_000 });
     if (result.code !== 0) throw new CommandError({ file: 'bulwark-helper', args: [args[0] ?? ''] }, result.code, result.stderr);
     return result.stdout;
   }
 
   private changed(): void {
     this.cache.clear();
+    this.runs.clear();
+    this.mirror = null;
+  }
+
+  private mirror: Promise<Mirror> | null = null;
+
+  /** The first round trip: the configuration trees and the program directories, whole. */
+  private getMirror(): Promise<Mirror> {
+    if (!this.mirror) {
+      this.mirror = this.call(['preload', ...PRELOAD_ROOTS]).then((output) => Mirror.parse(output, PRELOAD_ROOTS));
+      this.mirror.catch(() => undefined);
+    }
+    return this.mirror;
+  }
+
+  /** What the mirror knows of a path; null when the box must be asked. */
+  private async fromMirror(boxPath: string, follow: boolean): Promise<ReadEntry | null> {
+    const mirror = await this.getMirror();
+    const normal = path.posix.normalize(boxPath);
+    const real = follow ? mirror.resolve(normal) : mirror.covers(normal) ? normal : null;
+    if (real === null) return null;
+    if (real === '!') return { real, meta: null };
+    if (!mirror.covers(real)) return null;
+    const entry = mirror.entries.get(real);
+    if (entry?.meta.type === 'file' && entry.content === undefined) return null; // large, or a secret: ask
+    return { real, meta: mirror.lstat(real), ...(entry?.link !== undefined ? { link: entry.link } : {}), ...(entry?.content !== undefined ? { content: entry.content } : {}) };
   }
 
   /** Reads (and caches) paths in one round trip: meta, link target, content of regular files. */
@@ -93,14 +258,40 @@ export class RemoteHost extends Host {
     const wanted = [...new Set(boxPaths.map((p) => path.posix.normalize(p)))].filter((p) => !this.cache.has(`${follow ? 'f' : 'n'}:${p}`));
     if (wanted.length === 0) return;
     const pending = this.readMany(wanted, follow);
-    wanted.forEach((p, i) => this.cache.set(`${follow ? 'f' : 'n'}:${p}`, pending.then((entries) => entries[i]!)));
+    wanted.forEach((p, i) => {
+      const one = pending.then((entries) => entries[i]!);
+      one.catch(() => undefined); // awaited by whoever asks for it; never an unhandled rejection
+      this.cache.set(`${follow ? 'f' : 'n'}:${p}`, one);
+    });
     await pending.catch(() => undefined);
   }
 
+  /**
+   * Reads asked for in the same turn of the event loop go to the box together: the steps read
+   * their files concurrently (Promise.all), and this makes those reads one round trip, not dozens.
+   */
+  private queued: { follow: Map<string, true>; nofollow: Map<string, true> } | null = null;
+  private flushing: Promise<void> | null = null;
+
   private async entry(boxPath: string, follow: boolean): Promise<ReadEntry> {
-    const key = `${follow ? 'f' : 'n'}:${path.posix.normalize(boxPath)}`;
-    if (!this.cache.has(key)) await this.prefetch([boxPath], follow);
-    return this.cache.get(key)!;
+    return (await this.fromMirror(boxPath, follow)) ?? this.fromBox(boxPath, follow);
+  }
+
+  private fromBox(boxPath: string, follow: boolean): Promise<ReadEntry> {
+    const normal = path.posix.normalize(boxPath);
+    const key = `${follow ? 'f' : 'n'}:${normal}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    if (!this.queued) {
+      const batch = { follow: new Map<string, true>(), nofollow: new Map<string, true>() };
+      this.queued = batch;
+      this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.queued = null;
+        await Promise.all([this.prefetch([...batch.follow.keys()], true), this.prefetch([...batch.nofollow.keys()], false)]);
+      });
+    }
+    (follow ? this.queued.follow : this.queued.nofollow).set(normal, true);
+    return this.flushing!.then(() => this.cache.get(key) ?? this.fromBox(boxPath, follow));
   }
 
   private async readMany(paths: readonly string[], follow: boolean): Promise<ReadEntry[]> {
@@ -164,6 +355,11 @@ export class RemoteHost extends Host {
   }
 
   override async list(boxDir: string): Promise<string[]> {
+    const mirror = await this.getMirror();
+    const real = mirror.resolve(path.posix.normalize(boxDir));
+    if (real !== null && real !== '!' && mirror.covers(real)) {
+      return mirror.lstat(real)?.type === 'dir' ? mirror.list(real).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+    }
     const names = (await this.call(['list', boxDir])).toString('utf8').split('\n').filter((n) => n !== '');
     return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
@@ -205,13 +401,41 @@ export class RemoteHost extends Host {
   }
 
   override async findProgram(name: string): Promise<string | null> {
+    const mirror = await this.getMirror();
+    if (mirror.programs.size > 0) {
+      for (const [dir, programs] of mirror.programs) {
+        const meta = programs.get(name);
+        if (meta?.type === 'file' && (meta.mode & 0o111) !== 0) return `${dir}/${name}`;
+      }
+      return null;
+    }
     const line = (await this.call(['programs', name])).toString('utf8').split('\n')[0] ?? '';
     return line.startsWith(`${name} `) ? line.slice(name.length + 1) : null;
   }
 
+  /** Results of read-only commands (no input), kept until something changes on the box. */
+  private readonly runs = new Map<string, Promise<RunResult>>();
+
   override async run(command: Command, options: RunOptions = {}): Promise<RunResult> {
-    // A program may change the box (a reload rewrites a pid file, apt installs files): forget what was read.
-    this.changed();
+    if (readsOnly(command) && options.input === undefined && options.env === undefined) {
+      const key = JSON.stringify([command.file, ...command.args]);
+      let pending = this.runs.get(key);
+      if (!pending) {
+        pending = this.runNow(command, { ...options, reject: false });
+        pending.catch(() => this.runs.delete(key));
+        this.runs.set(key, pending);
+      }
+      const result = await pending;
+      if (result.exitCode !== 0 && options.reject !== false) throw result.exitCode === 127 ? new CommandError(command, undefined, `not found on the box in ${PROGRAM_DIRS_NOTE} or PATH`) : new CommandError(command, result.exitCode, result.stderr);
+      return result;
+    }
+    return this.runNow(command, options);
+  }
+
+  private async runNow(command: Command, options: RunOptions): Promise<RunResult> {
+    // A program may change the box (a reload, a package install): forget what was read — unless it
+    // only reads, as every command a plan runs does.
+    if (!readsOnly(command)) this.changed();
     const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
     const argv = env.length > 0 ? ['env', ...env, command.file, ...command.args] : [command.file, ...command.args];
     const result = await this.ssh.exec(argv, { input: options.input, timeoutMs: options.timeoutMs ?? 120_000 });
@@ -220,6 +444,46 @@ export class RemoteHost extends Host {
     if (result.code === 127 && options.reject !== false) throw new CommandError(command, undefined, `not found on the box in ${PROGRAM_DIRS_NOTE} or PATH`);
     if (result.code !== 0 && options.reject !== false) throw new CommandError(command, result.code, output.stderr);
     return output;
+  }
+}
+
+/** Commands that read the box and change nothing: the mirror of its files stays valid after them. */
+export function readsOnly(command: Command): boolean {
+  const [first = '', second = ''] = command.args;
+  switch (command.file.split('/').pop()) {
+    case 'iptables-save':
+    case 'ip6tables-save':
+    case 'ss':
+    case 'getent':
+    case 'uname':
+    case 'id':
+    case 'dpkg-query':
+    case 'fail2ban-regex':
+      return true;
+    case 'aide':
+      return first === '--version' || first === '-v';
+    case 'fail2ban-client':
+      return ['ping', 'status', '-t', '--test', '-V', '--version'].includes(first);
+    case 'iptables':
+    case 'ip6tables':
+      return ['--version', '-S', '-L', '-V'].includes(first) || (first === '-t' && ['-S', '-L'].includes(command.args[2] ?? ''));
+    case 'ipset':
+      return ['list', 'save', '-L', '-S', '-n', 'test', '--version', '-v'].includes(first);
+    case 'sshd':
+      return ['-T', '-t', '-V'].includes(first);
+    case 'service':
+      return second === 'status';
+    case 'systemctl':
+      return ['is-active', 'is-enabled', 'show', 'status', 'list-unit-files'].includes(first);
+    case 'rpm':
+      return first.startsWith('-q');
+    case 'apachectl':
+    case 'apache2ctl':
+    case 'httpd':
+    case 'apache2':
+      return ['-t', '-v', '-V', '-M', '-S', 'configtest', '-D'].includes(first);
+    default:
+      return false;
   }
 }
 
@@ -236,7 +500,13 @@ async function untar(archive: Buffer): Promise<Map<string, Buffer>> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
       stream.on('end', () => {
-        if (header.type === 'file') files.set(header.name.replace(/^\.\//, ''), Buffer.concat(chunks));
+        const name = header.name.replace(/^\.\//, '');
+        if (header.type === 'file') files.set(name, Buffer.concat(chunks));
+        // tar stores a second name of the same file (lib/... and usr/lib/... on a merged /usr) as a hard link
+        else if (header.type === 'link' && header.linkname) {
+          const first = files.get(header.linkname.replace(/^\.\//, ''));
+          if (first !== undefined) files.set(name, first);
+        }
         next();
       });
       stream.resume();

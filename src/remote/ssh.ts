@@ -3,7 +3,7 @@
 // (ControlMaster in a private 0700 directory, closed at exit), BatchMode so ssh never asks for a
 // password, and commands sent as argv quoted for the box's POSIX shell — never a shell string built
 // from the admin's input.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -30,6 +30,8 @@ export interface BoxSession {
   readonly sshConnection: string;
   readonly uid: number;
   readonly sudo: boolean;
+  /** The login user's name on the box. */
+  readonly user: string;
 }
 
 /** Quotes one argument for a POSIX shell: 'it'\''s' — safe for any byte but NUL. */
@@ -37,6 +39,9 @@ export function shellQuote(arg: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
   return `'${arg.replaceAll("'", "'\\''")}'`;
 }
+
+/** Below sshd's default MaxSessions (10), leaving room for the lock keeper and a fresh check. */
+const MAX_SESSIONS = 8;
 
 export class SshTransport {
   private readonly controlDir: string;
@@ -70,11 +75,11 @@ export class SshTransport {
   /** Opens the master connection and learns who we are on the box. Throws a UserError the admin can act on. */
   async open(): Promise<BoxSession> {
     if (this.session) return this.session;
-    const probe = 'printf "%s\\n" "${SSH_CONNECTION:-}"; id -u; if command -v sudo >/dev/null 2>&1; then echo sudo; else echo nosudo; fi';
+    const probe = 'printf "%s\\n" "${SSH_CONNECTION:-}"; id -u; if command -v sudo >/dev/null 2>&1; then echo sudo; else echo nosudo; fi; id -un';
     const result = await this.spawnSsh([...this.baseArgs(), '--', this.target.host, probe], {});
     if (result.code !== 0) throw connectionError(this.target, result.code, result.stderr);
-    const [sshConnection = '', uid = '', sudo = ''] = result.stdout.toString('utf8').split('\n');
-    this.session = { sshConnection: sshConnection.trim(), uid: Number(uid.trim()), sudo: sudo.trim() === 'sudo' };
+    const [sshConnection = '', uid = '', sudo = '', user = ''] = result.stdout.toString('utf8').split('\n');
+    this.session = { sshConnection: sshConnection.trim(), uid: Number(uid.trim()), sudo: sudo.trim() === 'sudo', user: user.trim() };
     if (this.session.uid !== 0) {
       const check = await this.spawnSsh([...this.baseArgs(), '--', this.target.host, 'sudo -n true'], {});
       if (!this.session.sudo || check.code !== 0) {
@@ -99,6 +104,18 @@ export class SshTransport {
   }
 
   /**
+   * Starts argv on the box through the master and returns at once: its stdin stays open until the
+   * caller ends it (the lock keeper lives exactly that long). open() must have run.
+   */
+  spawnExec(argv: readonly string[]): ChildProcess {
+    if (!this.session) throw new Error('bug: spawnExec before open()');
+    const privileged = this.session.uid !== 0;
+    const command = [...(privileged ? ['sudo', '-n', '--'] : []), ...argv].map(shellQuote).join(' ');
+    this.roundTrips++;
+    return spawn('ssh', [...this.baseArgs(), '--', this.target.host, `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  /**
    * A NEW connection, not through the master (a fresh TCP connection and login), as the proof of
    * access a guarded change asks for; `port` is the one the change expects.
    */
@@ -114,8 +131,29 @@ export class SshTransport {
     rmSync(this.controlDir, { recursive: true, force: true });
   }
 
-  private spawnSsh(args: readonly string[], options: ExecOptions): Promise<ExecResult> {
+  /**
+   * sshd opens at most 10 sessions on one connection (MaxSessions): steps detect concurrently, so
+   * commands through the master wait for a free one beyond that.
+   */
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  private async spawnSsh(args: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    while (this.running >= MAX_SESSIONS) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await this.spawnSshNow(args, options);
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private spawnSshNow(args: readonly string[], options: ExecOptions): Promise<ExecResult> {
     this.roundTrips++;
+    const t0 = Date.now();
+    if (process.env.BULWARK_TRACE_SSH) process.on('exit', () => undefined);
+    const trace = process.env.BULWARK_TRACE_SSH ? (code: number) => process.stderr.write(`ssh#${this.roundTrips} ${Date.now() - t0}ms exit ${code}: ${(args.at(-1) ?? '').slice(0, 60).replace(/\n/g, ' ')} ${(args.at(-1) ?? '').length > 200 ? (args.at(-1) ?? '').slice(-120).replace(/\n/g, ' ') : ''}\n`) : null;
     return new Promise((resolve, reject) => {
       const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];
@@ -131,6 +169,7 @@ export class SshTransport {
       });
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer);
+        trace?.(code ?? -1);
         resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') });
       });
     });

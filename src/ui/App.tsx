@@ -102,7 +102,7 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
         else if (input === 'q') quit();
         return;
       case 'guard':
-        if (input === 'c' && state.guard && checkNewConnection(state.guard, process.env.SSH_CONNECTION) === null) void wizard.confirmHere();
+        if (input === 'c' && state.guard && checkNewConnection(state.guard, engine.sshConnection) === null) void wizard.confirmHere();
         else if (input === 'q') quit(); // the watchdog keeps the deadline without the wizard
         return;
       case 'undo-confirm':
@@ -243,8 +243,8 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
         const guard = state.guard;
         if (!guard) return null;
         const left = Math.max(0, Math.ceil((Date.parse(guard.deadline) - now) / 1000));
-        const canConfirmHere = checkNewConnection(guard, process.env.SSH_CONNECTION) === null;
-        const here = process.env.SSH_CONNECTION ? 'This wizard runs in a NEW SSH connection: logging in worked.' : 'You are at the console (no SSH connection).';
+        const canConfirmHere = checkNewConnection(guard, engine.sshConnection) === null;
+        const here = engine.sshConnection ? 'This wizard runs in a NEW SSH connection: logging in worked.' : 'You are at the console (no SSH connection).';
         const lines: StyledLine[] = [
           { text: `Applied. Prove you can still get in: ${left} s left.`, bold: true, color: left > 30 ? 'yellow' : 'red' },
           { text: '' },
@@ -287,7 +287,7 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
       case 'result':
         return state.outcome?.ok && state.rows.find((r) => r.id === screen.step)?.status === 'applied' ? 'Enter continue · u undo this step · q quit' : 'Enter continue · q quit';
       case 'guard':
-        return state.guard && checkNewConnection(state.guard, process.env.SSH_CONNECTION) === null ? 'c confirm here · q leave (the deadline still holds)' : 'waiting for `bulwark confirm` from a new SSH session… · q leave';
+        return state.guard && checkNewConnection(state.guard, engine.sshConnection) === null ? 'c confirm here · q leave (the deadline still holds)' : 'waiting for `bulwark confirm` from a new SSH session… · q leave';
       case 'undo-confirm':
         return 'y restore these files · n cancel';
     }

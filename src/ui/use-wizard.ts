@@ -186,7 +186,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
         update((draft) => void (draft.busy = 'Reading what the plan needs…'));
         // Facts are frozen in the wizard's state: the step fills a copy.
         const copy = { ...(open.facts as object) };
-        await step.prepare(copy, open.answers);
+        await step.prepare(copy, open.answers, engine.context());
         facts = copy;
         update((draft) => {
           draft.busy = null;
@@ -324,9 +324,9 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
    *  again is the proof). The engine checks which. */
   const confirmHere = useCallback(async () => {
     const guard = stateRef.current.guard;
-    if (!guard || checkNewConnection(guard, process.env.SSH_CONNECTION) !== null) return;
+    if (!guard || checkNewConnection(guard, engine.sshConnection) !== null) return;
     try {
-      await engine.confirm(guard.token, process.env.SSH_CONNECTION);
+      await engine.confirm(guard.token, engine.sshConnection);
     } catch (error) {
       fail(error);
     }

@@ -63,11 +63,10 @@ export const extrasStep: Step<ExtrasFacts, ExtrasAnswers> = {
     const docroot = await documentRoot(host, system.apache);
     const installed = await installedPackages(host, system);
     const confDir = system.apache?.flavour === 'apache2' ? '/etc/apache2/conf-enabled' : '/etc/httpd/conf.d';
-    const present = new Set<string>();
-    for (const extra of EXTRAS) {
-      for (const marker of extra.web?.markers ?? []) if (await host.exists(`${docroot}/${marker}`)) present.add(`${docroot}/${marker}`);
-      for (const marker of extra.web?.confMarkers ?? []) if (await host.exists(`${confDir}/${marker}`)) present.add(`${confDir}/${marker}`);
-    }
+    // Asked all at once: over SSH (remote mode) these dozens of checks are then one round trip.
+    const markers = EXTRAS.flatMap((extra) => [...(extra.web?.markers ?? []).map((m) => `${docroot}/${m}`), ...(extra.web?.confMarkers ?? []).map((m) => `${confDir}/${m}`)]);
+    const exists = await Promise.all(markers.map((marker) => host.exists(marker)));
+    const present = new Set<string>(markers.filter((_, i) => exists[i]));
     const found: FoundExtra[] = [];
     for (const extra of EXTRAS) {
       if (extra.id === 'elastix-gui' && flavour !== 'elastix') continue;

@@ -254,7 +254,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
   async verify(ctx: StepContext, answers: GeoblockAnswers, changes: readonly Change[] = []): Promise<VerifyCheck[]> {
     if (!ctx.host.live) {
       const facts = await geoblockStep.detect(ctx);
-      await geoblockStep.prepare!(facts, answers);
+      await geoblockStep.prepare!(facts, answers, ctx);
       return [{ label: 'the boot files hold the geo rules', ok: geoblockStep.plan(facts, answers).length === 0 }];
     }
     // Checks what was just loaded, without re-reading and re-aggregating the country data. The

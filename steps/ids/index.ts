@@ -94,7 +94,8 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     };
     // fail2ban looks this server's own name up for every failure (ignoreself): unresolvable
     // locally, each lookup waits on DNS and the bans come late, or not at all.
-    const hostname = host.live ? (await import('node:os')).hostname() : ((await host.readText('/etc/hostname')) ?? '').trim();
+    // The running box's name (over SSH too: the box's, not the workstation's); under --root, the file's.
+    const hostname = host.live ? (await host.run({ file: 'uname', args: ['-n'] }, { reject: false })).stdout.trim() : ((await host.readText('/etc/hostname')) ?? '').trim();
     const hosts = (await host.readText('/etc/hosts')) ?? '';
     const nameResolves = hostname === '' || hostname === 'localhost' || hosts.split('\n').some((line) => line.replace(/#.*$/, '').trim().split(/\s+/).slice(1).includes(hostname));
     const [sip, pjsip] = await Promise.all([readAsteriskWithIncludes(host, '/etc/asterisk/sip.conf'), readAsteriskWithIncludes(host, '/etc/asterisk/pjsip.conf')]);
@@ -118,11 +119,11 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     };
   },
 
-  async prepare(facts: IdsFacts, answers: IdsAnswers): Promise<void> {
-    // Proving needs fail2ban-regex and the live logs; under --root or before installing, it waits.
+  async prepare(facts: IdsFacts, answers: IdsAnswers, ctx: StepContext): Promise<void> {
+    // Proving needs fail2ban-regex and the live logs (on the box: over SSH in remote mode); under
+    // --root or before installing, it waits.
     if (!facts.live || !facts.installed) return;
-    const { Host } = await import('../../src/host.js');
-    const host = new Host('/');
+    const host = ctx.host;
     for (const jail of answers.jails) {
       const source = facts.sources[jail];
       if (source.missing || !source.logpath || !(await host.exists(source.logpath))) continue;

@@ -56,7 +56,7 @@ export const sshStep: Step<SshFacts, SshAnswers> = {
     const effective = await effectiveSettings(host, config);
     const daemon = await findDaemon(host, system, ['ssh', 'sshd']);
     const parts = ctx.sshConnection?.trim().split(/\s+/) ?? [];
-    const user = process.env.SUDO_USER || process.env.USER || 'root';
+    const user = ctx.adminUser ?? 'root';
     let admin: SshFacts['admin'] = null;
     if (parts.length === 4) {
       const address = parts[0]!.replace(/^::ffff:/, '');

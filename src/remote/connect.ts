@@ -1,0 +1,33 @@
+// Remote mode's entry: `--host` and `--ssh-option` turned into an open connection, the box as a
+// Host, its state directory, and the lock keeper — what Engine.open takes as `remote`.
+import * as path from 'node:path';
+import type { RemoteBox } from '../engine.js';
+import { RemoteHost } from './host.js';
+import { SshTransport } from './ssh.js';
+import { RemoteStateFs, startLockKeeper } from './state-fs.js';
+import { parseTarget } from './target.js';
+
+export interface RemoteConnection {
+  readonly box: RemoteBox;
+  readonly transport: SshTransport;
+  close(): Promise<void>;
+}
+
+export async function connectRemote(spec: string, sshOptions: readonly string[], stateDir: string): Promise<RemoteConnection> {
+  const transport = new SshTransport(parseTarget(spec, sshOptions));
+  try {
+    const session = await transport.open();
+    const host = new RemoteHost(transport);
+    const box: RemoteBox = {
+      host,
+      state: new RemoteStateFs(host),
+      sshConnection: session.sshConnection,
+      user: session.user,
+      lockHolder: () => startLockKeeper(host, path.posix.join(stateDir, 'lock')),
+    };
+    return { box, transport, close: () => transport.close() };
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+}

@@ -1,0 +1,168 @@
+// Where bulwark keeps its own state (journal, snapshots, lock, guard): a directory on the box it acts
+// on. Locally that is a directory of this machine; in remote mode it is on the box, reached over SSH
+// (src/remote/state-fs.ts), in the same format, so a session started from a workstation can be
+// resumed, confirmed or rolled back at the box's console, and the reverse. These are the few
+// operations the state needs, each durable (fsync, rename) where it writes.
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+export interface StateFs {
+  /** The file's bytes; null when it does not exist. */
+  readFile(file: string): Promise<Buffer | null>;
+  /** Writes so that a crash leaves the old or the new content, never a torn one. */
+  writeDurable(file: string, data: string | Buffer, mode?: number): Promise<void>;
+  /** Creates the file only if it does not exist (O_EXCL); false when it did. */
+  createExclusive(file: string, data: string): Promise<boolean>;
+  remove(file: string): Promise<void>;
+  /** Names in a directory, sorted; [] when it does not exist. */
+  list(dir: string): Promise<string[]>;
+  exists(file: string): Promise<boolean>;
+  /** Creates a private directory (0700), tightening one that exists with looser bits. */
+  ensurePrivateDir(dir: string): Promise<void>;
+  /** Throws when the directory cannot be written. */
+  checkWritable(dir: string): Promise<void>;
+  /** Milliseconds since the file last changed; null when absent. */
+  ageMs(file: string): Promise<number | null>;
+  /** Is a process with this pid alive on the box, and when did it start (to tell a reused pid apart)? */
+  process(pid: number): Promise<{ alive: boolean; startTime: string | null }>;
+}
+
+export const localStateFs: StateFs = {
+  async readFile(file) {
+    try {
+      return await fs.readFile(file);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return null;
+      throw error;
+    }
+  },
+
+  async writeDurable(file, data, mode = 0o600) {
+    const dir = path.dirname(file);
+    const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await fs.open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await syncDirectory(dir);
+  },
+
+  async createExclusive(file, data) {
+    try {
+      const handle = await fs.open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await syncDirectory(path.dirname(file));
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EEXIST') return false;
+      throw error;
+    }
+  },
+
+  async remove(file) {
+    await fs.rm(file, { force: true });
+  },
+
+  async list(dir) {
+    try {
+      return (await fs.readdir(dir)).sort();
+    } catch {
+      return [];
+    }
+  },
+
+  async exists(file) {
+    return fs.access(file).then(
+      () => true,
+      () => false,
+    );
+  },
+
+  async ensurePrivateDir(dir) {
+    // Parents are ordinary directories (on a real box /var/lib exists already); only the leaf is private.
+    await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const stat = await fs.stat(dir);
+    if ((stat.mode & 0o777) !== 0o700) await fs.chmod(dir, 0o700);
+  },
+
+  async checkWritable(dir) {
+    await fs.access(dir, fs.constants.W_OK);
+  },
+
+  async ageMs(file) {
+    const stat = await fs.stat(file).catch(() => null);
+    return stat ? Date.now() - stat.mtimeMs : null;
+  },
+
+  async process(pid) {
+    const alive = processAlive(pid);
+    if (!alive) return { alive, startTime: null };
+    try {
+      const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+      // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+      return { alive, startTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null };
+    } catch {
+      return { alive, startTime: null };
+    }
+  },
+};
+
+/** True when a process with this pid exists here (signal 0 probes without touching it). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
+
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, fsc.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readJsonFrom<T>(state: StateFs, file: string): Promise<T | null> {
+  const bytes = await state.readFile(file);
+  return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as T);
+}
+
+/**
+ * Runs `work` holding a small lock file (O_EXCL), for read-modify-write of a state file shared by
+ * bulwark and its watchdog. A lock older than 10 s is left from a killed process and is broken.
+ */
+export async function withStateLock<T>(state: StateFs, lockFile: string, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  while (!(await state.createExclusive(lockFile, String(process.pid)))) {
+    const age = await state.ageMs(lockFile);
+    if (age !== null && age > 10_000) await state.remove(lockFile);
+    else if (Date.now() > deadline) throw new Error(`${lockFile} is held by another process`);
+    else await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  try {
+    return await work();
+  } finally {
+    await state.remove(lockFile);
+  }
+}

@@ -1,0 +1,118 @@
+// `bulwark --host` end to end: the CLI runs in the admin's namespace (the workstation) and acts on an
+// "old box" over SSH — a sandbox box whose node and python3 fail, with dash as /bin/sh. What is
+// checked is what the box has afterwards: its files byte for byte, its state directory, its rules.
+import { existsSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BULWARK } from '../helpers/cli.js';
+import { createBox, requireSandboxTools, type Box, type RunResult } from '../helpers/sandbox.js';
+
+describe('bulwark --host: a box with nothing but /bin/sh, driven from the workstation', () => {
+  let box: Box;
+  let hidden: string[] = [];
+  let answers: string;
+  let consolePlan: RunResult;
+
+  const ssh = () => ['--host', `root@${box.boxV4}`, '--ssh-option', `IdentityFile=${box.adminKey}`, '--ssh-option', 'StrictHostKeyChecking=no', '--ssh-option', 'UserKnownHostsFile=/dev/null'];
+  const remote = (args: readonly string[]) => box.admin(process.execPath, [BULWARK, ...ssh(), ...args, '--no-color'], { reject: false, timeoutMs: 120_000 });
+  /** Every path under /etc/apache2 with its type, mode, owner and content hash (or link target), as the box has it. */
+  const apacheTree = async () => {
+    const listing = (await box.exec('find', ['/etc/apache2', '-printf', '%p %y %m %U:%G %l\\n'])).stdout.split('\n').filter(Boolean).sort();
+    const sums = (await box.exec('sh', ['-c', 'find /etc/apache2 -type f -exec sha256sum {} + | sort'])).stdout;
+    return `${listing.join('\n')}\n${sums}`;
+  };
+
+  beforeAll(async () => {
+    requireSandboxTools();
+    box = await createBox();
+    // The admin's password file lies on the workstation (/tmp is shared with the box here, so the
+    // console run below can read the same answers).
+    writeFileSync(`${box.tmp}/ops.pw`, 'correct horse battery staple\n', { mode: 0o600 });
+    answers = `${box.tmp}/answers.json`;
+    writeFileSync(answers, JSON.stringify({ htaccess: { protect: ['/admin'], users: [{ name: 'ops', passwordFile: `${box.tmp}/ops.pw` }] } }));
+    // The plan as bulwark makes it on the box itself, while the box still has Node.
+    consolePlan = await box.exec(process.execPath, [BULWARK, 'plan', '--step', 'htaccess', '--answers', answers, '--no-color'], { reject: false, timeoutMs: 60_000 });
+    hidden = await box.hideInterpreters();
+  }, 120_000);
+
+  afterAll(async () => {
+    await box?.destroy();
+  });
+
+  it('plans over SSH exactly what bulwark plans on the box itself, with no Node or Python there', async () => {
+    expect(hidden.length).toBeGreaterThan(0);
+    expect((await box.exec('sh', ['-c', `${process.execPath} -e 1; echo $?`])).stdout.trim()).toBe('127');
+    expect(consolePlan.code, consolePlan.stderr).toBe(2);
+    const planned = await remote(['plan', '--step', 'htaccess', '--answers', answers]);
+    expect(planned.code, planned.stderr).toBe(2);
+    expect(planned.stdout).toBe(consolePlan.stdout);
+    expect(planned.stdout).toContain('+++ b/etc/apache2/conf-available/bulwark-htaccess.conf');
+    expect(planned.stdout).not.toContain('correct horse');
+  }, 120_000);
+
+  it('applies and rolls back a file step byte for byte, keeping its state on the box', async () => {
+    const before = await apacheTree();
+    const applied = await remote(['apply', '--step', 'htaccess', '--yes', '--answers', answers]);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    // the box has the files, with the mode and owner the step asks for
+    expect((await box.exec('stat', ['-c', '%a %U:%G', '/etc/apache2/bulwark.htpasswd'])).stdout.trim()).toBe('640 root:www-data');
+    expect(await box.readFile('/etc/apache2/conf-available/bulwark-htaccess.conf')).toContain('<Location "/admin">');
+    expect((await box.exec('readlink', ['/etc/apache2/conf-enabled/bulwark-htaccess.conf'])).stdout.trim()).toBe('../conf-available/bulwark-htaccess.conf');
+    // the password read on the workstation is the one the box now checks (and appears nowhere in clear)
+    expect((await box.exec('htpasswd', ['-vb', '/etc/apache2/bulwark.htpasswd', 'ops', 'correct horse battery staple'], { reject: false })).code).toBe(0);
+    expect((await box.exec('grep', ['-r', 'correct horse', '/var/lib/bulwark'], { reject: false })).code).toBe(1);
+
+    // the state directory is on the box, in the usual format; the workstation keeps none of it
+    const session = JSON.parse(await box.readFile('/var/lib/bulwark/session.json')) as { steps: Record<string, { status: string; snapshotId: string }> };
+    expect(session.steps.htaccess?.status).toBe('applied');
+    const snapshotId = session.steps.htaccess!.snapshotId;
+    expect(await box.readFile(`/var/lib/bulwark/snapshots/${snapshotId}.json`)).toContain('/etc/apache2/bulwark.htpasswd');
+    expect(existsSync(`/var/lib/bulwark/snapshots/${snapshotId}.json`)).toBe(false);
+    expect((await box.exec('stat', ['-c', '%a', '/var/lib/bulwark'])).stdout.trim()).toBe('700');
+    // and the lock was let go when the run ended
+    expect((await box.exec('test', ['-e', '/var/lib/bulwark/lock'], { reject: false })).code).not.toBe(0);
+
+    const status = await remote(['status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { steps: { id: string; status: string }[] }).steps.find((s) => s.id === 'htaccess')?.status).toBe('applied');
+
+    const rolledBack = await remote(['rollback', '--step', 'htaccess', '--yes']);
+    expect(rolledBack.code, rolledBack.stdout + rolledBack.stderr).toBe(0);
+    expect(await apacheTree()).toBe(before);
+    const history = await remote(['history']);
+    expect(history.stdout).toContain(snapshotId);
+  }, 180_000);
+
+  it('the session moves between the workstation and the box\'s console: the console sees what --host did', async () => {
+    for (const path of hidden) await box.exec('umount', [path]);
+    try {
+      const atConsole = await box.exec(process.execPath, [BULWARK, 'status', '--json'], { reject: false, timeoutMs: 60_000 });
+      expect(atConsole.code, atConsole.stderr).toBe(0);
+      expect((JSON.parse(atConsole.stdout) as { steps: { id: string; status: string }[] }).steps.find((s) => s.id === 'htaccess')?.status).toBe('rolled-back');
+    } finally {
+      hidden = await box.hideInterpreters();
+    }
+  }, 60_000);
+
+  it('refuses a guarded step over --host for now, changing nothing (its dead-man switch must run on the box)', async () => {
+    const refused = await remote(['apply', '--step', 'firewall', '--yes']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('dead-man switch does not run on the box over --host yet');
+    expect((await box.exec('iptables-save', [])).stdout).not.toContain('BULWARK');
+  }, 60_000);
+
+  it('says in one line what is wrong with --host, --root with --host, and an unreachable box', async () => {
+    const bad = await box.admin(process.execPath, [BULWARK, '--host', 'root@bad host', 'status'], { reject: false });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^bulwark: --host: "root@bad host": .* is not a host name or address; expected \[USER@\]HOST\[:PORT\]/);
+    const both = await box.admin(process.execPath, [BULWARK, '--root', '/tmp', ...ssh(), 'status'], { reject: false });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--root and --host cannot be used together');
+    const option = await box.admin(process.execPath, [BULWARK, ...ssh(), '--ssh-option', 'ControlMaster=no', 'status'], { reject: false });
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain('--ssh-option: ControlMaster is set by bulwark itself');
+    const unreachable = await box.admin(process.execPath, [BULWARK, '--host', `root@${box.boxV4}:2`, '--ssh-option', `IdentityFile=${box.adminKey}`, 'status'], { reject: false, timeoutMs: 60_000 });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/cannot connect/);
+    expect(unreachable.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  }, 120_000);
+});
