@@ -257,7 +257,18 @@ export class Engine {
 
   /** Problems that make bulwark refuse a plan before touching anything (a lock-out, a conflict). */
   preflight(plan: StepPlan): string[] {
+    this.refuseGuardedFromAfar(plan);
     return plan.step.preflight?.(plan.facts, plan.answers) ?? [];
+  }
+
+  /**
+   * The dead-man switch must run on the box, in sh, independent of this workstation: until it does,
+   * a change that can lock the admin out is not made from afar.
+   */
+  private refuseGuardedFromAfar(plan: StepPlan): void {
+    if (this.remote && plan.step.guarded === true && plan.changes.length > 0) {
+      throw new UserError(`The ${plan.step.id} step can cut you off, and its dead-man switch does not run on the box over --host yet.`, 'Apply it on the box itself (bulwark there), or skip it for now. Nothing was changed.', 2);
+    }
   }
 
   /** The guarded change waiting for confirmation, if any. */
@@ -291,11 +302,7 @@ export class Engine {
     await this.saveAnswers(plan.step.id, plan.answers);
     if (plan.changes.length === 0) return null;
     const guarded = plan.step.guarded === true && this.host.live;
-    if (guarded && this.remote) {
-      // The dead-man switch must run on the box, in sh, independent of this workstation: until it does,
-      // a change that can lock the admin out is not made from afar.
-      throw new UserError(`The ${plan.step.id} step can cut you off, and its dead-man switch does not run on the box over --host yet.`, 'Apply it on the box itself (bulwark there), or skip it for now. Nothing was changed.', 2);
-    }
+    if (guarded) this.refuseGuardedFromAfar(plan);
     return this.track(() => applyChanges({
       host: this.host,
       system: this.system,

@@ -1,8 +1,10 @@
 // `bulwark --host` end to end: the CLI runs in the admin's namespace (the workstation) and acts on an
 // "old box" over SSH — a sandbox box whose node and python3 fail, with dash as /bin/sh. What is
 // checked is what the box has afterwards: its files byte for byte, its state directory, its rules.
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/bulwark-in-box.js';
 import { BULWARK } from '../helpers/cli.js';
 import { createBox, requireSandboxTools, type Box, type RunResult } from '../helpers/sandbox.js';
 
@@ -93,10 +95,36 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     }
   }, 60_000);
 
+  it('one bulwark at a time across machines, and a workstation killed in the middle of an apply leaves nothing half-done', async () => {
+    const before = await apacheTree();
+    // Two workstations apply at once: the box's lock lets one through and names the other's owner
+    const [first, second] = await Promise.all([remote(['apply', '--step', 'htaccess', '--yes', '--answers', answers]), remote(['apply', '--step', 'htaccess', '--yes', '--answers', answers])]);
+    const codes = [first.code, second.code].sort();
+    expect(codes, first.stderr + second.stderr).toEqual([0, 1]);
+    expect(first.stderr + second.stderr).toMatch(/Another bulwark is running \(pid \d+, `bulwark apply`/);
+    expect((await remote(['rollback', '--step', 'htaccess', '--yes'])).code).toBe(0);
+    expect(await apacheTree()).toBe(before);
+
+    // The workstation's bulwark is killed (SIGKILL) while it applies: the lock goes with its connection
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'htaccess', '--yes', '--answers', answers, '--no-color'], { stdio: 'ignore' });
+    const inflight = async () => (await box.exec('sh', ['-c', 'grep -q \'"inflight": {\' /var/lib/bulwark/session.json'], { reject: false })).code === 0;
+    expect(await eventually(inflight, 30_000, 20)).toBe(true);
+    child.kill('SIGKILL');
+    expect(await eventually(async () => (await box.exec('test', ['-e', '/var/lib/bulwark/lock'], { reject: false })).code !== 0, 15_000)).toBe(true);
+    // and the next command over --host finishes the interrupted apply by restoring its snapshot
+    const next = await remote(['status']);
+    expect(next.code, next.stderr).toBe(0);
+    const recovered = await remote(['apply', '--step', 'exposure', '--yes']);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(recovered.stderr).toMatch(/An interrupted apply of htaccess \(pid \d+\) was found and undone: snapshot \S+ restored/);
+    expect(await apacheTree()).toBe(before);
+  }, 180_000);
+
   it('refuses a guarded step over --host for now, changing nothing (its dead-man switch must run on the box)', async () => {
     const refused = await remote(['apply', '--step', 'firewall', '--yes']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('dead-man switch does not run on the box over --host yet');
+    expect(refused.stdout).not.toContain('applying');
     expect((await box.exec('iptables-save', [])).stdout).not.toContain('BULWARK');
   }, 60_000);
 

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helperScript, parseLsMode, RemoteHost } from '../../src/remote/host.js';
 import type { ExecOptions, ExecResult, SshTransport } from '../../src/remote/ssh.js';
+import { RemoteStateFs } from '../../src/remote/state-fs.js';
 import { shellQuote } from '../../src/remote/ssh.js';
 
 const SHELLS = {
@@ -172,6 +173,43 @@ for (const [name, shell] of Object.entries(SHELLS)) {
       await expect(host.run({ file: 'false', args: [] })).rejects.toThrow(/false failed \(exit 1\)/);
       expect(await host.findProgram('sh')).toMatch(/^\/(usr\/)?bin\/sh$/);
       expect(await host.findProgram('no-such-program-here')).toBeNull();
+    });
+
+    it('keeps bulwark\'s state as the local side does: durable writes, O_EXCL creation, a private directory, process liveness', async () => {
+      const state = new RemoteStateFs(host);
+      await state.ensurePrivateDir(`${dir}/state/sub`);
+      expect((await fs.stat(`${dir}/state/sub`)).mode & 0o777).toBe(0o700);
+      await fs.chmod(`${dir}/state/sub`, 0o755);
+      await state.ensurePrivateDir(`${dir}/state/sub`); // tightened again
+      expect((await fs.stat(`${dir}/state/sub`)).mode & 0o777).toBe(0o700);
+      await state.checkWritable(`${dir}/state/sub`);
+      await expect(state.checkWritable(`${dir}/state/absent`)).rejects.toThrow(/is not writable/);
+
+      await state.writeDurable(`${dir}/state/sub/session.json`, '{"a":1}\n');
+      expect(await fs.readFile(`${dir}/state/sub/session.json`, 'utf8')).toBe('{"a":1}\n');
+      expect((await fs.stat(`${dir}/state/sub/session.json`)).mode & 0o777).toBe(0o600);
+      await state.writeDurable(`${dir}/state/sub/session.json`, Buffer.from([0, 255, 10]));
+      expect(await state.readFile(`${dir}/state/sub/session.json`)).toEqual(Buffer.from([0, 255, 10]));
+      expect(await state.readFile(`${dir}/state/sub/absent.json`)).toBeNull();
+      expect(await state.list(`${dir}/state/sub`)).toEqual(['session.json']);
+
+      // exactly one of two claims wins, and the loser does not overwrite the winner
+      const claims = await Promise.all([state.createExclusive(`${dir}/state/sub/decision`, 'confirmed'), state.createExclusive(`${dir}/state/sub/decision`, 'expired')]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(['confirmed', 'expired']).toContain(await fs.readFile(`${dir}/state/sub/decision`, 'utf8'));
+      expect(await state.exists(`${dir}/state/sub/decision`)).toBe(true);
+      const age = await state.ageMs(`${dir}/state/sub/decision`);
+      expect(age).not.toBeNull();
+      expect(age!).toBeLessThan(60_000);
+      expect(await state.ageMs(`${dir}/state/sub/nothing`)).toBeNull();
+      await state.remove(`${dir}/state/sub/decision`);
+      expect(await state.exists(`${dir}/state/sub/decision`)).toBe(false);
+
+      // liveness and start time, as /proc tells them (the start time tells a reused pid apart)
+      const me = await state.process(process.pid);
+      expect(me.alive).toBe(true);
+      expect(me.startTime).toBe((await fs.readFile(`/proc/${process.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[19]);
+      expect((await state.process(2 ** 22 + 7)).alive).toBe(false);
     });
 
     it('quotes arguments so the box\'s shell passes them on unchanged', async () => {
