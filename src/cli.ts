@@ -52,7 +52,7 @@ async function openEngine(options: GlobalOptions, what: { guarded?: boolean; com
   const answers: Answers | undefined = options.answers ? await (await import('./answers.js')).loadAnswersFile(options.answers) : undefined;
   if (options.host === undefined) return Engine.open({ root: options.root, stateDir: options.stateDir, answers });
   if (options.root !== '/') throw new UserError('--root and --host cannot be used together.', 'Use --root for the files of a mounted disk, --host for a running box over SSH.');
-  if (what.command) throw new UserError(`\`bulwark ${what.command}\` does not work over --host yet.`, `Run it on the box itself, or leave it out for now.`);
+  if (what.command) throw new UserError(`\`bulwark ${what.command}\` does not work over --host yet.`, 'Run it with bulwark on the box itself. Nothing was changed.');
   const { connectRemote } = await import('./remote/connect.js');
   const stateDir = options.stateDir ?? '/var/lib/bulwark';
   const remote = await connectRemote(options.host, options.sshOption ?? [], stateDir);
@@ -199,7 +199,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--from <file-or-url>', 'CSV file or HTTP(S) URL')
     .action(async (opts: { from: string }, command: Command) => {
       const options = globals(command);
-      const engine = await openEngine(options);
+      const engine = await openEngine(options, { command: 'geoblock update' });
       const { updateData } = await import('../steps/geoblock/source.js');
       const io = makeIo(options);
       await engine.lockForWriting('geoblock update');
