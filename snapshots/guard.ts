@@ -1,13 +1,11 @@
-// The dead-man switch. A guarded change (firewall, geo-blocking, SSH) is applied, then a detached
-// watchdog — its own session, no terminal, everything it needs on disk — restores the snapshot at the
-// deadline unless the admin confirms from a NEW SSH connection (an established session survives any
+// The dead-man switch's record. A guarded change (firewall, geo-blocking, SSH) is applied, then a
+// detached sh script on the box (snapshots/deadman.ts) restores the snapshot at the deadline unless
+// the admin confirms from a NEW SSH connection (an established session survives any
 // ruleset through conntrack, so the old session proves nothing). Exactly one of "confirm" and
 // "deadline" wins: each claims the decision with an O_EXCL file before acting.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { FileChange, StepId } from '../src/change.js';
-import { processAlive } from '../src/fsutil.js';
 import { localStateFs, readJsonFrom, withStateLock, type StateFs } from '../src/state-fs.js';
 
 export type GuardStatus = 'armed' | 'confirmed' | 'rolled-back' | 'failed';
@@ -88,29 +86,6 @@ export function newToken(): string {
   const bytes = randomBytes(8);
   const chars = [...bytes].map((b) => alphabet[b % alphabet.length]);
   return `${chars.slice(0, 4).join('')}-${chars.slice(4).join('')}`;
-}
-
-/**
- * Starts the watchdog: this same program with the hidden `__watchdog` command, detached into its own
- * session (setsid) with no terminal, so a hang-up, the end of the wizard or of the SSH connection does
- * not reach it.
- */
-export function spawnWatchdog(record: GuardRecord, stateDir: string): number {
-  const cli = process.argv[1];
-  if (!cli) throw new Error('cannot find bulwark\'s own program to start the watchdog');
-  const child = spawn(process.execPath, [cli, '__watchdog', '--root', record.root, '--state-dir', stateDir, record.id], {
-    detached: true,
-    stdio: 'ignore',
-    cwd: '/',
-    env: { ...process.env, BULWARK_WATCHDOG: '1' },
-  });
-  child.unref();
-  if (child.pid === undefined) throw new Error('the watchdog did not start');
-  return child.pid;
-}
-
-export function watchdogAlive(record: GuardRecord): boolean {
-  return record.watchdogPid !== undefined && processAlive(record.watchdogPid);
 }
 
 /** Seconds left before the deadline (negative once passed). */

@@ -37,13 +37,24 @@ export async function captureSets(host: Host, store: SnapshotStore, manifest: Ma
  * did is refilled under a temporary name and swapped in.
  */
 export async function restoreSets(host: Host, store: SnapshotStore, manifest: Manifest): Promise<string[]> {
-  const restored: string[] = [];
-  const existing = await listSets(host);
+  const plan = await setRestorePlan(await listSets(host), store, manifest);
+  for (const name of plan.destroyFirst) await host.run({ file: 'ipset', args: ['destroy', name] });
+  for (const script of plan.scripts) await loadSetScript(host, script);
+  return plan.restored;
+}
+
+/**
+ * What putting the sets back takes, given the sets that exist now: sets to destroy (they did not
+ * exist before), and `ipset restore` scripts that refill the others under a temporary name and swap
+ * them in. Shared by the rollback and the dead-man switch's sh script.
+ */
+export async function setRestorePlan(existing: ReadonlySet<string>, store: SnapshotStore, manifest: Manifest): Promise<{ destroyFirst: string[]; scripts: string[]; restored: string[] }> {
+  const plan = { destroyFirst: [] as string[], scripts: [] as string[], restored: [] as string[] };
   for (const [name, hash] of Object.entries(manifest.ipsets ?? {})) {
     if (hash === null) {
-      if (existing.has(name)) await host.run({ file: 'ipset', args: ['destroy', name] });
-      if (existing.has(`${name}-new`)) await host.run({ file: 'ipset', args: ['destroy', `${name}-new`] });
-      restored.push(`set ${name} (removed)`);
+      if (existing.has(name)) plan.destroyFirst.push(name);
+      if (existing.has(`${name}-new`)) plan.destroyFirst.push(`${name}-new`);
+      plan.restored.push(`set ${name} (removed)`);
       continue;
     }
     const saved = await store.getText(hash);
@@ -52,9 +63,8 @@ export async function restoreSets(host: Host, store: SnapshotStore, manifest: Ma
       .split('\n')
       .filter((line) => line.startsWith('create ') || line.startsWith('add '))
       .map((line) => line.replace(/^(create|add) (\S+)/, (_m, verb: string) => `${verb} ${existing.has(name) ? temporary : name}`));
-    const script = [...(existing.has(temporary) ? [`destroy ${temporary}`] : []), ...body, ...(existing.has(name) ? [`swap ${temporary} ${name}`, `destroy ${temporary}`] : [])].join('\n') + '\n';
-    await loadSetScript(host, script);
-    restored.push(`set ${name}`);
+    plan.scripts.push([...(existing.has(temporary) ? [`destroy ${temporary}`] : []), ...body, ...(existing.has(name) ? [`swap ${temporary} ${name}`, `destroy ${temporary}`] : [])].join('\n') + '\n');
+    plan.restored.push(`set ${name}`);
   }
-  return restored;
+  return plan;
 }

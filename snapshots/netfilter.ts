@@ -46,6 +46,19 @@ export function ownershipOf(step: StepId | undefined): Ownership {
   return step === 'geoblock' ? GEO_OWNERSHIP : FIREWALL_OWNERSHIP;
 }
 
+/** The iptables-restore input, per family, that would put the step's part back now (the dead-man switch runs it later). */
+export async function firewallRestoreScripts(host: Host, store: SnapshotStore, manifest: Manifest): Promise<{ family: IpFamily; script: string }[]> {
+  const scripts: { family: IpFamily; script: string }[] = [];
+  for (const family of FAMILIES) {
+    const hash = manifest.firewall?.[family];
+    if (hash === undefined) continue;
+    const saved = filterTable(parseSave(await store.getText(hash)));
+    const current = filterTable(parseSave(await saveRules(host, family)));
+    scripts.push({ family, script: restoreScript(current, saved, ownershipOf(manifest.step)) });
+  }
+  return scripts;
+}
+
 /** Puts the step's part of the running firewall back as the snapshot recorded it, both families. */
 export async function restoreFirewall(host: Host, store: SnapshotStore, manifest: Manifest): Promise<IpFamily[]> {
   const restored: IpFamily[] = [];

@@ -172,16 +172,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--step <id>', 'only this step (repeatable)', collectStep, [])
     .action(run(async (engine, io) => (await commands()).auditCommand(engine, (program.commands.find((c) => c.name() === 'audit')!.opts() as { step: StepId[] }).step, io)));
 
-  // The dead-man switch's watchdog: started detached by a guarded apply, never by a person.
-  program
-    .command('__watchdog', { hidden: true })
-    .argument('<guard-id>')
-    .action(async (id: string, _opts: unknown, command: Command) => {
-      const options = globals(command);
-      const { runWatchdog } = await import('../snapshots/watchdog.js');
-      setExit(await runWatchdog(options.root, options.stateDir!, id));
-    });
-
   // For scripts/build.mjs: the shipped country data's index, next to the bundle (see geoblock/source.ts).
   program
     .command('__geo-index', { hidden: true })

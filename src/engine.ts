@@ -15,7 +15,9 @@ import { detectSystem, type SystemFacts } from './system.js';
 import { applyChanges, restoreSnapshot, type ApplyResult, type ProgressEvent } from './transaction.js';
 import { SnapshotStore, type Manifest, type RestoreReport } from '../snapshots/store.js';
 import { captureFirewall } from '../snapshots/netfilter.js';
-import { checkNewConnection, GuardFile, secondsLeft, spawnWatchdog, watchdogAlive, type GuardRecord } from '../snapshots/guard.js';
+import { checkNewConnection, GuardFile, secondsLeft, type GuardRecord } from '../snapshots/guard.js';
+import { rollbackPlanFor, startDeadManSwitch } from '../snapshots/deadman.js';
+import { parseOutcome } from '../snapshots/rollback-script.js';
 import { findStep } from '../steps/index.js';
 import type { Step, StepContext } from '../steps/types.js';
 
@@ -117,6 +119,8 @@ export class Engine {
     await journal.load().catch((error: unknown) => {
       engine.journalError = journalProblem(journal.file, error);
     });
+    // What the dead-man switch did while nobody watched is recorded before anything reads the state.
+    if (!engine.journalError) await engine.settleGuard().catch(() => undefined);
     return engine;
   }
 
@@ -184,16 +188,37 @@ export class Engine {
    * undone now; before it, a new watchdog takes over the wait.
    */
   private async checkGuard(): Promise<void> {
+    await this.settleGuard();
     const record = await this.guard.read();
-    if (!record || record.status !== 'armed' || watchdogAlive(record)) return;
+    if (!record || record.status !== 'armed') return;
+    if (record.watchdogPid !== undefined && (await this.state.process(record.watchdogPid)).alive) return;
     if (secondsLeft(record) <= 0 || (await this.guard.decided(record.id))) {
       await this.expireGuard(record.id, 'not confirmed before the deadline (the watchdog was gone; undone at the next start)');
       return;
     }
-    const pid = spawnWatchdog(record, this.stateDir);
+    // Before the deadline: the switch's script again, computed from the box as it is now.
+    const manifest = await this.store.get(record.snapshotId);
+    if (!manifest) return;
+    const plan = await rollbackPlanFor(this.host, this.system, this.store, manifest, { id: record.id, stateDir: this.stateDir, deadline: record.deadline });
+    const pid = await startDeadManSwitch(this.host, this.state, plan);
     await this.guard.update((r) => {
       r.watchdogPid = pid;
     });
+  }
+
+  /**
+   * The dead-man switch (a sh script on the box) cannot update the journal: it leaves its outcome in
+   * guard-ID.outcome. The next command that reads the state records it — in the guard, the snapshot
+   * and the journal — so a rolled-back change never shows as in effect.
+   */
+  private async settleGuard(): Promise<void> {
+    const record = await this.guard.read();
+    if (!record || record.status !== 'armed' || (await this.guard.decided(record.id)) !== 'expired') return;
+    const text = await this.state.readFile(path.posix.join(this.stateDir, `guard-${record.id}.outcome`));
+    const outcome = text === null ? null : parseOutcome(text.toString('utf8'));
+    if (!outcome) return;
+    const failures = outcome.failures.map((failed) => ({ path: failed, error: 'not put back by the dead-man switch' }));
+    await this.recordExpired(record, failures, 'not confirmed before the deadline: rolled back by the watchdog', outcome.at);
   }
 
   private async recoverInflight(): Promise<RecoveryReport | null> {
@@ -273,12 +298,14 @@ export class Engine {
 
   /** The guarded change waiting for confirmation, if any. */
   async pendingGuard(): Promise<GuardRecord | null> {
+    await this.settleGuard();
     const record = await this.guard.read();
     return record?.status === 'armed' ? record : null;
   }
 
   /** The last guard, whatever its state (for `status`). */
   async lastGuard(): Promise<GuardRecord | null> {
+    await this.settleGuard();
     return this.guard.read();
   }
 
@@ -387,18 +414,27 @@ export class Engine {
     if (!record || record.id !== id || record.status !== 'armed') return { restored: false, record };
     const manifest = await this.store.get(record.snapshotId);
     const report = manifest ? await restoreSnapshot(this.host, this.system, this.store, manifest) : undefined;
+    const decided = await this.recordExpired(record, report?.failed ?? [], reason, new Date().toISOString());
+    return { restored: true, record: decided, report };
+  }
+
+  /** A guarded change undone at its deadline: the guard, the snapshot and the journal say so. */
+  private async recordExpired(record: GuardRecord, failures: readonly { path: string; error: string }[], reason: string, at: string): Promise<GuardRecord | null> {
+    const manifest = await this.store.get(record.snapshotId);
     if (manifest && !manifest.rolledBackAt) await this.store.markRolledBack(manifest, undefined);
-    const failed = report ? report.failed.length > 0 : false;
+    const failed = failures.length > 0;
+    // Never before the deadline: a clock with whole seconds (busybox date) must not make it look early.
+    const decidedAt = new Date(Math.max(Date.parse(at) || Date.now(), Date.parse(record.deadline))).toISOString();
     const decided = await this.guard.update((r) => {
       r.status = failed ? 'failed' : 'rolled-back';
-      r.decidedAt = new Date().toISOString();
+      r.decidedAt = decidedAt;
       r.decidedBy = reason;
-      if (failed) r.note = report!.failed.map((f) => `${f.path}: ${f.error}`).join('; ');
+      if (failed) r.note = failures.map((f) => `${f.path}: ${f.error}`).join('; ');
     });
     await this.journal.update((draft) => {
-      draft.steps[record.step] = { status: 'rolled-back', snapshotId: record.snapshotId, at: new Date().toISOString(), note: `${reason}${failed ? ` — restore FAILED for ${report!.failed.map((f) => f.path).join(', ')}` : ''}` };
+      draft.steps[record.step] = { status: 'rolled-back', snapshotId: record.snapshotId, at: decidedAt, note: `${reason}${failed ? ` — restore FAILED for ${failures.map((f) => f.path).join(', ')}` : ''}` };
     }, `${record.step} rolled back: ${reason}`);
-    return { restored: true, record: decided, report };
+    return decided;
   }
 
   /** Snapshots still in effect (not rolled back), newest first. */

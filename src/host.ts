@@ -287,6 +287,18 @@ export class Host {
     }
   }
 
+  /**
+   * Starts a program on the box detached: its own session, no terminal, stdin/stdout/stderr on
+   * /dev/null, so neither a hang-up nor the end of this process reaches it. Returns its pid.
+   */
+  async spawnDetached(argv: readonly string[]): Promise<number> {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', cwd: '/' });
+    child.unref();
+    if (child.pid === undefined) throw new CommandError({ file: argv[0]!, args: argv.slice(1) }, undefined, 'could not start');
+    return child.pid;
+  }
+
   private async mkdirp(boxDir: string): Promise<string[]> {
     const created: string[] = [];
     let current = boxDir;

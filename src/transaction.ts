@@ -13,9 +13,10 @@ import type { SystemFacts } from './system.js';
 import type { Manifest, RestoreReport, SnapshotStore } from '../snapshots/store.js';
 import { checkScript, captureFirewall, loadScript, restoreFirewall } from '../snapshots/netfilter.js';
 import { captureSets, loadSetScript, restoreSets } from '../snapshots/ipset.js';
-import { GuardFile, newToken, spawnWatchdog, type GuardRecord } from '../snapshots/guard.js';
+import { GuardFile, newToken, type GuardRecord } from '../snapshots/guard.js';
+import { rollbackPlanFor, startDeadManSwitch } from '../snapshots/deadman.js';
 import type { VerifyCheck } from '../steps/types.js';
-import type { StateFs } from './state-fs.js';
+import { localStateFs, type StateFs } from './state-fs.js';
 
 export type ProgressEvent =
   | { phase: 'snapshot'; detail: string }
@@ -157,7 +158,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw new UserError(`verification failed: ${failed.map((c) => `${c.label}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, undefined, 1);
     if (input.guard) {
-      const guard = await armGuard(input.guard, host, step, manifest, pending);
+      const guard = await armGuard(input.guard, host, system, store, step, manifest, pending);
       await journal.update((draft) => {
         draft.inflight = null;
         draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
@@ -227,7 +228,7 @@ export async function restoreSnapshot(
  * Arms the dead-man switch: the guard record on disk, then the detached watchdog. From here on the
  * watchdog, not this process, is responsible for undoing the change if nobody confirms it.
  */
-async function armGuard(options: GuardOptions, host: Host, step: StepId, manifest: Manifest, pending: FileChange[]): Promise<GuardRecord> {
+async function armGuard(options: GuardOptions, host: Host, system: SystemFacts, store: SnapshotStore, step: StepId, manifest: Manifest, pending: FileChange[]): Promise<GuardRecord> {
   const now = Date.now();
   const record: GuardRecord = {
     id: manifest.id,
@@ -245,9 +246,13 @@ async function armGuard(options: GuardOptions, host: Host, step: StepId, manifes
     root: host.root,
     status: 'armed',
   };
-  const guard = new GuardFile(options.stateDir, options.state);
+  const state = options.state ?? localStateFs;
+  const guard = new GuardFile(options.stateDir, state);
   await guard.write(record);
-  record.watchdogPid = spawnWatchdog(record, options.stateDir);
+  // The rollback is computed now, from the snapshot and the box as the apply left it, and handed to
+  // a POSIX sh script on the box: no Node is needed at the deadline.
+  const plan = await rollbackPlanFor(host, system, store, manifest, { id: record.id, stateDir: options.stateDir, deadline: record.deadline });
+  record.watchdogPid = await startDeadManSwitch(host, state, plan);
   await guard.write(record);
   return record;
 }

@@ -413,6 +413,16 @@ export class RemoteHost extends Host {
     return line.startsWith(`${name} `) ? line.slice(name.length + 1) : null;
   }
 
+  override async spawnDetached(argv: readonly string[]): Promise<number> {
+    // setsid where the box has it (util-linux, busybox), else nohup: either way the program outlives
+    // this SSH session and the workstation.
+    const script = 'if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null >/dev/null 2>&1 & else nohup "$@" </dev/null >/dev/null 2>&1 & fi; echo $!';
+    const result = await this.ssh.exec(['/bin/sh', '-c', script, 'bulwark-spawn', ...argv]);
+    const pid = Number(result.stdout.toString('utf8').trim());
+    if (result.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new CommandError({ file: argv[0]!, args: argv.slice(1) }, result.code, result.stderr || 'could not start');
+    return pid;
+  }
+
   /** Results of read-only commands (no input), kept until something changes on the box. */
   private readonly runs = new Map<string, Promise<RunResult>>();
 

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
+import { shellQuote } from '../shell.js';
 import { describeTarget, type RemoteTarget } from './target.js';
 
 export interface ExecOptions {
@@ -34,11 +35,7 @@ export interface BoxSession {
   readonly user: string;
 }
 
-/** Quotes one argument for a POSIX shell: 'it'\''s' — safe for any byte but NUL. */
-export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replaceAll("'", "'\\''")}'`;
-}
+export { shellQuote };
 
 /** Below sshd's default MaxSessions (10), leaving room for the lock keeper and a fresh check. */
 const MAX_SESSIONS = 8;

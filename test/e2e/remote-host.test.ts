@@ -57,13 +57,21 @@ describe('remote mode over SSH to a box without Node or Python', () => {
     expect(session.sshConnection.split(' ')[0]).toBe(box.adminV4);
     expect(session.uid).toBe(0);
 
-    // Reads: one round trip for many files, byte for byte as the box has them
-    const files = ['/etc/ssh/sshd_config', '/etc/passwd', '/etc/hostname', '/etc/no-such-file'];
-    const trips = ssh.roundTrips;
-    await host.prefetch(files);
-    expect(ssh.roundTrips - trips).toBe(1);
+    // Reads: the first brings /etc whole (one round trip); files there cost nothing more, byte for
+    // byte as the box has them, absent ones included
+    let trips = ssh.roundTrips;
     expect(await host.readText('/etc/ssh/sshd_config')).toBe(await box.readFile('/etc/ssh/sshd_config'));
+    expect(await host.readText('/etc/passwd')).toBe(await box.readFile('/etc/passwd'));
     expect(await host.readText('/etc/no-such-file')).toBeNull();
+    expect(await host.list('/etc/ssh')).toEqual((await box.exec('ls', ['-A', '/etc/ssh'])).stdout.split('\n').filter(Boolean).sort());
+    expect(ssh.roundTrips - trips).toBe(1);
+    // secrets never come along: the host keys are listed, their content is not sent
+    expect(await host.lstat('/etc/ssh/ssh_host_ed25519_key')).toMatchObject({ type: 'file' });
+    // paths elsewhere, asked for together, are one more round trip
+    trips = ssh.roundTrips;
+    const [authLog, missing] = await Promise.all([host.readText('/var/log/auth.log'), host.readText('/var/nothing/here')]);
+    expect(authLog).toBe(await box.readFile('/var/log/auth.log'));
+    expect(missing).toBeNull();
     expect(ssh.roundTrips - trips).toBe(1);
 
     // Writes keep mode and owner, atomically, and create parents

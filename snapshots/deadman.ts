@@ -1,0 +1,55 @@
+// Arming the dead-man switch: the rollback of a guarded change, computed now from the snapshot and
+// the box as the apply left it, written as a POSIX sh script into the state directory and started
+// detached on the box (snapshots/rollback-script.ts). From then on that script, not bulwark, keeps
+// the deadline — on the box itself, whether bulwark ran there or on the admin's workstation.
+import * as path from 'node:path';
+import type { Command } from '../src/change.js';
+import type { Host } from '../src/host.js';
+import { findService, serviceCommand } from '../src/services.js';
+import type { StateFs } from '../src/state-fs.js';
+import type { SystemFacts } from '../src/system.js';
+import { listSets, setRestorePlan } from './ipset.js';
+import { firewallRestoreScripts } from './netfilter.js';
+import { rollbackScript, type RollbackPlan } from './rollback-script.js';
+import type { Manifest, SnapshotStore } from './store.js';
+
+export function scriptPath(stateDir: string, guardId: string): string {
+  return path.posix.join(stateDir, `guard-${guardId}.sh`);
+}
+
+export async function rollbackPlanFor(host: Host, system: SystemFacts, store: SnapshotStore, manifest: Manifest, guard: { id: string; stateDir: string; deadline: string }): Promise<RollbackPlan> {
+  const sets = manifest.ipsets ? await setRestorePlan(await listSets(host), store, manifest) : null;
+  const services: Command[] = [];
+  for (const undo of manifest.serviceUndo ?? []) {
+    if (undo.command) {
+      services.push(undo.command);
+      continue;
+    }
+    const name = await findService(host, system, undo.names);
+    if (name) services.push(await serviceCommand(host, system, name, undo.action));
+  }
+  return {
+    stateDir: guard.stateDir,
+    guardId: guard.id,
+    snapshotId: manifest.id,
+    step: manifest.step ?? 'unknown',
+    deadlineMs: Date.parse(guard.deadline),
+    files: manifest.files,
+    createdDirs: manifest.createdDirs ?? [],
+    firewall: manifest.firewall ? await firewallRestoreScripts(host, store, manifest) : [],
+    ipset: sets ? { restore: sets.scripts.join(''), destroy: sets.destroyFirst } : null,
+    services,
+  };
+}
+
+/** Writes the script (0700, in the private state directory) and starts it; returns its pid on the box. */
+export async function startDeadManSwitch(host: Host, state: StateFs, plan: RollbackPlan): Promise<number> {
+  const file = scriptPath(plan.stateDir, plan.guardId);
+  await state.writeDurable(file, rollbackScript(plan), 0o700);
+  return host.spawnDetached(['/bin/sh', file]);
+}
+
+/** Starts the script written at the apply again (the box rebooted, or the process was killed). */
+export async function restartDeadManSwitch(host: Host, stateDir: string, guardId: string): Promise<number> {
+  return host.spawnDetached(['/bin/sh', scriptPath(stateDir, guardId)]);
+}
