@@ -231,7 +231,7 @@ ${real#/}"
     done
     if [ -n "$roots" ]; then
       # shellcheck disable=SC2086 # the roots are bulwark's own fixed list, without spaces
-      find $roots \( -path etc/shadow -o -path etc/gshadow -o -path 'etc/shadow-' -o -path 'etc/gshadow-' -o -path 'etc/ssh/ssh_host_*key' -o -path etc/ssl/private -o -path etc/pki/tls/private \) -prune -o -exec ls -lnd {} + 2>/dev/null
+      find $roots -exec ls -lnd {} + 2>/dev/null
     fi
     printf '.\n'
     if [ -n "$roots" ]; then
