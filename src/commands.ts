@@ -11,7 +11,7 @@ import { planToJson, renderPlan } from './preview.js';
 import { ApplyFailed, type ProgressEvent } from './transaction.js';
 import { STEPS } from '../steps/index.js';
 import type { RestoreReport } from '../snapshots/store.js';
-import { secondsLeft } from '../snapshots/guard.js';
+import { secondsLeft, type GuardRecord } from '../snapshots/guard.js';
 
 export interface Io {
   readonly json: boolean;
@@ -68,6 +68,12 @@ export async function applyCommand(engine: Engine, steps: readonly StepId[], opt
         const result = await engine.apply(plan, (event) => io.out(`  ${progressLine(event)}`), { confirmTimeout: options.confirmTimeout });
         if (!result) continue;
         for (const check of result.checks) io.out(`  ${check.ok ? io.palette.green('✔') : io.palette.red('✘')} ${check.label}`);
+        if (result.guard && engine.remoteMode) {
+          io.out(io.palette.yellow(`${id}: applied under the dead-man switch (snapshot ${result.snapshotId}); it rolls back by itself on the box at ${result.guard.deadline} unless confirmed.`));
+          const code = await confirmFromHere(engine, result.guard, io);
+          if (code !== EXIT.ok) return code;
+          continue;
+        }
         if (result.guard) {
           // Returns now: the detached watchdog keeps the deadline, whatever happens to this session.
           io.out(io.palette.yellow(`${id}: applied under the dead-man switch (snapshot ${result.snapshotId}). It rolls back by itself at ${result.guard.deadline} unless confirmed.`));
@@ -227,6 +233,48 @@ export async function confirmCommand(engine: Engine, token: string, io: Io): Pro
     else io.err(io.palette.red(error.message));
     return EXIT.notConfirmed;
   }
+}
+
+/**
+ * Remote mode: bulwark proves access itself, with a NEW SSH connection from this machine on the
+ * port the change expects, and confirms through it; it keeps trying until the deadline. If it never
+ * gets in, the box's own dead-man switch rolls the change back, and bulwark checks that it did.
+ */
+async function confirmFromHere(engine: Engine, guard: GuardRecord, io: Io): Promise<number> {
+  const deadline = Date.parse(guard.deadline);
+  const port = guard.confirmPort;
+  let attempt = 0;
+  while (Date.now() < deadline - 500) {
+    attempt++;
+    io.out(`  prove    a new SSH connection from here${port ? ` on port ${port}` : ''} (${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left)`);
+    const seen = await engine.proveAccess(port).catch(() => null);
+    if (seen !== null) {
+      try {
+        const { record, written } = await engine.confirm(guard.token, seen);
+        io.out(io.palette.green(`Confirmed: the ${record.step} change stays (${record.decidedBy ?? 'confirmed'}).`));
+        if (written.length > 0) io.out(`Saved for the next boot: ${written.join(', ')}.`);
+        return EXIT.ok;
+      } catch (error) {
+        if (!(error instanceof GuardExpired)) throw error;
+        io.err(io.palette.red(error.message));
+        return EXIT.notConfirmed;
+      }
+    }
+    io.err(io.palette.yellow(`  A new SSH connection did not get in (attempt ${attempt}); trying again until the deadline.`));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, Math.max(0, deadline - Date.now()))));
+  }
+  io.err(io.palette.red(`Could not get in with a new SSH connection before ${guard.deadline}: the box rolls the ${guard.step} change back by itself.`));
+  // The box's own switch decides now; wait for its outcome (over the old connection, which conntrack keeps).
+  for (let tries = 0; tries < 20; tries++) {
+    const after = await engine.lastGuard().catch(() => null);
+    if (after && after.id === guard.id && after.status !== 'armed') {
+      io.err(after.status === 'confirmed' ? `It was confirmed meanwhile (${after.decidedBy ?? ''}).` : `Rolled back on the box at ${after.decidedAt ?? after.deadline}: ${after.decidedBy ?? ''}.`);
+      return after.status === 'confirmed' ? EXIT.ok : EXIT.notConfirmed;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  io.err('The box could not be asked whether it rolled back: run `bulwark --host ... status` once it answers again.');
+  return EXIT.notConfirmed;
 }
 
 export function progressLine(event: ProgressEvent): string {

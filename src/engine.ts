@@ -39,6 +39,8 @@ export interface RemoteBox {
   readonly user: string;
   /** A process on the box that lives as long as this run: the lock's owner there. */
   readonly lockHolder: () => Promise<LockHolder>;
+  /** A NEW SSH connection from this machine (on this port): its SSH_CONNECTION, or null. */
+  readonly proveAccess: (port?: number) => Promise<string | null>;
 }
 
 export interface StepPlan<F = unknown, A = unknown> {
@@ -282,18 +284,22 @@ export class Engine {
 
   /** Problems that make bulwark refuse a plan before touching anything (a lock-out, a conflict). */
   preflight(plan: StepPlan): string[] {
-    this.refuseGuardedFromAfar(plan);
     return plan.step.preflight?.(plan.facts, plan.answers) ?? [];
   }
 
+  /** Remote mode: the box is reached over SSH from this machine, which can prove access itself. */
+  get remoteMode(): boolean {
+    return this.remote !== undefined;
+  }
+
   /**
-   * The dead-man switch must run on the box, in sh, independent of this workstation: until it does,
-   * a change that can lock the admin out is not made from afar.
+   * Remote mode's proof of access: a NEW SSH connection from this machine (no multiplexing, a fresh
+   * TCP connection and login), on the port the change expects. Returns that connection's
+   * SSH_CONNECTION as the box saw it, or null when it could not get in.
    */
-  private refuseGuardedFromAfar(plan: StepPlan): void {
-    if (this.remote && plan.step.guarded === true && plan.changes.length > 0) {
-      throw new UserError(`The ${plan.step.id} step can cut you off, and its dead-man switch does not run on the box over --host yet.`, 'Apply it on the box itself (bulwark there), or skip it for now. Nothing was changed.', 2);
-    }
+  async proveAccess(port?: number): Promise<string | null> {
+    if (!this.remote) throw new Error('bug: proveAccess outside remote mode');
+    return this.remote.proveAccess(port);
   }
 
   /** The guarded change waiting for confirmation, if any. */
@@ -329,7 +335,6 @@ export class Engine {
     await this.saveAnswers(plan.step.id, plan.answers);
     if (plan.changes.length === 0) return null;
     const guarded = plan.step.guarded === true && this.host.live;
-    if (guarded) this.refuseGuardedFromAfar(plan);
     return this.track(() => applyChanges({
       host: this.host,
       system: this.system,

@@ -24,6 +24,11 @@ export async function connectRemote(spec: string, sshOptions: readonly string[],
       sshConnection: session.sshConnection,
       user: session.user,
       lockHolder: () => startLockKeeper(host, path.posix.join(stateDir, 'lock')),
+      proveAccess: async (port) => {
+        const result = await transport.freshExec(['printenv', 'SSH_CONNECTION'], { port, timeoutMs: 20_000 });
+        const seen = result.stdout.toString('utf8').trim();
+        return result.code === 0 && seen.split(' ').length === 4 ? seen : null;
+      },
     };
     return { box, transport, close: () => transport.close() };
   } catch (error) {

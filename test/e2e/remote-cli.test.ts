@@ -120,13 +120,63 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     expect(await apacheTree()).toBe(before);
   }, 180_000);
 
-  it('refuses a guarded step over --host for now, changing nothing (its dead-man switch must run on the box)', async () => {
-    const refused = await remote(['apply', '--step', 'firewall', '--yes']);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('dead-man switch does not run on the box over --host yet');
-    expect(refused.stdout).not.toContain('applying');
+  it('applies the firewall from the workstation and confirms it itself through a NEW connection; persisted only then', async () => {
+    const applied = await remote(['apply', '--step', 'firewall', '--yes', '--confirm-timeout', '60']);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('applied under the dead-man switch');
+    expect(applied.stdout).toMatch(/prove +a new SSH connection from here/);
+    expect(applied.stdout).toMatch(/Confirmed: the firewall change stays \(confirmed from a new SSH connection from 10\.\d+\.0\.2\)/);
+    // the rules are in the box's kernel and saved for its boot
+    expect((await box.exec('iptables', ['-S', 'INPUT'])).stdout).toMatch(/^-P INPUT DROP$/m);
+    expect(await box.readFile('/etc/iptables/rules.v4')).toContain(':BULWARK-INPUT - [0:0]');
+    const guard = JSON.parse(await box.readFile('/var/lib/bulwark/guard.json')) as { status: string; watchdogPid: number };
+    expect(guard.status).toBe('confirmed');
+    // the box's sh watchdog saw the confirmation and left
+    expect(await eventually(async () => (await box.exec('kill', ['-0', String(guard.watchdogPid)], { reject: false })).code !== 0, 5000)).toBe(true);
+    expect(await box.readFile('/var/lib/bulwark/watchdog.log')).toMatch(/decided: confirmed; leaving/);
+    // back to no firewall for the next test
+    expect((await remote(['rollback', '--step', 'firewall', '--yes'])).code).toBe(0);
     expect((await box.exec('iptables-save', [])).stdout).not.toContain('BULWARK');
-  }, 60_000);
+  }, 120_000);
+
+  it('a lock-out with the workstation killed: the box\'s sh switch restores the rules at the deadline, with no Node there', async () => {
+    // A ruleset that lets SSH in, but the admin's NEW connections are cut (in the admin's own
+    // namespace) once the change is armed: the workstation can never prove access.
+    writeFileSync(answers.replace('answers.json', 'fw.json'), JSON.stringify({ firewall: { allow: [{ port: 22, proto: 'tcp' }] } }));
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'firewall', '--yes', '--confirm-timeout', '10', '--answers', answers.replace('answers.json', 'fw.json'), '--no-color'], { stdio: 'ignore' });
+    // armed, and the switch started on the box (its pid recorded)
+    const armed = async () => (await box.exec('sh', ['-c', 'grep -q \'"status": "armed"\' /var/lib/bulwark/guard.json && grep -q \'"watchdogPid"\' /var/lib/bulwark/guard.json'], { reject: false })).code === 0;
+    expect(await eventually(armed, 60_000, 50)).toBe(true);
+    // From now on the admin gets no NEW connection to the box (the master one stays, as conntrack keeps it)
+    await box.admin('iptables', ['-I', 'OUTPUT', '-p', 'tcp', '--dport', '22', '--syn', '-j', 'DROP']);
+    child.kill('SIGKILL');
+    const guard = JSON.parse(await box.readFile('/var/lib/bulwark/guard.json')) as { id: string; deadline: string; watchdogPid: number };
+    const deadline = Date.parse(guard.deadline);
+    expect((await box.exec('iptables', ['-S', 'INPUT'])).stdout).toMatch(/^-P INPUT DROP$/m);
+    // the switch on the box is a sh process: no Node can run there
+    expect((await box.exec('cat', [`/proc/${guard.watchdogPid}/cmdline`])).stdout.split('\0')[0]).toBe('/bin/sh');
+    // Then, by the deadline and a little after, the rules are back, with nobody connected
+    const restored = await eventually(async () => !(await box.exec('iptables-save', [])).stdout.includes('BULWARK'), deadline + 5000 - Date.now(), 100);
+    const seenAt = Date.now();
+    expect(restored, await box.readFile('/var/lib/bulwark/watchdog.log')).toBe(true);
+    expect((await box.exec('iptables', ['-S', 'INPUT'])).stdout).toMatch(/^-P INPUT ACCEPT$/m);
+    const log = await box.readFile('/var/lib/bulwark/watchdog.log');
+    const line = new RegExp(`^(\\S+) \\[${guard.watchdogPid}\\] deadline passed: restored snapshot \\S+ \\(rolled-back\\)$`, 'm').exec(log);
+    expect(line, log).not.toBeNull();
+    const latency = Date.parse(line![1]!) - deadline;
+    console.log(`remote lock-out: the box's sh switch restored ${latency} ms after the deadline (seen from outside ${seenAt - deadline} ms after)`);
+    expect(latency).toBeGreaterThanOrEqual(0);
+    expect(latency).toBeLessThan(2000);
+    expect(await box.exec('test', ['-e', '/etc/iptables/rules.v4'], { reject: false }).then((r) => r.code)).not.toBe(0);
+    // and the admin, back in, hears it from status
+    await box.admin('iptables', ['-D', 'OUTPUT', '-p', 'tcp', '--dport', '22', '--syn', '-j', 'DROP']);
+    const status = await remote(['status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const state = JSON.parse(status.stdout) as { lastGuardedChange: { status: string; decidedBy: string } | null; steps: { id: string; status: string }[] };
+    expect(state.lastGuardedChange?.status).toBe('rolled-back');
+    expect(state.lastGuardedChange?.decidedBy).toContain('not confirmed before the deadline');
+    expect(state.steps.find((s) => s.id === 'firewall')?.status).toBe('rolled-back');
+  }, 120_000);
 
   it('says in one line what is wrong with --host, --root with --host, and an unreachable box', async () => {
     const bad = await box.admin(process.execPath, [BULWARK, '--host', 'root@bad host', 'status'], { reject: false });
