@@ -1,7 +1,7 @@
 // Benchmarks (`npm run bench`): start-up, then the firewall step, then the geoblock step. Not a test:
 // it prints figures, it does not fail the build unless --strict is given (exit 1 when any goal is missed).
 //
-//   node scripts/bench.mjs [--only startup|firewall|geoblock|ids] [--runs N] [--json] [--strict] [--bundle FILE]
+//   node scripts/bench.mjs [--only startup|firewall|geoblock|ids|remote] [--runs N] [--json] [--strict] [--bundle FILE]
 //
 // --only runs one section (default: all three, in that order). --runs applies to the start-up section.
 // --json prints one object: { "startup": {...}, "firewall": {...}, "geoblock": {...} } with the
@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { runFirewallBench } from './bench-firewall.mjs';
 import { runGeoblockBench } from './bench-geoblock.mjs';
 import { runIdsBench } from './bench-ids.mjs';
+import { runRemoteBench } from './bench-remote.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(REPO, 'dist', 'bulwark.js');
@@ -44,7 +45,7 @@ const GOAL = 2.5; // first frame within 2.5x a bare Node start (both under the p
 const WARMUP = 2;
 const FIRST_FRAME_TEXT = 'Minimal exposure';
 const FRAME_TIMEOUT_MS = 30_000;
-const SECTIONS = ['startup', 'firewall', 'geoblock', 'ids'];
+const SECTIONS = ['startup', 'firewall', 'geoblock', 'ids', 'remote'];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -75,7 +76,7 @@ function parseArgs(argv) {
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: node scripts/bench.mjs [--only startup|firewall|geoblock|ids] [--runs N] [--json] [--strict] [--bundle FILE]\n');
+  process.stderr.write('usage: node scripts/bench.mjs [--only startup|firewall|geoblock|ids|remote] [--runs N] [--json] [--strict] [--bundle FILE]\n');
   process.exit(message ? 2 : 0);
 }
 
@@ -304,6 +305,18 @@ async function main() {
     results.ids = ids.result;
     pass &&= ids.pass;
     if (!options.json) process.stdout.write(ids.text + '\n');
+  }
+  if (sections.includes('remote')) {
+    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
+    const remote = await runRemoteBench({ bundle: BUNDLE, json: options.json, log });
+    if ('skipped' in remote) {
+      results.remote = { skipped: remote.skipped };
+      process.stdout.write(remote.skipped + '\n');
+    } else {
+      results.remote = remote.result;
+      pass &&= remote.pass;
+      if (!options.json) process.stdout.write(remote.text + '\n');
+    }
   }
   if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   return options.strict && !pass ? 1 : 0;

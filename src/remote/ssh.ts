@@ -148,9 +148,9 @@ export class SshTransport {
 
   private spawnSshNow(args: readonly string[], options: ExecOptions): Promise<ExecResult> {
     this.roundTrips++;
+    // BULWARK_TRACE_SSH=1: one line per round trip on stderr (the benchmark counts them).
     const t0 = Date.now();
-    if (process.env.BULWARK_TRACE_SSH) process.on('exit', () => undefined);
-    const trace = process.env.BULWARK_TRACE_SSH ? (code: number) => process.stderr.write(`ssh#${this.roundTrips} ${Date.now() - t0}ms exit ${code}: ${(args.at(-1) ?? '').slice(0, 60).replace(/\n/g, ' ')} ${(args.at(-1) ?? '').length > 200 ? (args.at(-1) ?? '').slice(-120).replace(/\n/g, ' ') : ''}\n`) : null;
+    const trace = process.env.BULWARK_TRACE_SSH ? (code: number) => process.stderr.write(`bulwark-ssh #${this.roundTrips} ${Date.now() - t0} ms exit ${code}: ${describeRemote(args.at(-1) ?? '')}\n`) : null;
     return new Promise((resolve, reject) => {
       const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];
@@ -171,6 +171,12 @@ export class SshTransport {
       });
     });
   }
+}
+
+/** A remote command line in one short line: the helper's script is replaced by its operation. */
+function describeRemote(command: string): string {
+  const helper = /bulwark-helper (.*)$/s.exec(command);
+  return (helper ? `helper ${helper[1]}` : command).replace(/\s+/g, ' ').slice(0, 120);
 }
 
 /** One clear message for each way a connection fails; nothing was changed on the box. */
