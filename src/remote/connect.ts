@@ -17,7 +17,8 @@ export async function connectRemote(spec: string, sshOptions: readonly string[],
   const transport = new SshTransport(parseTarget(spec, sshOptions));
   try {
     const session = await transport.open();
-    const host = new RemoteHost(transport);
+    const host = new RemoteHost(transport, undefined, true);
+    host.warmUp();
     const box: RemoteBox = {
       host,
       state: new RemoteStateFs(host),
@@ -30,7 +31,14 @@ export async function connectRemote(spec: string, sshOptions: readonly string[],
         return result.code === 0 && seen.split(' ').length === 4 ? seen : null;
       },
     };
-    return { box, transport, close: () => transport.close() };
+    return {
+      box,
+      transport,
+      close: async () => {
+        host.close();
+        await transport.close();
+      },
+    };
   } catch (error) {
     await transport.close();
     throw error;

@@ -41,6 +41,7 @@
 #   writable DIR          exit 0 when DIR can be written
 #   age FILE              seconds since FILE last changed; "-" when absent
 #   proc PID              "alive STARTTIME" (field 22 of /proc/PID/stat) or "dead"
+#   serve                 answers many requests in one session (see serve() below)
 #   keeper LOCKFILE       prints "PID STARTTIME" of itself, then waits until its stdin closes (the
 #                         workstation's run ended, or its connection died) and removes LOCKFILE if
 #                         it still names this process: the lock's owner on the box in remote mode
@@ -170,6 +171,8 @@ sync_if_possible() {
   if command -v sync >/dev/null 2>&1; then sync; fi
 }
 
+# One operation: its arguments after the name.
+main() {
 op=${1:-}
 [ $# -gt 0 ] && shift
 case $op in
@@ -366,3 +369,40 @@ ${real#/}"
     fail "unknown operation '$op'"
     ;;
 esac
+}
+
+# serve: requests on stdin, one a line — "helper OP ARG..." or "run PROGRAM ARG...", each argument
+# quoted for sh ('...'); "input LENGTH helper OP ARG..." is followed by LENGTH bytes, the operation's
+# stdin (small state files: dd reads them a byte at a time, exactly, leaving the next request alone).
+# Answered in order on stdout as "CODE OUTLEN ERRLEN", a newline, then OUTLEN bytes of output and
+# ERRLEN bytes of errors. One SSH session then carries a whole run's reads, state writes and
+# read-only commands, each costing one round trip instead of a session of its own.
+# shellcheck disable=SC2120 # it sets its own positional parameters, from each request
+serve() {
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-serve.XXXXXX") || fail 'cannot make a temporary directory'
+  trap 'rm -rf "$tmp"' EXIT
+  printf 'ready\n'
+  while IFS= read -r request; do
+    eval "set -- $request"
+    kind=$1
+    shift
+    : >"$tmp/in"
+    if [ "$kind" = input ]; then
+      if [ "$1" -gt 0 ]; then dd bs=1 count="$1" of="$tmp/in" 2>/dev/null; fi
+      shift
+      kind=$1
+      shift
+    fi
+    case $kind in
+      helper) (main "$@") <"$tmp/in" >"$tmp/out" 2>"$tmp/err" ;;
+      run) ("$@") <"$tmp/in" >"$tmp/out" 2>"$tmp/err" ;;
+      *) printf 'unknown request %s\n' "$kind" >"$tmp/err"; : >"$tmp/out"; false ;;
+    esac
+    code=$?
+    printf '%s %s %s\n' "$code" "$(($(wc -c <"$tmp/out")))" "$(($(wc -c <"$tmp/err")))"
+    cat "$tmp/out" "$tmp/err"
+  done
+}
+
+# shellcheck disable=SC2119
+if [ "${1:-}" = serve ]; then serve; else main "$@"; fi

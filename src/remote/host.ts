@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import type { Command } from '../change.js';
 import { CommandError, UserError } from '../errors.js';
 import { Host, type FileMeta, type RunOptions, type RunResult, type WriteOptions } from '../host.js';
-import type { SshTransport } from './ssh.js';
+import { HelperSession } from './session.js';
+import type { ExecResult, SshTransport } from './ssh.js';
 
 /** The helper's source, sent as the script of `sh -c` with every call (nothing is installed on the box). */
 export function helperScript(): string {
@@ -50,6 +51,24 @@ function parseMetaLine(line: string): FileMeta | null {
   const { type, mode } = parseLsMode(modeText);
   return { type, mode, uid: Number(uid), gid: Number(gid), size: Number(size.replace(/,$/, '')) || 0 };
 }
+
+/** Inputs up to this size go over the helper session (read there a byte at a time by dd). */
+const SESSION_INPUT_MAX = 256 * 1024;
+
+/** What a plan of every step reads outside the mirrored trees, and the read-only commands it runs. */
+const WARM_UP = {
+  paths: [
+    '/var/lib/dpkg/status', '/run/firewalld/firewalld.pid', '/var/run/firewalld.pid', '/usr/sbin/netfilter-persistent',
+    '/usr/share/netfilter-persistent/plugins.d/10-ipset', '/var/ossec', '/var/ossec/bin/wazuh-control', '/usr/bin', '/usr/sbin',
+    '/var/www', '/usr/share/a2billing', '/var/lib/asterisk/agi-bin', '/var/lib/aide/bulwark.db', '/var/lib/aide/aide.db',
+    '/var/lib/aide/aide.db.gz', '/root/.ssh/authorized_keys', '/root/.ssh/authorized_keys2', '/var/www/html/admin', '/var/www/html/a2billing/admin',
+  ],
+  links: ['/run/systemd/system'],
+  commands: [
+    ['ss', '-H', '-tulpn'], ['sshd', '-T'], ['iptables', '--version'], ['iptables-save'], ['ip6tables-save'], ['ipset', 'list', '-n'],
+    ['uname', '-n'], ['aide', '--version'], ['apache2ctl', '-v'], ['httpd', '-v'], ['fail2ban-client', 'ping'], ['ss', '-H', '-ltn'],
+  ],
+} as const;
 
 /** The trees read whole in the first round trip: every step's configuration files live there. */
 const PRELOAD_ROOTS = ['etc', 'lib/systemd/system', 'usr/lib/systemd/system'];
@@ -187,6 +206,8 @@ export class RemoteHost extends Host {
   constructor(
     readonly ssh: SshTransport,
     private readonly script = helperScript(),
+    /** Keep one helper session open for the run (remote mode); off: one command a request. */
+    private readonly persistent = false,
   ) {
     super('/');
   }
@@ -218,9 +239,49 @@ export class RemoteHost extends Host {
   }
 
   private async call(args: readonly string[], input?: Buffer): Promise<Buffer> {
-    const result = await this.ssh.exec(['/bin/sh', '-c', this.script, 'bulwark-helper', ...args], { input, timeoutMs: 300_000 });
+    // Small inputs (state files, a config file) ride the session too; big ones (a snapshot of a large
+    // file, a set of 100,000 networks) get a command of their own, where the box reads them at speed.
+    const viaSession = input === undefined || input.length <= SESSION_INPUT_MAX;
+    const result = (viaSession ? await this.throughSession('helper', args, input) : null) ?? (await this.ssh.exec(['/bin/sh', '-c', this.script, 'bulwark-helper', ...args], { input, timeoutMs: 300_000 }));
     if (result.code !== 0) throw new CommandError({ file: 'bulwark-helper', args: [args[0] ?? ''] }, result.code, result.stderr);
     return result.stdout;
+  }
+
+  private session: HelperSession | null = null;
+
+  /**
+   * A request without input over the long-lived helper session (one round trip); null when it must
+   * go as a command of its own: no session in this run, an argument with a newline, or the session
+   * died (a dropped connection) — then every later request goes the slow, sure way.
+   */
+  private async throughSession(kind: 'helper' | 'run', argv: readonly string[], input?: Buffer): Promise<ExecResult | null> {
+    if (!this.persistent || argv.some((arg) => arg.includes('\n'))) return null;
+    if (this.session === null) this.session = new HelperSession(this.ssh, this.script);
+    if (!this.session.alive) return null;
+    try {
+      return await this.session.request(kind, argv, input);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Sends, at once and without waiting, what a plan of every step reads outside /etc and the
+   * read-only commands it runs: they queue behind the first round trip on the helper session, so
+   * their answers arrive together instead of one round trip each. A path or command no step asks
+   * for costs only a few milliseconds on the box; one that is not here is simply asked later.
+   */
+  warmUp(): void {
+    if (!this.persistent) return;
+    void this.getMirror();
+    void this.prefetch(WARM_UP.paths, true);
+    void this.prefetch(WARM_UP.links, false);
+    for (const [file, ...args] of WARM_UP.commands) void this.run({ file: file!, args }, { reject: false }).catch(() => undefined);
+  }
+
+  /** Ends the helper session (its temporary directory on the box goes with it). */
+  close(): void {
+    this.session?.close();
   }
 
   private changed(): void {
@@ -448,7 +509,9 @@ export class RemoteHost extends Host {
     if (!readsOnly(command)) this.changed();
     const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
     const argv = env.length > 0 ? ['env', ...env, command.file, ...command.args] : [command.file, ...command.args];
-    const result = await this.ssh.exec(argv, { input: options.input, timeoutMs: options.timeoutMs ?? 120_000 });
+    const input = options.input === undefined ? undefined : Buffer.from(options.input, 'utf8');
+    const viaSession = input === undefined || input.length <= SESSION_INPUT_MAX;
+    const result = (viaSession ? await this.throughSession('run', argv, input) : null) ?? (await this.ssh.exec(argv, { input: options.input, timeoutMs: options.timeoutMs ?? 120_000 }));
     const output = { exitCode: result.code, stdout: result.stdout.toString('utf8'), stderr: result.stderr };
     // A shell's "not found" (127) is what a missing program looks like over SSH.
     if (result.code === 127 && options.reject !== false) throw new CommandError(command, undefined, `not found on the box in ${PROGRAM_DIRS_NOTE} or PATH`);

@@ -40,7 +40,12 @@ function localTransport(shell: { file: string; args: string[] }, bin: string): S
       child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
     });
   };
-  return { exec, roundTrips: 0 } as unknown as SshTransport;
+  // The long-lived helper session: the same command line, its stdin and stdout left open.
+  const spawnExec = (argv: readonly string[]) => {
+    const boxArgv = argv[0] === '/bin/sh' ? [shell.file, ...shell.args, ...argv.slice(1)] : argv;
+    return spawn(shell.file, [...shell.args, '-c', `exec ${boxArgv.map(shellQuote).join(' ')}`], { env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  };
+  return { exec, spawnExec, roundTrips: 0 } as unknown as SshTransport;
 }
 
 describe('the box-side helper', () => {
@@ -210,6 +215,28 @@ for (const [name, shell] of Object.entries(SHELLS)) {
       expect(me.alive).toBe(true);
       expect(me.startTime).toBe((await fs.readFile(`/proc/${process.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[19]);
       expect((await state.process(2 ** 22 + 7)).alive).toBe(false);
+    });
+
+    it('over one long-lived helper session: pipelined reads, small writes and commands with input, answered in order', async () => {
+      const transport = localTransport(shell, bin);
+      const persistent = new RemoteHost(transport, undefined, true);
+      try {
+        await fs.writeFile(`${dir}/session-a.conf`, 'A\n');
+        await fs.writeFile(`${dir}/session-b.bin`, Buffer.from([0, 10, 255]));
+        // asked together: they ride one round trip of the session
+        const before = transport.roundTrips;
+        const [a, b, absent] = await Promise.all([persistent.readText(`${dir}/session-a.conf`), persistent.readBytes(`${dir}/session-b.bin`), persistent.readText(`${dir}/session-none`)]);
+        expect([a, b, absent]).toEqual(['A\n', Buffer.from([0, 10, 255]), null]);
+        expect(transport.roundTrips - before).toBeLessThanOrEqual(2); // the mirror of /etc, then the batch
+        await persistent.writeAtomic(`${dir}/session-new/c.conf`, Buffer.from([1, 2, 3, 10, 0]), { mode: 0o640 });
+        expect(await fs.readFile(`${dir}/session-new/c.conf`)).toEqual(Buffer.from([1, 2, 3, 10, 0]));
+        expect((await persistent.run({ file: 'cat', args: [] }, { input: "line 1\nit's line 2\n" })).stdout).toBe("line 1\nit's line 2\n");
+        expect((await persistent.run({ file: 'sh', args: ['-c', 'exit 5'] }, { reject: false })).exitCode).toBe(5);
+        // a request after those still gets its own answer (the framing held)
+        expect(await persistent.readText(`${dir}/session-a.conf`)).toBe('A\n');
+      } finally {
+        persistent.close();
+      }
     });
 
     it('quotes arguments so the box\'s shell passes them on unchanged', async () => {
