@@ -22,6 +22,26 @@ describe('bulwark --host: moving SSH to another port, confirmed on the new port 
     await box?.destroy();
   });
 
+  it('geo-blocking from the workstation: the sets are compiled here, loaded on the box, confirmed, and rolled back', async () => {
+    // all but GB denied on 22: about 93,000 IPv4 and 82,000 IPv6 networks, streamed to the box's ipset
+    writeFileSync(`${box.tmp}/geo.json`, JSON.stringify({ geoblock: { mode: 'allow', countries: ['GB'], ports: [{ port: 22, proto: 'tcp' }] } }));
+    const applied = await remote(['apply', '--step', 'geoblock', '--yes', '--answers', `${box.tmp}/geo.json`, '--confirm-timeout', '90']);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('Confirmed: the geoblock change stays');
+    const inSet = async (set: string, address: string) => (await box.exec('ipset', ['test', set, address], { reject: false })).code === 0;
+    expect(await inSet('bulwark-geo4', '81.2.69.160')).toBe(true); // GB
+    expect(await inSet('bulwark-geo4', '203.0.113.66')).toBe(false);
+    const entries = Number(/Number of entries: (\d+)/.exec((await box.exec('ipset', ['list', '-t', 'bulwark-geo4'])).stdout)?.[1]);
+    expect(entries).toBeGreaterThan(1000);
+    expect((await box.exec('iptables', ['-S', 'BULWARK-GEO'])).stdout).toContain('--match-set bulwark-geo4 src');
+    // the admin (10.x) still gets in with a new connection
+    expect((await box.ssh(['true'], { reject: false })).code).toBe(0);
+    const rolledBack = await remote(['rollback', '--step', 'geoblock', '--yes']);
+    expect(rolledBack.code, rolledBack.stdout + rolledBack.stderr).toBe(0);
+    expect((await box.exec('ipset', ['list', '-n'])).stdout).not.toContain('bulwark-geo');
+    expect((await box.exec('iptables-save', [])).stdout).not.toContain('BULWARK-GEO');
+  }, 240_000);
+
   it('applies the firewall, then moves SSH to 2222 with passwords off: proved on 2222, 22 closed afterwards', async () => {
     const firewall = await remote(['apply', '--step', 'firewall', '--yes', '--confirm-timeout', '60']);
     expect(firewall.code, firewall.stdout + firewall.stderr).toBe(0);
