@@ -26,8 +26,8 @@
 #                         mode and owner, rename; an existing file keeps its own mode and owner unless
 #                         FORCEMETA); the archive is unpacked whole before the first rename, and
 #                         hang-ups are ignored from then on, so a dropped connection never leaves
-#                         half the files written. Prints "D DIR" for every directory it created, then
-#                         "wrote N".
+#                         half the files written. Prints "D DIR" for every directory it created,
+#                         "F MODE UID GID REALPATH" for every file written, then "wrote N".
 #   symlink PATH TARGET [UID GID]   replaces PATH itself with a link (temp link, rename)
 #   mkdir DIR             prints "D DIR" for every directory it created
 #   remove PATH           removes the path itself (a link, not its target)
@@ -288,6 +288,7 @@ ${real#/}"
       # rename(2) replaces a link itself, but mv would move into a linked directory: unlink first
       if [ -h "$real" ]; then rm -f -- "$real"; fi
       mv -f -- "$temp" "$real" || { rm -f -- "$temp"; fail "cannot rename $temp to $real"; }
+      printf 'F %s %s %s %s\n' "$mode" "$uid" "$gid" "$real"
       i=$((i + 1))
     done <"$stage/specs"
     sync_if_possible

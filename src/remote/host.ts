@@ -153,6 +153,21 @@ export class Mirror {
     return this.known.has(root) || (this.known.has(parent) && this.entries.get(parent)?.meta.type === 'dir');
   }
 
+  /** What bulwark itself just did at a path (null: removed), for a path the mirror covers. */
+  learn(boxPath: string, entry: MirrorEntry | null): void {
+    if (!this.covers(boxPath)) return;
+    if (entry === null) this.entries.delete(boxPath);
+    else {
+      this.entries.set(boxPath, entry);
+      this.known.add(boxPath);
+    }
+  }
+
+  chmod(boxPath: string, mode: number): void {
+    const entry = this.entries.get(boxPath);
+    if (entry) this.entries.set(boxPath, { ...entry, meta: { ...entry.meta, mode } });
+  }
+
   lstat(boxPath: string): FileMeta | null {
     if (boxPath === '/') return { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 };
     return this.entries.get(boxPath)?.meta ?? null;
@@ -431,34 +446,63 @@ export class RemoteHost extends Host {
       { name: '0', content: Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8') },
       { name: 'specs', content: Buffer.from(spec + '\n', 'utf8') },
     ]);
-    this.changed();
-    const output = (await this.call(['write'], archive)).toString('utf8');
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+    const output = await this.editing(async () => (await this.call(['write'], archive)).toString('utf8'), (mirror, out) => {
+      for (const line of out.split('\n')) {
+        const written = /^F ([0-7]+) (\d+) (\d+) (\/.*)$/.exec(line);
+        if (written) mirror.learn(written[4]!, { meta: { type: 'file', mode: parseInt(written[1]!, 8), uid: Number(written[2]), gid: Number(written[3]), size: bytes.length }, content: bytes });
+      }
+    });
     return createdDirs(output);
   }
 
   override async symlink(boxPath: string, target: string, owner?: { uid: number; gid: number }): Promise<string[]> {
-    this.changed();
-    return createdDirs((await this.call(['symlink', boxPath, target, ...(owner ? [String(owner.uid), String(owner.gid)] : [])])).toString('utf8'));
+    const output = await this.editing(async () => (await this.call(['symlink', boxPath, target, ...(owner ? [String(owner.uid), String(owner.gid)] : [])])).toString('utf8'), (mirror) => {
+      mirror.learn(path.posix.normalize(boxPath), { meta: { type: 'symlink', mode: 0o777, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: target.length }, link: target });
+    });
+    return createdDirs(output);
   }
 
   override async ensureDir(boxDir: string): Promise<string[]> {
-    this.changed();
-    return createdDirs((await this.call(['mkdir', path.posix.normalize(boxDir)])).toString('utf8'));
+    return createdDirs(await this.editing(async () => (await this.call(['mkdir', path.posix.normalize(boxDir)])).toString('utf8'), () => undefined));
   }
 
   override async remove(boxPath: string): Promise<void> {
-    this.changed();
-    await this.call(['remove', boxPath]);
+    await this.editing(() => this.call(['remove', boxPath]), (mirror) => mirror.learn(path.posix.normalize(boxPath), null));
   }
 
   override async removeEmptyDir(boxDir: string): Promise<boolean> {
-    this.changed();
-    return (await this.call(['rmdir', boxDir])).toString('utf8').trim() === 'removed';
+    const output = await this.editing(async () => (await this.call(['rmdir', boxDir])).toString('utf8').trim(), (mirror, out) => {
+      if (out === 'removed') mirror.learn(path.posix.normalize(boxDir), null);
+    });
+    return output === 'removed';
   }
 
   override async chmod(boxPath: string, mode: number): Promise<void> {
-    this.changed();
-    await this.call(['chmod', mode.toString(8), boxPath]);
+    await this.editing(() => this.call(['chmod', mode.toString(8), boxPath]), (mirror) => mirror.chmod(path.posix.normalize(boxPath), mode));
+  }
+
+  /**
+   * A change bulwark makes itself: the mirror is kept and told what changed (reading /etc again after
+   * every write would cost a round trip and a megabyte each); what else was read or run is forgotten
+   * (a command's answer may depend on the file just written: `sshd -T` after sshd_config).
+   */
+  private async editing<T>(work: () => Promise<T>, update: (mirror: Mirror, result: T) => void): Promise<T> {
+    this.cache.clear();
+    this.runs.clear();
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      this.mirror = null; // unsure what happened on the box: read it again
+      throw error;
+    }
+    const mirror = await this.mirror?.catch(() => null);
+    if (mirror) {
+      update(mirror, result);
+      for (const dir of createdDirs(typeof result === 'string' ? result : '')) mirror.learn(dir, { meta: { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 } });
+    } else this.mirror = null;
+    return result;
   }
 
   override async findProgram(name: string): Promise<string | null> {
