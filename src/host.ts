@@ -71,37 +71,16 @@ export class Host {
    * component is allowed (the path of a file to create); the result is the real box path.
    */
   async resolve(boxPath: string): Promise<string> {
-    const parts = path.posix.normalize(boxPath).split('/').filter(Boolean);
-    let resolved: string[] = [];
-    let hops = 0;
-    while (parts.length > 0) {
-      const part = parts.shift()!;
-      if (part === '.') continue;
-      if (part === '..') {
-        resolved.pop();
-        continue;
-      }
-      const candidate = '/' + [...resolved, part].join('/');
-      let stat;
+    const resolved = await resolveInRoot(boxPath, async (candidate) => {
       try {
-        stat = await fs.lstat(this.hostPath(candidate));
+        const stat = await fs.lstat(this.hostPath(candidate));
+        return stat.isSymbolicLink() ? { kind: 'link', target: await fs.readlink(this.hostPath(candidate)) } : { kind: 'other' };
       } catch (error) {
-        if (isNotFound(error)) {
-          resolved.push(part, ...parts.filter((p) => p !== '.'));
-          return '/' + resolved.join('/');
-        }
+        if (isNotFound(error)) return { kind: 'missing' };
         throw error;
       }
-      if (stat.isSymbolicLink()) {
-        if (++hops > MAX_LINK_HOPS) throw new UserError(`Too many levels of symbolic links at ${boxPath}.`);
-        const target = await fs.readlink(this.hostPath(candidate));
-        if (path.posix.isAbsolute(target)) resolved = [];
-        parts.unshift(...target.split('/').filter(Boolean));
-      } else {
-        resolved.push(part);
-      }
-    }
-    return '/' + resolved.join('/');
+    });
+    return resolved!;
   }
 
   /** lstat of the path itself (a symlink is reported as a symlink). */
@@ -322,6 +301,40 @@ export class Host {
       await handle.close();
     }
   }
+}
+
+/** One part of a path, as the resolution needs it; null: not known here (the caller asks the box). */
+export type PathKind = { readonly kind: 'missing' } | { readonly kind: 'link'; readonly target: string } | { readonly kind: 'other' };
+
+/**
+ * Resolves every symlink in a box path as a chroot at the box's root would: absolute targets start
+ * again at the root, ".." stops there, a missing part ends the walk with the rest kept as written.
+ * Shared by the local Host and remote mode's mirror of the box; null when `look` does not know a part.
+ */
+export async function resolveInRoot(boxPath: string, look: (candidate: string) => Promise<PathKind | null>): Promise<string | null> {
+  const parts = path.posix.normalize(boxPath).split('/').filter(Boolean);
+  let resolved: string[] = [];
+  let hops = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      resolved.pop();
+      continue;
+    }
+    const candidate = '/' + [...resolved, part].join('/');
+    const found = await look(candidate);
+    if (found === null) return null;
+    if (found.kind === 'missing') return '/' + [...resolved, part, ...parts.filter((p) => p !== '.')].join('/');
+    if (found.kind === 'link') {
+      if (++hops > MAX_LINK_HOPS) throw new UserError(`Too many levels of symbolic links at ${boxPath}.`);
+      if (path.posix.isAbsolute(found.target)) resolved = [];
+      parts.unshift(...found.target.split('/').filter(Boolean));
+    } else {
+      resolved.push(part);
+    }
+  }
+  return '/' + resolved.join('/');
 }
 
 function toMeta(stat: import('node:fs').Stats): FileMeta {

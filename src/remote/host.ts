@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Command } from '../change.js';
 import { CommandError, UserError } from '../errors.js';
-import { Host, type FileMeta, type RunOptions, type RunResult, type WriteOptions } from '../host.js';
+import { Host, resolveInRoot, type FileMeta, type RunOptions, type RunResult, type WriteOptions } from '../host.js';
 import { HelperSession } from './session.js';
 import type { ExecResult, SshTransport } from './ssh.js';
 
@@ -173,31 +173,14 @@ export class Mirror {
     return this.entries.get(boxPath)?.meta ?? null;
   }
 
-  /** Host.resolve on the mirror; null when a part of the way is not covered, "!" for a loop. */
-  resolve(boxPath: string): string | null {
-    const parts = path.posix.normalize(boxPath).split('/').filter(Boolean);
-    let resolved: string[] = [];
-    let hops = 0;
-    while (parts.length > 0) {
-      const part = parts.shift()!;
-      if (part === '.') continue;
-      if (part === '..') {
-        resolved.pop();
-        continue;
-      }
-      const candidate = '/' + [...resolved, part].join('/');
+  /** Host.resolve on the mirror; null when a part of the way is not covered. */
+  resolve(boxPath: string): Promise<string | null> {
+    return resolveInRoot(boxPath, async (candidate) => {
       if (!this.covers(candidate)) return null;
       const entry = this.entries.get(candidate);
-      if (!entry) return '/' + [...resolved, part, ...parts.filter((p) => p !== '.')].join('/');
-      if (entry.meta.type === 'symlink') {
-        if (++hops > 40) return '!';
-        if (entry.link!.startsWith('/')) resolved = [];
-        parts.unshift(...entry.link!.split('/').filter(Boolean));
-      } else {
-        resolved.push(part);
-      }
-    }
-    return '/' + resolved.join('/');
+      if (!entry) return { kind: 'missing' };
+      return entry.meta.type === 'symlink' ? { kind: 'link', target: entry.link! } : { kind: 'other' };
+    });
   }
 
   list(dir: string): string[] {
@@ -320,10 +303,8 @@ export class RemoteHost extends Host {
   private async fromMirror(boxPath: string, follow: boolean): Promise<ReadEntry | null> {
     const mirror = await this.getMirror();
     const normal = path.posix.normalize(boxPath);
-    const real = follow ? mirror.resolve(normal) : mirror.covers(normal) ? normal : null;
-    if (real === null) return null;
-    if (real === '!') return { real, meta: null };
-    if (!mirror.covers(real)) return null;
+    const real = follow ? await mirror.resolve(normal) : mirror.covers(normal) ? normal : null;
+    if (real === null || !mirror.covers(real)) return null;
     const entry = mirror.entries.get(real);
     if (entry?.meta.type === 'file' && entry.content === undefined) return null; // large, or a secret: ask
     return { real, meta: mirror.lstat(real), ...(entry?.link !== undefined ? { link: entry.link } : {}), ...(entry?.content !== undefined ? { content: entry.content } : {}) };
@@ -432,8 +413,8 @@ export class RemoteHost extends Host {
 
   override async list(boxDir: string): Promise<string[]> {
     const mirror = await this.getMirror();
-    const real = mirror.resolve(path.posix.normalize(boxDir));
-    if (real !== null && real !== '!' && mirror.covers(real)) {
+    const real = await mirror.resolve(path.posix.normalize(boxDir)).catch(() => null);
+    if (real !== null && mirror.covers(real)) {
       return mirror.lstat(real)?.type === 'dir' ? mirror.list(real).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : [];
     }
     const names = (await this.call(['list', boxDir])).toString('utf8').split('\n').filter((n) => n !== '');
