@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { FileChange, StepId } from '../src/change.js';
-import { localStateFs, readJsonFrom, withStateLock, type StateFs } from '../src/state-fs.js';
+import { localStateFs, readJsonFrom, updateLocked, type StateFs } from '../src/state-fs.js';
 
 export type GuardStatus = 'armed' | 'confirmed' | 'rolled-back' | 'failed';
 
@@ -55,12 +55,11 @@ export class GuardFile {
   }
 
   async update(recipe: (record: GuardRecord) => void): Promise<GuardRecord | null> {
-    return withStateLock(this.state, `${this.file}.lock`, async () => {
-      const record = await this.read();
-      if (!record) return null;
+    return updateLocked(this.state, `${this.file}.lock`, this.file, (content) => {
+      if (content === null) return { result: null };
+      const record = JSON.parse(content.toString('utf8')) as GuardRecord;
       recipe(record);
-      await this.write(record);
-      return record;
+      return { data: JSON.stringify(record, null, 2) + '\n', result: record };
     });
   }
 

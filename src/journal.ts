@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { produce, type Draft } from 'immer';
 import type { StepId } from './change.js';
-import { localStateFs, readJsonFrom, withStateLock, type StateFs } from './state-fs.js';
+import { localStateFs, readJsonFrom, updateLocked, type StateFs } from './state-fs.js';
 
 export type StepStatus = 'pending' | 'skipped' | 'applied' | 'awaiting-confirmation' | 'confirmed' | 'rolled-back' | 'failed';
 
@@ -73,16 +73,18 @@ export class Journal {
    * lock and applies the recipe to what is on disk.
    */
   async update(recipe: (draft: Draft<Session>) => void, event?: string): Promise<Session> {
-    return withStateLock(this.state, `${this.file}.lock`, async () => {
-      const onDisk = await readJsonFrom<Session>(this.state, this.file);
-      if (onDisk) this.current = onDisk;
-      return this.write(recipe, event);
+    const next = await updateLocked(this.state, `${this.file}.lock`, this.file, (onDisk) => {
+      if (onDisk) this.current = JSON.parse(onDisk.toString('utf8')) as Session;
+      const session = this.next(recipe, event);
+      return { data: JSON.stringify(session, null, 2) + '\n', result: session };
     });
+    this.current = next;
+    return next;
   }
 
-  private async write(recipe: (draft: Draft<Session>) => void, event?: string): Promise<Session> {
+  private next(recipe: (draft: Draft<Session>) => void, event?: string): Session {
     const now = new Date().toISOString();
-    const next = produce(this.session, (draft) => {
+    return produce(this.session, (draft) => {
       recipe(draft);
       draft.updatedAt = now;
       if (event) {
@@ -90,9 +92,6 @@ export class Journal {
         if (draft.events.length > MAX_EVENTS) draft.events.splice(0, draft.events.length - MAX_EVENTS);
       }
     });
-    await this.state.writeDurable(this.file, JSON.stringify(next, null, 2) + '\n');
-    this.current = next;
-    return next;
   }
 
   async setStep(step: StepId, record: Omit<StepRecord, 'at'>, event?: string): Promise<Session> {

@@ -277,6 +277,11 @@ export class RemoteHost extends Host {
     for (const [file, ...args] of WARM_UP.commands) void this.run({ file: file!, args }, { reject: false }).catch(() => undefined);
   }
 
+  /** Requests sent together are answered in the order sent (one live helper session carries them). */
+  get pipelined(): boolean {
+    return this.persistent && (this.session === null || this.session.alive);
+  }
+
   /** Ends the helper session (its temporary directory on the box goes with it). */
   close(): void {
     this.session?.close();

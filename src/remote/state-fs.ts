@@ -50,6 +50,30 @@ export class RemoteStateFs implements StateFs {
     return seconds === '-' ? null : Number(seconds) * 1000;
   }
 
+  async lockThenRead(lockFile: string, owner: string, file: string): Promise<{ locked: boolean; content: Buffer | null }> {
+    if (!this.host.pipelined) {
+      const locked = await this.createExclusive(lockFile, owner);
+      return { locked, content: locked ? await this.readFile(file) : null };
+    }
+    // Sent together: the helper session answers them in order, so the read sees the lock taken.
+    const [locked, content] = await Promise.all([this.createExclusive(lockFile, owner), this.readFile(file)]);
+    return { locked, content: locked ? content : null };
+  }
+
+  async writeThenUnlock(file: string, data: string, lockFile: string): Promise<void> {
+    if (!this.host.pipelined) {
+      try {
+        await this.writeDurable(file, data);
+      } finally {
+        await this.remove(lockFile);
+      }
+      return;
+    }
+    const [written, unlocked] = await Promise.allSettled([this.writeDurable(file, data), this.remove(lockFile)]);
+    if (written.status === 'rejected') throw written.reason;
+    if (unlocked.status === 'rejected') throw unlocked.reason;
+  }
+
   async process(pid: number): Promise<{ alive: boolean; startTime: string | null }> {
     const [state, startTime] = (await this.call(['proc', String(pid)])).trim().split(' ');
     return state === 'alive' ? { alive: true, startTime: startTime ?? null } : { alive: false, startTime: null };
