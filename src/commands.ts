@@ -223,8 +223,7 @@ export async function confirmCommand(engine: Engine, token: string, io: Io): Pro
     const { record, written } = await engine.confirm(token, engine.sshConnection);
     if (io.json) io.out(JSON.stringify({ confirmed: true, step: record.step, decidedAt: record.decidedAt, persisted: written }));
     else {
-      io.out(io.palette.green(`Confirmed: the ${record.step} change stays (${record.decidedBy ?? 'confirmed'}).`));
-      if (written.length > 0) io.out(`Saved for the next boot: ${written.join(', ')}.`);
+      printConfirmed(record, written, io);
     }
     return EXIT.ok;
   } catch (error) {
@@ -251,8 +250,7 @@ async function confirmFromHere(engine: Engine, guard: GuardRecord, io: Io): Prom
     if (seen !== null) {
       try {
         const { record, written } = await engine.confirm(guard.token, seen);
-        io.out(io.palette.green(`Confirmed: the ${record.step} change stays (${record.decidedBy ?? 'confirmed'}).`));
-        if (written.length > 0) io.out(`Saved for the next boot: ${written.join(', ')}.`);
+        printConfirmed(record, written, io);
         return EXIT.ok;
       } catch (error) {
         if (!(error instanceof GuardExpired)) throw error;
@@ -275,6 +273,11 @@ async function confirmFromHere(engine: Engine, guard: GuardRecord, io: Io): Prom
   }
   io.err('The box could not be asked whether it rolled back: run `bulwark --host ... status` once it answers again.');
   return EXIT.notConfirmed;
+}
+
+function printConfirmed(record: GuardRecord, written: readonly string[], io: Io): void {
+  io.out(io.palette.green(`Confirmed: the ${record.step} change stays (${record.decidedBy ?? 'confirmed'}).`));
+  if (written.length > 0) io.out(`Saved for the next boot: ${written.join(', ')}.`);
 }
 
 export function progressLine(event: ProgressEvent): string {

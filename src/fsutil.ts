@@ -16,4 +16,3 @@ export function ensurePrivateDir(dir: string): Promise<void> {
   return localStateFs.ensurePrivateDir(dir);
 }
 
-export { processAlive } from './state-fs.js';

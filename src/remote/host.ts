@@ -219,10 +219,6 @@ export class RemoteHost extends Host {
     return path.posix.normalize(boxPath);
   }
 
-  /** One call of the box-side helper; a failure of the helper itself is a CommandError. */
-  async helper(args: readonly string[], input?: Buffer): Promise<Buffer> {
-    return this.call(args, input);
-  }
 
   /** The helper as a process that keeps running (its stdin open) until this run lets it go. */
   spawnHelper(args: readonly string[]): import('node:child_process').ChildProcess {
@@ -236,7 +232,8 @@ export class RemoteHost extends Host {
     return entry.content ?? null;
   }
 
-  private async call(args: readonly string[], input?: Buffer): Promise<Buffer> {
+  /** One call of the box-side helper; a failure of the helper itself is a CommandError. */
+  async helper(args: readonly string[], input?: Buffer): Promise<Buffer> {
     // Small inputs (state files, a config file) ride the session too; big ones (a snapshot of a large
     // file, a set of 100,000 networks) get a command of their own, where the box reads them at speed.
     const viaSession = input === undefined || input.length <= SESSION_INPUT_MAX;
@@ -298,7 +295,7 @@ export class RemoteHost extends Host {
   /** The first round trip: the configuration trees and the program directories, whole. */
   private getMirror(): Promise<Mirror> {
     if (!this.mirror) {
-      this.mirror = this.call(['preload', ...PRELOAD_ROOTS]).then((output) => Mirror.parse(output, PRELOAD_ROOTS));
+      this.mirror = this.helper(['preload', ...PRELOAD_ROOTS]).then((output) => Mirror.parse(output, PRELOAD_ROOTS));
       this.mirror.catch(() => undefined);
     }
     return this.mirror;
@@ -357,7 +354,7 @@ export class RemoteHost extends Host {
   }
 
   private async readMany(paths: readonly string[], follow: boolean): Promise<ReadEntry[]> {
-    const output = await this.call(['read', follow ? '1' : '0', ...paths]);
+    const output = await this.helper(['read', follow ? '1' : '0', ...paths]);
     // Header lines up to a line ".", then the tar archive.
     const entries: ReadEntry[] = [];
     let offset = 0;
@@ -422,7 +419,7 @@ export class RemoteHost extends Host {
     if (real !== null && mirror.covers(real)) {
       return mirror.lstat(real)?.type === 'dir' ? mirror.list(real).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : [];
     }
-    const names = (await this.call(['list', boxDir])).toString('utf8').split('\n').filter((n) => n !== '');
+    const names = (await this.helper(['list', boxDir])).toString('utf8').split('\n').filter((n) => n !== '');
     return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
@@ -433,7 +430,7 @@ export class RemoteHost extends Host {
       { name: 'specs', content: Buffer.from(spec + '\n', 'utf8') },
     ]);
     const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-    const output = await this.editing(async () => (await this.call(['write'], archive)).toString('utf8'), (mirror, out) => {
+    const output = await this.editing(async () => (await this.helper(['write'], archive)).toString('utf8'), (mirror, out) => {
       for (const line of out.split('\n')) {
         const written = /^F ([0-7]+) (\d+) (\d+) (\/.*)$/.exec(line);
         if (written) mirror.learn(written[4]!, { meta: { type: 'file', mode: parseInt(written[1]!, 8), uid: Number(written[2]), gid: Number(written[3]), size: bytes.length }, content: bytes });
@@ -443,29 +440,29 @@ export class RemoteHost extends Host {
   }
 
   override async symlink(boxPath: string, target: string, owner?: { uid: number; gid: number }): Promise<string[]> {
-    const output = await this.editing(async () => (await this.call(['symlink', boxPath, target, ...(owner ? [String(owner.uid), String(owner.gid)] : [])])).toString('utf8'), (mirror) => {
+    const output = await this.editing(async () => (await this.helper(['symlink', boxPath, target, ...(owner ? [String(owner.uid), String(owner.gid)] : [])])).toString('utf8'), (mirror) => {
       mirror.learn(path.posix.normalize(boxPath), { meta: { type: 'symlink', mode: 0o777, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: target.length }, link: target });
     });
     return createdDirs(output);
   }
 
   override async ensureDir(boxDir: string): Promise<string[]> {
-    return createdDirs(await this.editing(async () => (await this.call(['mkdir', path.posix.normalize(boxDir)])).toString('utf8'), () => undefined));
+    return createdDirs(await this.editing(async () => (await this.helper(['mkdir', path.posix.normalize(boxDir)])).toString('utf8'), () => undefined));
   }
 
   override async remove(boxPath: string): Promise<void> {
-    await this.editing(() => this.call(['remove', boxPath]), (mirror) => mirror.learn(path.posix.normalize(boxPath), null));
+    await this.editing(() => this.helper(['remove', boxPath]), (mirror) => mirror.learn(path.posix.normalize(boxPath), null));
   }
 
   override async removeEmptyDir(boxDir: string): Promise<boolean> {
-    const output = await this.editing(async () => (await this.call(['rmdir', boxDir])).toString('utf8').trim(), (mirror, out) => {
+    const output = await this.editing(async () => (await this.helper(['rmdir', boxDir])).toString('utf8').trim(), (mirror, out) => {
       if (out === 'removed') mirror.learn(path.posix.normalize(boxDir), null);
     });
     return output === 'removed';
   }
 
   override async chmod(boxPath: string, mode: number): Promise<void> {
-    await this.editing(() => this.call(['chmod', mode.toString(8), boxPath]), (mirror) => mirror.chmod(path.posix.normalize(boxPath), mode));
+    await this.editing(() => this.helper(['chmod', mode.toString(8), boxPath]), (mirror) => mirror.chmod(path.posix.normalize(boxPath), mode));
   }
 
   /**
@@ -500,7 +497,7 @@ export class RemoteHost extends Host {
       }
       return null;
     }
-    const line = (await this.call(['programs', name])).toString('utf8').split('\n')[0] ?? '';
+    const line = (await this.helper(['programs', name])).toString('utf8').split('\n')[0] ?? '';
     return line.startsWith(`${name} `) ? line.slice(name.length + 1) : null;
   }
 

@@ -145,7 +145,13 @@ async function expandGlob(host: Host, file: string): Promise<string[]> {
   const slash = file.lastIndexOf('/');
   const dir = file.slice(0, slash) || '/';
   const pattern = file.slice(slash + 1);
-  if (!/[*?[]/.test(pattern)) return [file];
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
-  return (await host.list(dir)).filter((name) => regex.test(name)).sort().map((name) => `${dir}/${name}`);
+  if (!/[*?]/.test(pattern)) return [file];
+  return (await host.list(dir)).filter((name) => globMatches(pattern, name)).sort().map((name) => `${dir}/${name}`);
+}
+
+/** `*` and `?` as the shell (and Asterisk's glob) read them in one file name; anything else is literal. */
+function globMatches(pattern: string, name: string): boolean {
+  if (pattern === '') return name === '';
+  if (pattern[0] === '*') return [...Array(name.length + 1).keys()].some((skip) => globMatches(pattern.slice(1), name.slice(skip)));
+  return name !== '' && (pattern[0] === '?' || pattern[0] === name[0]) && globMatches(pattern.slice(1), name.slice(1));
 }

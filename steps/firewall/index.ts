@@ -6,7 +6,7 @@ import { FAMILIES } from '../../snapshots/netfilter.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from './detect.js';
 import { BUILTIN_CHAINS, filterTable, parseSave, renderRuleset, renderTable, type Ruleset } from './iptables-save.js';
-import { admits, applyScript, DEFAULT_SIP_LIMIT, desiredChains, familyOf, isApplied, portRange, portsOverlap, predictTable, SIP_LIMITED_METHODS, type FirewallDesign, type PortRule } from './rules.js';
+import { admits, applyScript, DEFAULT_SIP_LIMIT, desiredChains, familyOf, isApplied, openSipPorts, portRange, predictTable, SIP_LIMITED_METHODS, type FirewallDesign, type PortRule } from './rules.js';
 
 export interface FirewallAnswers {
   allow: { port: number | string; proto: 'tcp' | 'udp'; from?: string[] }[];
@@ -28,11 +28,6 @@ export function designOf(facts: FirewallFacts, answers: FirewallAnswers): Firewa
     sipExempt: [...facts.trunks.flatMap((t) => t.addresses), ...(tuned?.exempt ?? [])],
     dialect: facts.dialect,
   };
-}
-
-/** The SIP ports the allow list opens: the ones the scanner check and the SIP limit watch. */
-function openSipPorts(facts: FirewallFacts, design: FirewallDesign): PortRule[] {
-  return facts.sipPorts.filter((sip) => design.allow.some((a) => a.proto === sip.proto && portsOverlap(a.port, sip.port)));
 }
 
 const key = (rule: PortRule) => `${rule.proto}/${rule.port}`;
@@ -119,7 +114,7 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
   planNotes(facts: FirewallFacts, answers: FirewallAnswers): string[] {
     const design = designOf(facts, answers);
     const notes: string[] = [];
-    const sip = openSipPorts(facts, design);
+    const sip = openSipPorts(design);
     if (sip.length === 0) return notes;
     if (!design.rateLimit || design.sipLimit === null) {
       notes.push(`SIP requests are not limited per source (${!design.rateLimit ? 'rateLimit is off' : 'sipLimit is false'}): a password-guessing tool on one socket can try as fast as the line allows.`);

@@ -172,6 +172,11 @@ export function canonicalCidr(cidr: string): string {
   return `${network.toString()}/${prefix}`;
 }
 
+/** The SIP ports the allow list opens: the ones the scanner check and the SIP limit watch. */
+export function openSipPorts(design: FirewallDesign): PortRule[] {
+  return design.sipPorts.filter((sip) => design.allow.some((a) => a.proto === sip.proto && portsOverlap(a.port, sip.port)));
+}
+
 /** Each of bulwark's chains for one family, BULWARK-INPUT first; empty chains are not created. */
 export type ChainRules = Map<typeof INPUT_CHAIN | OwnSubChain, Rule[]>;
 
@@ -185,7 +190,7 @@ export function chainRules(design: FirewallDesign, family: Family): ChainRules {
   const chains: ChainRules = new Map([[INPUT_CHAIN, input]]);
   const ofFamily = (cidrs: readonly string[]) => [...new Set(cidrs.filter((c) => familyOf(c) === family).map(canonicalCidr))];
   input.push({ loopback: true, target: 'RETURN', why: 'the box talking to itself (loopback)' });
-  const sipOpen = design.sipPorts.filter((sip) => design.allow.some((a) => a.proto === sip.proto && portsOverlap(a.port, sip.port)));
+  const sipOpen = openSipPorts(design);
   const limits = design.rateLimit && matchesPayload;
   // Before ESTABLISHED: a SIP scanner's INVITE over TCP arrives on an established connection, and
   // every packet of a one-socket UDP flood after the first is "established" too.
