@@ -42,11 +42,26 @@ export async function rollbackPlanFor(host: Host, system: SystemFacts, store: Sn
   };
 }
 
-/** Writes the script (0700, in the private state directory) and starts it; returns its pid on the box. */
-export async function startDeadManSwitch(host: Host, state: StateFs, plan: RollbackPlan): Promise<number> {
+/**
+ * Writes the script (0700, in the private state directory) and starts it; returns its pid on the box.
+ * `after`: what must be on disk before the script starts (the guard record it watches). Where the
+ * box answers requests in order (one helper session over SSH) the three are sent at once, one round
+ * trip; elsewhere one after the other.
+ */
+export async function startDeadManSwitch(host: Host, state: StateFs, plan: RollbackPlan, after: Promise<unknown> = Promise.resolve()): Promise<number> {
   const file = scriptPath(plan.stateDir, plan.guardId);
-  await state.writeDurable(file, rollbackScript(plan), 0o700);
-  return host.spawnDetached(['/bin/sh', file]);
+  const written = state.writeDurable(file, rollbackScript(plan), 0o700);
+  if (!host.pipelined) {
+    await after;
+    await written;
+    return host.spawnDetached(['/bin/sh', file]);
+  }
+  written.catch(() => undefined);
+  const pid = host.spawnDetached(['/bin/sh', file]);
+  pid.catch(() => undefined);
+  await after;
+  await written;
+  return pid;
 }
 
 /** Starts the script written at the apply again (the box rebooted, or the process was killed). */

@@ -24,12 +24,11 @@ export async function loadSetScript(host: Host, script: string): Promise<void> {
   await host.run({ file: 'ipset', args: ['restore'] }, { input: script, timeoutMs: 600_000 });
 }
 
-/** Records each named set's content (or its absence) in the snapshot. */
+/** Records each named set's content (or its absence) in the manifest (the caller saves it). */
 export async function captureSets(host: Host, store: SnapshotStore, manifest: Manifest, names: readonly string[]): Promise<void> {
   const existing = await listSets(host);
   const saved = await Promise.all(names.map(async (name) => [name, existing.has(name) ? await store.putText(await saveSet(host, name)) : null] as const));
   manifest.ipsets = Object.fromEntries(saved);
-  await store.save(manifest);
 }
 
 /**

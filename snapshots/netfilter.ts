@@ -34,11 +34,10 @@ export async function checkScript(host: Host, family: IpFamily, script: string):
   await host.run({ file: tools(family).restore, args: ['--test', '--noflush'] }, { input: script });
 }
 
-/** Records both families' rulesets in the snapshot, before anything is loaded. */
+/** Records both families' rulesets in the manifest (the caller saves it), before anything is loaded. */
 export async function captureFirewall(host: Host, store: SnapshotStore, manifest: Manifest): Promise<void> {
   const saved = await Promise.all(FAMILIES.map(async (family) => [family, await store.putText(await saveRules(host, family))] as const));
   manifest.firewall = Object.fromEntries(saved) as Partial<Record<IpFamily, string>>;
-  await store.save(manifest);
 }
 
 /** What the snapshot's step owns in the filter table: a rollback puts back that part only. */

@@ -65,19 +65,31 @@ export class SnapshotStore {
     this.objects = path.join(this.dir, 'objects');
   }
 
-  async init(): Promise<void> {
-    await this.state.ensurePrivateDir(this.dir);
-    await this.state.ensurePrivateDir(this.objects);
+  /** Once per run: both directories asked for together (over SSH, one round trip). */
+  private initialized: Promise<void> | null = null;
+
+  init(): Promise<void> {
+    if (!this.initialized) {
+      this.initialized = Promise.all([this.state.ensurePrivateDir(this.dir), this.state.ensurePrivateDir(this.objects)]).then(() => undefined);
+      this.initialized.catch(() => (this.initialized = null));
+    }
+    return this.initialized;
   }
 
+  /**
+   * Objects this run wrote or read, by hash. They are content-addressed, so never change: what is
+   * here need not be checked or read again (over SSH each of those is a round trip).
+   */
+  private readonly known = new Map<string, Buffer>();
+
   /** Records the current state of every path (links themselves, not followed) and saves the manifest. */
-  async capture(host: Host, paths: readonly string[], meta: { step?: StepId; label: string }): Promise<Manifest> {
-    await this.init();
+  async capture(host: Host, paths: readonly string[], meta: { step?: StepId; label: string }, options: { save?: boolean } = {}): Promise<Manifest> {
+    const [, id] = await Promise.all([this.init(), this.nextId()]);
     const unique = [...new Set(paths)].sort();
-    const files: FileEntry[] = [];
-    for (const boxPath of unique) files.push(await this.captureOne(host, boxPath));
-    const manifest: Manifest = { id: await this.nextId(), createdAt: new Date().toISOString(), step: meta.step, label: meta.label, files };
-    await this.save(manifest);
+    const files = await Promise.all(unique.map((boxPath) => this.captureOne(host, boxPath)));
+    const manifest: Manifest = { id, createdAt: new Date().toISOString(), step: meta.step, label: meta.label, files };
+    // save: false when the caller adds to the manifest and saves it before anything changes.
+    if (options.save !== false) await this.save(manifest);
     return manifest;
   }
 
@@ -190,15 +202,20 @@ export class SnapshotStore {
   }
 
   private async object(hash: string): Promise<Buffer> {
+    const known = this.known.get(hash);
+    if (known) return known;
     const content = await this.state.readFile(this.objectPath(hash));
     if (content === null) throw new Error(`snapshot object ${hash} is missing`);
+    if (sha256(content) === hash) this.known.set(hash, content);
     return content;
   }
 
   private async putObject(hash: string, content: Buffer): Promise<void> {
+    if (this.known.has(hash)) return;
     const file = this.objectPath(hash);
     // Content-addressed: the same bytes are stored once.
     if (!(await this.state.exists(file))) await this.state.writeDurable(file, content, 0o600);
+    this.known.set(hash, content);
   }
 
   /** Ids sort in the order snapshots were taken, even several within one millisecond. */

@@ -28,8 +28,13 @@ function selectSteps(requested: readonly StepId[]): StepId[] {
 }
 
 export async function planCommand(engine: Engine, steps: readonly StepId[], io: Io): Promise<number> {
-  const results = [];
-  for (const id of selectSteps(steps)) results.push(await engine.plan(id));
+  // Every step planned at once (they only read): over SSH their reads share round trips. A failure
+  // is reported for the first step in order, as if they had run one after the other.
+  const settled = await Promise.allSettled(selectSteps(steps).map((id) => engine.plan(id)));
+  const results = settled.map((outcome) => {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
+  });
   const total = results.reduce((sum, r) => sum + r.changes.length, 0);
   if (io.json) {
     io.out(JSON.stringify({ changes: total, steps: results.map((r) => ({ id: r.step.id, title: r.step.title, answers: r.answers, changes: planToJson(r.changes) })) }, null, 2));
@@ -249,7 +254,7 @@ async function confirmFromHere(engine: Engine, guard: GuardRecord, io: Io): Prom
     const seen = await engine.proveAccess(port).catch(() => null);
     if (seen !== null) {
       try {
-        const { record, written } = await engine.confirm(guard.token, seen);
+        const { record, written } = await engine.confirm(guard.token, seen, guard);
         printConfirmed(record, written, io);
         return EXIT.ok;
       } catch (error) {

@@ -118,11 +118,13 @@ export class Engine {
     const engine = new Engine(host, system, stateDir, new SnapshotStore(stateDir, state), journal, options.answers, state, sshConnection, options.remote);
     // A journal that cannot be read is reported when the session is first needed, so that the
     // checks of lockForWriting (root? writable state dir?) speak first.
+    // The journal and the guard read together (over SSH: one round trip).
+    const guardRead = engine.guard.read().catch(() => undefined);
     await journal.load().catch((error: unknown) => {
       engine.journalError = journalProblem(journal.file, error);
     });
     // What the dead-man switch did while nobody watched is recorded before anything reads the state.
-    if (!engine.journalError) await engine.settleGuard().catch(() => undefined);
+    if (!engine.journalError) await engine.settleGuard(await guardRead).catch(() => undefined);
     return engine;
   }
 
@@ -146,13 +148,16 @@ export class Engine {
     if (!this.remote && this.host.live && typeof process.geteuid === 'function' && process.geteuid() !== 0) {
       throw new UserError('bulwark changes system files and services: it must run as root.', 'Run it again with sudo.', 1);
     }
+    // Remote mode's lock keeper starts on the box meanwhile (a session of its own over the master).
+    const holder = this.remote?.lockHolder();
+    holder?.catch(() => undefined);
     try {
-      await this.state.ensurePrivateDir(this.stateDir);
-      await this.state.checkWritable(this.stateDir);
+      await Promise.all([this.state.ensurePrivateDir(this.stateDir), this.state.checkWritable(this.stateDir)]);
     } catch (error) {
+      void holder?.then((h) => h.release?.(path.posix.join(this.stateDir, 'lock')), () => undefined);
       throw new UserError(`The state directory ${this.stateDir} is not writable: ${(error as Error).message}.`, 'Give a writable directory with --state-dir DIR (bulwark keeps its journal and snapshots there).', 1);
     }
-    this.lockHandle = await acquireLock(this.stateDir, command, this.state, this.remote ? await this.remote.lockHolder() : undefined);
+    this.lockHandle = await acquireLock(this.stateDir, command, this.state, holder ? await holder : undefined);
     return this.recover();
   }
 
@@ -176,12 +181,16 @@ export class Engine {
 
   /** An apply or rollback whose process died (we hold the lock, so it did) is finished by restoring. */
   private async recover(): Promise<RecoveryReport | null> {
+    // The journal and the guard read together (over SSH: one round trip).
+    const guardRead = this.guard.read();
+    guardRead.catch(() => undefined);
     await this.journal.load().catch((error: unknown) => {
       throw journalProblem(this.journal.file, error);
     });
     this.journalError = null;
     const fromCrash = await this.recoverInflight();
-    await this.checkGuard();
+    // A recovery may have changed the guard (it restores through the same files): read it again then.
+    await this.checkGuard(fromCrash ? undefined : await guardRead.catch(() => undefined));
     return fromCrash;
   }
 
@@ -189,9 +198,8 @@ export class Engine {
    * A guard whose watchdog is gone (a reboot, a kill) is handled here: past its deadline the change is
    * undone now; before it, a new watchdog takes over the wait.
    */
-  private async checkGuard(): Promise<void> {
-    await this.settleGuard();
-    const record = await this.guard.read();
+  private async checkGuard(known?: GuardRecord | null): Promise<void> {
+    const record = await this.settleGuard(known);
     if (!record || record.status !== 'armed') return;
     if (record.watchdogPid !== undefined && (await this.state.process(record.watchdogPid)).alive) return;
     if (secondsLeft(record) <= 0 || (await this.guard.decided(record.id))) {
@@ -213,14 +221,14 @@ export class Engine {
    * guard-ID.outcome. The next command that reads the state records it — in the guard, the snapshot
    * and the journal — so a rolled-back change never shows as in effect.
    */
-  private async settleGuard(): Promise<void> {
-    const record = await this.guard.read();
-    if (!record || record.status !== 'armed' || (await this.guard.decided(record.id)) !== 'expired') return;
+  private async settleGuard(known?: GuardRecord | null): Promise<GuardRecord | null> {
+    const record = known === undefined ? await this.guard.read() : known;
+    if (!record || record.status !== 'armed' || (await this.guard.decided(record.id)) !== 'expired') return record;
     const text = await this.state.readFile(path.posix.join(this.stateDir, `guard-${record.id}.outcome`));
     const outcome = text === null ? null : parseOutcome(text.toString('utf8'));
-    if (!outcome) return;
+    if (!outcome) return record;
     const failures = outcome.failures.map((failed) => ({ path: failed, error: 'not put back by the dead-man switch' }));
-    await this.recordExpired(record, failures, 'not confirmed before the deadline: rolled back by the watchdog', outcome.at);
+    return (await this.recordExpired(record, failures, 'not confirmed before the deadline: rolled back by the watchdog', outcome.at)) ?? record;
   }
 
   private async recoverInflight(): Promise<RecoveryReport | null> {
@@ -299,20 +307,31 @@ export class Engine {
    */
   async proveAccess(port?: number): Promise<string | null> {
     if (!this.remote) throw new Error('bug: proveAccess outside remote mode');
+    // The proof the apply started as soon as its changes were in place, taken once.
+    const early = this.earlyProof;
+    this.earlyProof = null;
+    if (early && early.port === port) return early.seen;
     return this.remote.proveAccess(port);
+  }
+
+  private earlyProof: { port: number | undefined; seen: Promise<string | null> } | null = null;
+
+  private startEarlyProof(port: number | undefined): void {
+    const remote = this.remote;
+    if (!remote) return;
+    const seen = remote.proveAccess(port).catch(() => null);
+    this.earlyProof = { port, seen };
   }
 
   /** The guarded change waiting for confirmation, if any. */
   async pendingGuard(): Promise<GuardRecord | null> {
-    await this.settleGuard();
-    const record = await this.guard.read();
+    const record = await this.settleGuard();
     return record?.status === 'armed' ? record : null;
   }
 
   /** The last guard, whatever its state (for `status`). */
   async lastGuard(): Promise<GuardRecord | null> {
-    await this.settleGuard();
-    return this.guard.read();
+    return this.settleGuard();
   }
 
   /**
@@ -332,8 +351,10 @@ export class Engine {
         1,
       );
     }
-    await this.saveAnswers(plan.step.id, plan.answers);
-    if (plan.changes.length === 0) return null;
+    if (plan.changes.length === 0) {
+      await this.saveAnswers(plan.step.id, plan.answers);
+      return null;
+    }
     const guarded = plan.step.guarded === true && this.host.live;
     return this.track(() => applyChanges({
       host: this.host,
@@ -342,9 +363,13 @@ export class Engine {
       journal: this.journal,
       step: plan.step.id,
       changes: plan.changes,
+      answers: plan.answers,
       verify: () => plan.step.verify(this.context(), plan.answers, plan.changes),
       onProgress,
-      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: this.sshConnection, stateDir: this.stateDir, state: this.state, ...confirmPortOf(plan) } : undefined,
+      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: this.sshConnection, stateDir: this.stateDir, state: this.state, ...confirmPortOf(plan), changesInPlace: () => this.startEarlyProof(confirmPortOf(plan).confirmPort) } : undefined,
+    }).catch((error: unknown) => {
+      this.earlyProof = null; // the change was undone: what the proof saw proves nothing now
+      throw error;
     }));
   }
 
@@ -352,8 +377,10 @@ export class Engine {
    * `bulwark confirm TOKEN`: keeps the waiting change, if the token is right and this is a new SSH
    * connection; writes what waited for confirmation (the persisted firewall rules).
    */
-  async confirm(token: string, sshConnection: string | undefined): Promise<{ record: GuardRecord; written: string[] }> {
-    const record = await this.guard.read();
+  async confirm(token: string, sshConnection: string | undefined, armedHere?: GuardRecord): Promise<{ record: GuardRecord; written: string[] }> {
+    // The guard this very run armed (remote mode confirms its own change) need not be read back: if
+    // anything decided it meanwhile, the claim below loses and says what.
+    const record = armedHere ?? (await this.guard.read());
     if (!record) throw new UserError('Nothing is waiting for confirmation.', undefined, 1);
     if (record.token !== token.trim()) {
       throw new UserError(`That is not the token of the change waiting for confirmation (the token looks like ${record.token.replace(/[a-z0-9]/g, 'x')}).`, 'Copy the token exactly as `bulwark status` or the wizard shows it.', 2);
@@ -362,10 +389,10 @@ export class Engine {
     if (record.status !== 'armed') throw new GuardExpired(record);
     const refusal = checkNewConnection(record, sshConnection);
     if (refusal) throw new UserError(refusal, undefined, 1);
-    const claim = await this.guard.claim(record.id, 'confirmed');
+    // The snapshot is read with the claim (one round trip over SSH); it is used only if the claim wins.
+    const [claim, manifest] = await Promise.all([this.guard.claim(record.id, 'confirmed'), this.store.get(record.snapshotId)]);
     if (!claim.won) throw new GuardExpired((await this.guard.read()) ?? record);
     const step = this.builtStep(record.step);
-    const manifest = await this.store.get(record.snapshotId);
     const written: string[] = [];
     if (manifest && record.pendingFiles.length > 0 && step.confirmedFiles) {
       for (const change of await step.confirmedFiles(this.context(), record.pendingFiles)) {
@@ -374,17 +401,20 @@ export class Engine {
         else manifest.createdDirs = [...(manifest.createdDirs ?? []), ...(await this.host.writeAtomic(change.path, change.after, { mode: change.mode }))];
         written.push(change.path);
       }
-      await this.store.recordWritten(this.host, manifest, []);
     }
     const from = sshConnection ? `a new SSH connection from ${sshConnection.split(' ')[0]}` : 'the console';
-    const decided = await this.guard.update((r) => {
-      r.status = 'confirmed';
-      r.decidedAt = new Date().toISOString();
-      r.decidedBy = `confirmed from ${from}`;
-    });
-    await this.journal.update((draft) => {
-      draft.steps[record.step] = { status: 'confirmed', snapshotId: record.snapshotId, at: new Date().toISOString(), note: `confirmed from ${from}${written.length ? `; saved for boot: ${written.join(', ')}` : ''}` };
-    }, `${record.step} confirmed from ${from}`);
+    // Three independent files (the snapshot, the guard, the journal): written together.
+    const [, decided] = await Promise.all([
+      manifest && written.length > 0 ? this.store.recordWritten(this.host, manifest, []) : null,
+      this.guard.update((r) => {
+        r.status = 'confirmed';
+        r.decidedAt = new Date().toISOString();
+        r.decidedBy = `confirmed from ${from}`;
+      }),
+      this.journal.update((draft) => {
+        draft.steps[record.step] = { status: 'confirmed', snapshotId: record.snapshotId, at: new Date().toISOString(), note: `confirmed from ${from}${written.length ? `; saved for boot: ${written.join(', ')}` : ''}` };
+      }, `${record.step} confirmed from ${from}`),
+    ]);
     if (step.finish) await this.finish(step);
     return { record: decided ?? record, written };
   }
@@ -489,7 +519,10 @@ export class Engine {
       onProgress?.({ phase: 'snapshot', detail: `current state before restoring ${manifest.id}` });
       const pre = await this.store.capture(this.host, manifest.files.map((f) => f.path), { step: manifest.step, label: `before rollback of ${manifest.id}` });
       // The running firewall too, so that undoing this rollback brings bulwark's rules back.
-      if (manifest.firewall && this.host.live) await captureFirewall(this.host, this.store, pre);
+      if (manifest.firewall && this.host.live) {
+        await captureFirewall(this.host, this.store, pre);
+        await this.store.save(pre);
+      }
       await this.journal.update((draft) => {
         draft.inflight = { kind: 'rollback', step: manifest.step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
       }, `rollback of ${manifest.id} started`);

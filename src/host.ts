@@ -58,6 +58,11 @@ export class Host {
     return this.root === '/';
   }
 
+  /** Are requests sent together answered in the order sent? (Remote mode's helper session: yes.) */
+  get pipelined(): boolean {
+    return false;
+  }
+
   /** Where a box path lives on this machine. Box paths are absolute ("/etc/my.cnf"). */
   hostPath(boxPath: string): string {
     if (!path.isAbsolute(boxPath)) throw new Error(`box path must be absolute: ${boxPath}`);

@@ -35,6 +35,11 @@ export interface GuardOptions {
   readonly state?: StateFs;
   /** Confirmation only from a connection on this port (a moved SSH port). */
   readonly confirmPort?: number;
+  /**
+   * Called once every change is in place, before the checks and the arming: remote mode starts its
+   * proof of access (a new SSH login, the slowest part) then, so that it overlaps the rest.
+   */
+  readonly changesInPlace?: () => void;
 }
 
 export interface ApplyInput {
@@ -44,6 +49,8 @@ export interface ApplyInput {
   readonly journal: Journal;
   readonly step: StepId;
   readonly changes: readonly Change[];
+  /** The step's answers, recorded in the journal with the start of the apply (one update, not two). */
+  readonly answers?: unknown;
   readonly verify: () => Promise<VerifyCheck[]>;
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Apply under the dead-man switch: arm the watchdog instead of committing. */
@@ -90,7 +97,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   await refuseIfLinksChangedSincePlan(host, links);
 
   progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
-  const manifest = await store.capture(host, [...allFiles.map((f) => f.path), ...links.map((l) => l.path), ...commands.flatMap((c) => c.creates)], { step, label: `before apply of ${step}` });
+  // Saved below, once the firewall, the sets and the service undo are in it, before anything changes.
+  const manifest = await store.capture(host, [...allFiles.map((f) => f.path), ...links.map((l) => l.path), ...commands.flatMap((c) => c.creates)], { step, label: `before apply of ${step}` }, { save: false });
   if (packages.some((p) => p.action === 'remove') && host.live) {
     const manager = packages[0]!.manager;
     manifest.packages = { manager, removed: packages.filter((p) => p.action === 'remove').flatMap((p) => p.names), listBefore: await store.putText(await installedPackages(host, manager)) };
@@ -102,6 +110,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
   await store.save(manifest);
   await journal.update((draft) => {
+    if (input.answers !== undefined) draft.answers[step] = input.answers as never;
     draft.inflight = { kind: 'apply', step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
   }, `apply of ${step} started (snapshot ${manifest.id})`);
 
@@ -130,19 +139,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     // once (the kernel takes them in parallel: with two families, about half the wait). Every load
     // is waited for, failed or not, before a restore can start.
     for (const change of sets) progress({ phase: 'write', detail: `set ${change.name}: ${change.entries.toLocaleString('en')} networks (filled aside, then swapped in)` });
-    const loads = await Promise.allSettled(sets.map((change) => loadSetScript(host, change.script)));
-    const failedLoad = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');
-    if (failedLoad) throw failedLoad.reason;
-    // Every family's rules are checked before the first is loaded.
-    for (const change of firewall) {
-      progress({ phase: 'validate', detail: `${change.family} rules (iptables-restore --test, jump targets)` });
-      await checkScript(host, change.family, change.script);
-    }
-    for (const change of firewall) {
-      progress({ phase: 'write', detail: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules (one atomic iptables-restore)` });
-      // Checked above, for every family, just before: nothing else loads rules in between.
-      await loadScript(host, change.family, change.script, { checked: true });
-    }
+    await settled(sets.map((change) => loadSetScript(host, change.script)));
+    // Every family's rules are checked before the first is loaded. The families are independent
+    // tables: checked together, then loaded together (over SSH, one round trip each time).
+    for (const change of firewall) progress({ phase: 'validate', detail: `${change.family} rules (iptables-restore --test, jump targets)` });
+    await settled(firewall.map((change) => checkScript(host, change.family, change.script)));
+    for (const change of firewall) progress({ phase: 'write', detail: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules (one atomic iptables-restore)` });
+    // Checked above, for every family, just before: nothing else loads rules in between.
+    await settled(firewall.map((change) => loadScript(host, change.family, change.script, { checked: true })));
     for (const change of files) await validateInstalled(host, change, progress, notes);
     for (const change of services) await runService(host, system, change, progress, notes);
     for (const change of commands) {
@@ -152,17 +156,24 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }
     for (const change of packages.filter((p) => p.action === 'remove')) await runPackages(host, change, progress, notes);
     // What bulwark (and the tools it ran) left, for drift detection at a later rollback.
-    await store.recordWritten(host, manifest, createdDirs);
+    // Recorded while the step verifies (over SSH the two share round trips).
+    const recorded = store.recordWritten(host, manifest, createdDirs);
+    recorded.catch(() => undefined);
+    input.guard?.changesInPlace?.();
     progress({ phase: 'verify', detail: step });
     const checks = await input.verify();
+    await recorded;
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw new UserError(`verification failed: ${failed.map((c) => `${c.label}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, undefined, 1);
     if (input.guard) {
       const guard = await armGuard(input.guard, host, system, store, step, manifest, pending);
+      // The watchdog's pid in the record, and the journal: together.
+      const recorded = new GuardFile(input.guard.stateDir, input.guard.state ?? localStateFs).write(guard);
       await journal.update((draft) => {
         draft.inflight = null;
         draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
       }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${guard.deadline})`);
+      await recorded;
       return { snapshotId: manifest.id, checks, notes, guard };
     }
     await journal.update((draft) => {
@@ -181,6 +192,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }, `apply of ${step} failed and was rolled back`);
     throw new ApplyFailed(step, error, report, manifest.id);
   }
+}
+
+/** Waits for every one of the operations, failed or not, then throws the first failure: a restore
+ *  never starts while a load is still running. */
+async function settled(operations: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(operations);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Restores a snapshot's files and then re-runs the service actions that make programs read them. */
@@ -248,12 +267,16 @@ async function armGuard(options: GuardOptions, host: Host, system: SystemFacts, 
   };
   const state = options.state ?? localStateFs;
   const guard = new GuardFile(options.stateDir, state);
-  await guard.write(record);
   // The rollback is computed now, from the snapshot and the box as the apply left it, and handed to
   // a POSIX sh script on the box: no Node is needed at the deadline.
   const plan = await rollbackPlanFor(host, system, store, manifest, { id: record.id, stateDir: options.stateDir, deadline: record.deadline });
-  record.watchdogPid = await startDeadManSwitch(host, state, plan);
-  await guard.write(record);
+  // The record first, then the switch (it leaves at once if the guard is not armed): sent in this
+  // order, together (over SSH, one round trip).
+  const written = guard.write(record);
+  written.catch(() => undefined);
+  const started = startDeadManSwitch(host, state, plan, written);
+  await written;
+  record.watchdogPid = await started;
   return record;
 }
 

@@ -24,7 +24,11 @@ export async function connectRemote(spec: string, sshOptions: readonly string[],
       state: new RemoteStateFs(host),
       sshConnection: session.sshConnection,
       user: session.user,
-      lockHolder: () => startLockKeeper(host, path.posix.join(stateDir, 'lock')),
+      // The run's helper session owns the lock (no session of its own to open); a keeper otherwise.
+      lockHolder: async () => {
+        const lockFile = path.posix.join(stateDir, 'lock');
+        return (await host.sessionLockOwner(lockFile)) ?? startLockKeeper(host, lockFile);
+      },
       proveAccess: async (port) => {
         const result = await transport.freshExec(['printenv', 'SSH_CONNECTION'], { port, timeoutMs: 20_000 });
         const seen = result.stdout.toString('utf8').trim();

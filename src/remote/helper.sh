@@ -41,7 +41,8 @@
 #   writable DIR          exit 0 when DIR can be written
 #   age FILE              seconds since FILE last changed; "-" when absent
 #   proc PID              "alive STARTTIME" (field 22 of /proc/PID/stat) or "dead"
-#   serve                 answers many requests in one session (see serve() below)
+#   serve                 answers many requests in one session, and owns the lock while it lasts
+#                         (see serve() below)
 #   keeper LOCKFILE       prints "PID STARTTIME" of itself, then waits until its stdin closes (the
 #                         workstation's run ended, or its connection died) and removes LOCKFILE if
 #                         it still names this process: the lock's owner on the box in remote mode
@@ -378,11 +379,22 @@ esac
 # Answered in order on stdout as "CODE OUTLEN ERRLEN", a newline, then OUTLEN bytes of output and
 # ERRLEN bytes of errors. One SSH session then carries a whole run's reads, state writes and
 # read-only commands, each costing one round trip instead of a session of its own.
+# The session is also the lock's owner on the box in remote mode: "own LOCKFILE" names the lock file
+# it answers for; "disown" (the run let the lock go) and the end of the session (the run ended, or its
+# connection died) remove that file if it still names this process.
+# "par PROGRAM ARG..." runs a read-only program in the background, beside the others sent with it
+# (the plan's fail2ban-regex proofs use every core); their answers are sent, in order, at the next
+# "flush" or before the next other request — which therefore still sees the box after them.
 # shellcheck disable=SC2120 # it sets its own positional parameters, from each request
 serve() {
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-serve.XXXXXX") || fail 'cannot make a temporary directory'
-  trap 'rm -rf "$tmp"' EXIT
-  printf 'ready\n'
+  lockfile=
+  pending=
+  n=0
+  trap 'rm -rf "$tmp"; release_lock' EXIT
+  trap 'exit 129' HUP
+  trap 'exit 143' TERM
+  printf 'ready %s %s\n' "$$" "$(start_time $$)"
   while IFS= read -r request; do
     eval "set -- $request"
     kind=$1
@@ -394,15 +406,53 @@ serve() {
       kind=$1
       shift
     fi
+    if [ "$kind" = par ]; then
+      n=$((n + 1))
+      mv -f -- "$tmp/in" "$tmp/in.$n"
+      (
+        ("$@") <"$tmp/in.$n" >"$tmp/out.$n" 2>"$tmp/err.$n"
+        echo "$?" >"$tmp/code.$n"
+      ) &
+      pending="$pending $n"
+      continue
+    fi
+    flush_jobs
+    [ "$kind" = flush ] && continue
     case $kind in
+      own) lockfile=$1; : >"$tmp/out"; : >"$tmp/err" ;;
+      disown) release_lock; : >"$tmp/out"; : >"$tmp/err" ;;
       helper) (main "$@") <"$tmp/in" >"$tmp/out" 2>"$tmp/err" ;;
       run) ("$@") <"$tmp/in" >"$tmp/out" 2>"$tmp/err" ;;
       *) printf 'unknown request %s\n' "$kind" >"$tmp/err"; : >"$tmp/out"; false ;;
     esac
-    code=$?
-    printf '%s %s %s\n' "$code" "$(($(wc -c <"$tmp/out")))" "$(($(wc -c <"$tmp/err")))"
-    cat "$tmp/out" "$tmp/err"
+    answer "$?" "$tmp/out" "$tmp/err"
   done
+}
+
+# The background programs' answers, in the order they were asked for.
+flush_jobs() {
+  [ -n "$pending" ] || return 0
+  wait
+  for job in $pending; do
+    answer "$(cat "$tmp/code.$job" 2>/dev/null || echo 70)" "$tmp/out.$job" "$tmp/err.$job"
+    rm -f -- "$tmp/in.$job" "$tmp/out.$job" "$tmp/err.$job" "$tmp/code.$job"
+  done
+  pending=
+}
+
+# One write for the whole answer: sshd does not set TCP_NODELAY on a session without a terminal, so a
+# second small write would wait a round trip for the first one's acknowledgement (Nagle).
+answer() {
+  {
+    printf '%s %s %s\n' "$1" "$(($(wc -c <"$2")))" "$(($(wc -c <"$3")))"
+    cat "$2" "$3"
+  } >"$tmp/answer"
+  cat "$tmp/answer"
+}
+
+release_lock() {
+  if [ -n "${lockfile:-}" ] && grep -q "\"pid\":$$," "$lockfile" 2>/dev/null; then rm -f -- "$lockfile"; fi
+  lockfile=
 }
 
 # shellcheck disable=SC2119

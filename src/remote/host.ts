@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import type { Command } from '../change.js';
 import { CommandError, UserError } from '../errors.js';
 import { Host, resolveInRoot, type FileMeta, type RunOptions, type RunResult, type WriteOptions } from '../host.js';
+import type { LockHolder } from '../lock.js';
 import { HelperSession } from './session.js';
 import type { ExecResult, SshTransport } from './ssh.js';
 
@@ -249,7 +250,7 @@ export class RemoteHost extends Host {
    * go as a command of its own: no session in this run, an argument with a newline, or the session
    * died (a dropped connection) — then every later request goes the slow, sure way.
    */
-  private async throughSession(kind: 'helper' | 'run', argv: readonly string[], input?: Buffer): Promise<ExecResult | null> {
+  private async throughSession(kind: 'helper' | 'run' | 'par', argv: readonly string[], input?: Buffer): Promise<ExecResult | null> {
     if (!this.persistent || argv.some((arg) => arg.includes('\n'))) return null;
     if (this.session === null) this.session = new HelperSession(this.ssh, this.script);
     if (!this.session.alive) return null;
@@ -275,8 +276,28 @@ export class RemoteHost extends Host {
   }
 
   /** Requests sent together are answered in the order sent (one live helper session carries them). */
-  get pipelined(): boolean {
+  override get pipelined(): boolean {
     return this.persistent && (this.session === null || this.session.alive);
+  }
+
+  /**
+   * The helper session as the owner of bulwark's lock on the box: its pid goes into the lock file,
+   * and it removes that file when the run lets the lock go or ends (its connection dies included).
+   * Null without a live session (the caller starts a keeper of its own instead).
+   */
+  async sessionLockOwner(lockFile: string): Promise<LockHolder | null> {
+    if (!this.persistent) return null;
+    if (this.session === null) this.session = new HelperSession(this.ssh, this.script);
+    const session = this.session;
+    try {
+      await session.started();
+    } catch {
+      return null;
+    }
+    if (!session.alive || !session.owner) return null;
+    // Sent before the caller's O_EXCL create: the session answers in order.
+    void session.request('own', [lockFile]).catch(() => undefined);
+    return { ...session.owner, release: () => void session.request('disown', []).catch(() => undefined) };
   }
 
   /** Ends the helper session (its temporary directory on the box goes with it). */
@@ -505,7 +526,9 @@ export class RemoteHost extends Host {
     // setsid where the box has it (util-linux, busybox), else nohup: either way the program outlives
     // this SSH session and the workstation.
     const script = 'if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null >/dev/null 2>&1 & else nohup "$@" </dev/null >/dev/null 2>&1 & fi; echo $!';
-    const result = await this.ssh.exec(['/bin/sh', '-c', script, 'bulwark-spawn', ...argv]);
+    const spawnArgv = ['/bin/sh', '-c', script, 'bulwark-spawn', ...argv];
+    // Over the helper session when there is one (it rides the round trip of the writes before it).
+    const result = (await this.throughSession('run', spawnArgv)) ?? (await this.ssh.exec(spawnArgv));
     const pid = Number(result.stdout.toString('utf8').trim());
     if (result.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new CommandError({ file: argv[0]!, args: argv.slice(1) }, result.code, result.stderr || 'could not start');
     return pid;
@@ -532,13 +555,17 @@ export class RemoteHost extends Host {
 
   private async runNow(command: Command, options: RunOptions): Promise<RunResult> {
     // A program may change the box (a reload, a package install): forget what was read — unless it
-    // only reads, as every command a plan runs does.
-    if (!readsOnly(command)) this.changed();
+    // only reads, as every command a plan runs does. One that changes only the kernel's tables
+    // leaves the files as they were: only the answers of commands are forgotten.
+    if (changesKernelOnly(command)) this.runs.clear();
+    else if (!readsOnly(command)) this.changed();
     const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
     const argv = env.length > 0 ? ['env', ...env, command.file, ...command.args] : [command.file, ...command.args];
     const input = options.input === undefined ? undefined : Buffer.from(options.input, 'utf8');
     const viaSession = input === undefined || input.length <= SESSION_INPUT_MAX;
-    const result = (viaSession ? await this.throughSession('run', argv, input) : null) ?? (await this.ssh.exec(argv, { input: options.input, timeoutMs: options.timeoutMs ?? 120_000 }));
+    // Read-only programs run side by side on the box (the requests sent with them wait for them all).
+    const kind = readsOnly(command) ? 'par' : 'run';
+    const result = (viaSession ? await this.throughSession(kind, argv, input) : null) ?? (await this.ssh.exec(argv, { input: options.input, timeoutMs: options.timeoutMs ?? 120_000 }));
     const output = { exitCode: result.code, stdout: result.stdout.toString('utf8'), stderr: result.stderr };
     // A shell's "not found" (127) is what a missing program looks like over SSH.
     if (result.code === 127 && options.reject !== false) throw new CommandError(command, undefined, `not found on the box in ${PROGRAM_DIRS_NOTE} or PATH`);
@@ -547,10 +574,18 @@ export class RemoteHost extends Host {
   }
 }
 
+/** Commands that change netfilter's tables or sets and no file: the mirror of the files stays valid. */
+export function changesKernelOnly(command: Command): boolean {
+  return ['iptables', 'ip6tables', 'iptables-restore', 'ip6tables-restore', 'ipset'].includes(command.file.split('/').pop() ?? '') && !readsOnly(command);
+}
+
 /** Commands that read the box and change nothing: the mirror of its files stays valid after them. */
 export function readsOnly(command: Command): boolean {
   const [first = '', second = ''] = command.args;
   switch (command.file.split('/').pop()) {
+    case 'iptables-restore':
+    case 'ip6tables-restore':
+      return command.args.includes('--test') || command.args.includes('-t');
     case 'iptables-save':
     case 'ip6tables-save':
     case 'ss':

@@ -21,6 +21,8 @@ export class HelperSession {
   private readonly waiting: Waiting[] = [];
   private readonly ready: Promise<void>;
   private dead: Error | null = null;
+  /** The helper's pid and start time on the box: the lock's owner for this run. */
+  owner: { pid: number; startTime: string | null } | null = null;
 
   constructor(private readonly transport: SshTransport, script: string) {
     this.child = transport.spawnExec(['/bin/sh', '-c', script, 'bulwark-helper', 'serve']);
@@ -37,7 +39,9 @@ export class HelperSession {
       if (!started) {
         const end = this.buffer.indexOf(0x0a);
         if (end < 0) return;
-        if (this.buffer.subarray(0, end).toString() !== 'ready') return this.fail(new Error('the box-side helper did not start'));
+        const [word, pid, startTime] = this.buffer.subarray(0, end).toString().split(' ');
+        if (word !== 'ready') return this.fail(new Error('the box-side helper did not start'));
+        this.owner = { pid: Number(pid), startTime: startTime || null };
         this.buffer = this.buffer.subarray(end + 1);
         started = true;
         markReady();
@@ -60,7 +64,20 @@ export class HelperSession {
     return this.dead === null;
   }
 
-  async request(kind: 'helper' | 'run', argv: readonly string[], input?: Buffer): Promise<ExecResult> {
+  /** The session started (its owner is known); rejects if it could not. */
+  async started(): Promise<void> {
+    await this.ready;
+  }
+
+  /** "own" / "disown": the lock file this session answers for (see serve() in helper.sh). */
+  /** A "flush" is on its way for the background requests sent in this turn of the event loop. */
+  private flushQueued = false;
+
+  /**
+   * "par": a read-only program the box runs in the background beside the others sent with it; a
+   * "flush" follows at the end of this turn of the event loop, so their answers come back together.
+   */
+  async request(kind: 'helper' | 'run' | 'par' | 'own' | 'disown', argv: readonly string[], input?: Buffer): Promise<ExecResult> {
     await this.ready;
     if (this.dead) throw this.dead;
     if (argv.some((arg) => arg.includes('\n'))) throw new Error('bug: a request with a newline goes as a command of its own');
@@ -72,6 +89,13 @@ export class HelperSession {
       this.waiting.push({ resolve, reject, started: Date.now(), label: `${kind} ${argv.join(' ').slice(0, 100)}`, newTrip });
       const line = `${input !== undefined ? `input ${input.length} ` : ''}${kind} ${argv.map(shellQuote).join(' ')}\n`;
       this.child.stdin!.write(input !== undefined ? Buffer.concat([Buffer.from(line), input]) : line);
+      if (kind === 'par' && !this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(() => {
+          this.flushQueued = false;
+          if (!this.dead) this.child.stdin!.write('flush\n');
+        });
+      }
     });
   }
 
@@ -87,7 +111,7 @@ export class HelperSession {
       const waiting = this.waiting.shift();
       if (!waiting) continue;
       // BULWARK_TRACE_SSH: "#N" starts a round trip, "+" rode along with the one before.
-      if (process.env.BULWARK_TRACE_SSH) process.stderr.write(`bulwark-ssh ${waiting.newTrip ? `#${this.transport.roundTrips}` : '+'} session ${Date.now() - waiting.started} ms exit ${code}: ${waiting.label}\n`);
+      if (process.env.BULWARK_TRACE_SSH) process.stderr.write(`bulwark-ssh ${waiting.newTrip ? `#${this.transport.roundTrips}` : '+'} @${Math.round(performance.now())} session ${Date.now() - waiting.started} ms exit ${code}: ${waiting.label}\n`);
       waiting.resolve({ code, stdout: Buffer.from(stdout), stderr });
     }
   }

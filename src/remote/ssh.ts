@@ -150,7 +150,7 @@ export class SshTransport {
     this.roundTrips++;
     // BULWARK_TRACE_SSH=1: one line per round trip on stderr (the benchmark counts them).
     const t0 = Date.now();
-    const trace = process.env.BULWARK_TRACE_SSH ? (code: number) => process.stderr.write(`bulwark-ssh #${this.roundTrips} ${Date.now() - t0} ms exit ${code}: ${describeRemote(args.at(-1) ?? '')}\n`) : null;
+    const trace = process.env.BULWARK_TRACE_SSH ? (code: number) => process.stderr.write(`bulwark-ssh #${this.roundTrips} @${Math.round(performance.now())} ${Date.now() - t0} ms exit ${code}: ${describeRemote(args.at(-1) ?? '')}\n`) : null;
     return new Promise((resolve, reject) => {
       const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];

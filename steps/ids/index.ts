@@ -85,12 +85,19 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     const running = host.live && installed ? (await host.run({ file: 'fail2ban-client', args: ['ping'] }, { reject: false })).exitCode === 0 : null;
     const journald = host.live ? system.init === 'systemd' && (await host.exists('/run/systemd/journal/socket')) : system.init === 'systemd';
     const authLog = (await firstExisting(host, ['/var/log/auth.log', '/var/log/secure'])) ?? (system.distro.family === 'rhel' ? '/var/log/secure' : '/var/log/auth.log');
+    // Looked up together (over SSH: one round trip for all the logs).
+    const [authLogExists, asterisk, apacheAuth, fail2banLogExists] = await Promise.all([
+      host.exists(authLog),
+      asteriskSource(host),
+      fileSource(host, 'apache-auth', ['/var/log/apache2/error.log', '/var/log/httpd/error_log'], 'no Apache error log'),
+      host.exists('/var/log/fail2ban.log'),
+    ]);
     const sources: Record<Jail, LogSource> = {
-      sshd: (await host.exists(authLog)) ? { jail: 'sshd', logpath: authLog, backend: 'auto' } : journald ? { jail: 'sshd', logpath: null, backend: 'systemd' } : { jail: 'sshd', logpath: authLog, backend: 'auto', missing: `${authLog} does not exist and journald does not run: nothing logs SSH logins (install rsyslog)` },
-      asterisk: await asteriskSource(host),
-      'apache-auth': await fileSource(host, 'apache-auth', ['/var/log/apache2/error.log', '/var/log/httpd/error_log'], 'no Apache error log'),
+      sshd: authLogExists ? { jail: 'sshd', logpath: authLog, backend: 'auto' } : journald ? { jail: 'sshd', logpath: null, backend: 'systemd' } : { jail: 'sshd', logpath: authLog, backend: 'auto', missing: `${authLog} does not exist and journald does not run: nothing logs SSH logins (install rsyslog)` },
+      asterisk,
+      'apache-auth': apacheAuth,
       // fail2ban refuses a jail whose log does not exist: recidive waits for fail2ban's own log.
-      recidive: (await host.exists('/var/log/fail2ban.log')) ? { jail: 'recidive', logpath: '/var/log/fail2ban.log', backend: 'auto' } : { jail: 'recidive', logpath: '/var/log/fail2ban.log', backend: 'auto', missing: 'fail2ban has not written its log yet (/var/log/fail2ban.log): choose recidive once it runs' },
+      recidive: fail2banLogExists ? { jail: 'recidive', logpath: '/var/log/fail2ban.log', backend: 'auto' } : { jail: 'recidive', logpath: '/var/log/fail2ban.log', backend: 'auto', missing: 'fail2ban has not written its log yet (/var/log/fail2ban.log): choose recidive once it runs' },
     };
     // fail2ban looks this server's own name up for every failure (ignoreself): unresolvable
     // locally, each lookup waits on DNS and the bans come late, or not at all.
@@ -124,14 +131,15 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     // --root or before installing, it waits.
     if (!facts.live || !facts.installed) return;
     const host = ctx.host;
-    for (const jail of answers.jails) {
+    // Every jail's proof at once: over SSH they share round trips; on the box they use the cores.
+    await Promise.all(answers.jails.map(async (jail) => {
       const source = facts.sources[jail];
-      if (source.missing || !source.logpath || !(await host.exists(source.logpath))) continue;
+      if (source.missing || !source.logpath || !(await host.exists(source.logpath))) return;
       // With the jail's own settings: Asterisk's date pattern is bulwark's (see jailPlans).
       const args = [...(jail === 'asterisk' ? ['-d', ASTERISK_DATEPATTERN] : []), source.logpath, `/etc/fail2ban/filter.d/${FILTERS[jail]}.conf`];
       const result = await host.run({ file: 'fail2ban-regex', args }, { reject: false, timeoutMs: 600_000 });
       facts.proofs[jail] = parseRegexOutput(result.stdout) ?? { error: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.exitCode}` };
-    }
+    }));
   },
 
   describe(facts: IdsFacts): FactRow[] {

@@ -239,6 +239,51 @@ for (const [name, shell] of Object.entries(SHELLS)) {
       }
     });
 
+    it('over the session, read-only programs sent together run side by side, and what follows sees them done', async () => {
+      // Two read-only programs (by name) that each wait for the other: one after the other, the first
+      // would give up alone after 5 s; side by side, both meet.
+      const rendezvous = (me: string, other: string) =>
+        `#!/bin/sh\n: >"${dir}/${me}-here"\ni=0\nwhile [ ! -e "${dir}/${other}-here" ]; do i=$((i + 1)); [ "$i" -gt 100 ] && { echo alone; exit 1; }; sleep 0.05; done\necho together >"${dir}/${me}-done"\necho together\n`;
+      await fs.writeFile(path.join(bin, 'ss'), rendezvous('ss', 'uname'), { mode: 0o755 });
+      await fs.writeFile(path.join(bin, 'uname'), rendezvous('uname', 'ss'), { mode: 0o755 });
+      const persistent = new RemoteHost(localTransport(shell, bin), undefined, true);
+      try {
+        const [ss, uname, after] = await Promise.all([
+          persistent.run({ file: 'ss', args: ['-H'] }, { reject: false }),
+          persistent.run({ file: 'uname', args: ['-n'] }, { reject: false }),
+          persistent.readText(`${dir}/ss-done`),
+        ]);
+        expect([ss.stdout, uname.stdout]).toEqual(['together\n', 'together\n']);
+        expect(after).toBe('together\n'); // sent after them: answered once they finished
+      } finally {
+        persistent.close();
+        await fs.rm(path.join(bin, 'ss'));
+        await fs.rm(path.join(bin, 'uname'));
+      }
+    });
+
+    it('the helper session owns the lock: the file goes when the run lets it go, or when the session ends', async () => {
+      for (const ending of ['disown', 'session ends'] as const) {
+        const persistent = new RemoteHost(localTransport(shell, bin), undefined, true);
+        const lockFile = `${dir}/lock-${ending.replace(' ', '-')}`;
+        const owner = await persistent.sessionLockOwner(lockFile);
+        expect(owner?.pid).toBeGreaterThan(0);
+        expect(owner?.startTime).toBe((await fs.readFile(`/proc/${owner!.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[19]);
+        // as acquireLock writes it
+        expect(await persistent.helper(['excl', lockFile], Buffer.from(JSON.stringify({ pid: owner!.pid, startTime: owner!.startTime, command: 'apply', since: 'now' })))).toEqual(Buffer.from('created\n'));
+        if (ending === 'disown') {
+          owner!.release?.(lockFile);
+          await persistent.readText(`${dir}/plain.conf`).catch(() => null); // after the disown, in order
+          await expect(fs.access(lockFile)).rejects.toThrow();
+          persistent.close();
+        } else {
+          persistent.close();
+          for (let i = 0; i < 100 && (await fs.access(lockFile).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+          await expect(fs.access(lockFile)).rejects.toThrow();
+        }
+      }
+    });
+
     it('quotes arguments so the box\'s shell passes them on unchanged', async () => {
       const tricky = ["it's", '$(touch /tmp/pwned)', 'a b', '*', '', '`id`', '"q"', 'new\nline'];
       const result = await host.run({ file: 'printf', args: ['%s|', ...tricky] });

@@ -2,7 +2,7 @@
 // mirror of its files stays valid after them).
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { readsOnly } from '../../src/remote/host.js';
+import { changesKernelOnly, readsOnly } from '../../src/remote/host.js';
 import { describeTarget, parseTarget } from '../../src/remote/target.js';
 
 const messageOf = (run: () => unknown): string => {
@@ -45,11 +45,20 @@ describe('parseTarget', () => {
 
 describe('readsOnly', () => {
   it('keeps the mirror after the commands a plan runs, and drops it after anything else', () => {
-    for (const [file, ...args] of [['sshd', '-T'], ['ss', '-H', '-tulpn'], ['iptables-save'], ['iptables', '--version'], ['ipset', 'list', '-n'], ['service', 'ssh', 'status'], ['fail2ban-regex', '/var/log/auth.log', 'f.conf'], ['apache2ctl', '-v']]) {
+    for (const [file, ...args] of [['sshd', '-T'], ['ss', '-H', '-tulpn'], ['iptables-save'], ['iptables', '--version'], ['ipset', 'list', '-n'], ['service', 'ssh', 'status'], ['fail2ban-regex', '/var/log/auth.log', 'f.conf'], ['apache2ctl', '-v'], ['iptables-restore', '--test', '--noflush']]) {
       expect(readsOnly({ file: file!, args }), `${file} ${args.join(' ')}`).toBe(true);
     }
     for (const [file, ...args] of [['service', 'apache2', 'reload'], ['iptables-restore', '--noflush'], ['ipset', 'restore'], ['aide', '--init'], ['apt-get', 'install', 'fail2ban'], ['systemctl', 'disable', 'x'], ['sh', '-c', 'true']]) {
       expect(readsOnly({ file: file!, args }), `${file} ${args.join(' ')}`).toBe(false);
+    }
+  });
+
+  it('keeps the files\' mirror after a change of the kernel\'s tables or sets only', () => {
+    for (const [file, ...args] of [['iptables-restore', '--noflush'], ['ip6tables-restore', '--noflush'], ['ipset', 'restore'], ['ipset', 'destroy', 'bulwark-geo4'], ['/sbin/iptables', '-I', 'INPUT', '1', '-j', 'DROP']]) {
+      expect(changesKernelOnly({ file: file!, args }), `${file} ${args.join(' ')}`).toBe(true);
+    }
+    for (const [file, ...args] of [['iptables-save'], ['iptables-restore', '--test'], ['service', 'netfilter-persistent', 'save'], ['sh', '-c', 'iptables-save > /etc/iptables/rules.v4']]) {
+      expect(changesKernelOnly({ file: file!, args }), `${file} ${args.join(' ')}`).toBe(false);
     }
   });
 });
