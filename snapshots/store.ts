@@ -214,7 +214,8 @@ export class SnapshotStore {
     if (this.known.has(hash)) return;
     const file = this.objectPath(hash);
     // Content-addressed: the same bytes are stored once.
-    if (!(await this.state.exists(file))) await this.state.writeDurable(file, content, 0o600);
+    if (this.state.writeDurableIfAbsent) await this.state.writeDurableIfAbsent(file, content, 0o600);
+    else if (!(await this.state.exists(file))) await this.state.writeDurable(file, content, 0o600);
     this.known.set(hash, content);
   }
 

@@ -1,6 +1,7 @@
 // bulwark's entry point: parse the command line (commander) and hand over. The workflows live in
 // commands.ts; the wizard in ui/. Errors the user can fix print one message and exit 2 (bad input)
 // or 1 (refused); only bugs print a stack trace.
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Answers } from './answers.js';
 import type { StepId } from './change.js';
@@ -54,7 +55,7 @@ async function openEngine(options: GlobalOptions, what: { guarded?: boolean; com
   if (options.root !== '/') throw new UserError('--root and --host cannot be used together.', 'Use --root for the files of a mounted disk, --host for a running box over SSH.');
   if (what.command) throw new UserError(`\`bulwark ${what.command}\` does not work over --host yet.`, 'Run it with bulwark on the box itself. Nothing was changed.');
   const { connectRemote } = await import('./remote/connect.js');
-  const stateDir = options.stateDir ?? '/var/lib/bulwark';
+  const stateDir = path.posix.resolve('/', options.stateDir ?? '/var/lib/bulwark');
   const remote = await connectRemote(options.host, options.sshOption ?? [], stateDir);
   closers.push(() => remote.close());
   const engine = await Engine.open({ root: '/', stateDir, answers, remote: remote.box });

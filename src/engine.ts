@@ -175,6 +175,7 @@ export class Engine {
   }
 
   release(): void {
+    this.unarmedSeen = undefined;
     this.lockHandle?.release();
     this.lockHandle = null;
   }
@@ -200,7 +201,11 @@ export class Engine {
    */
   private async checkGuard(known?: GuardRecord | null): Promise<void> {
     const record = await this.settleGuard(known);
-    if (!record || record.status !== 'armed') return;
+    if (!record || record.status !== 'armed') {
+      // Under our lock no guard can be armed but by this run: the next look need not ask the box.
+      this.unarmedSeen = record;
+      return;
+    }
     if (record.watchdogPid !== undefined && (await this.state.process(record.watchdogPid)).alive) return;
     if (secondsLeft(record) <= 0 || (await this.guard.decided(record.id))) {
       await this.expireGuard(record.id, 'not confirmed before the deadline (the watchdog was gone; undone at the next start)');
@@ -221,8 +226,13 @@ export class Engine {
    * guard-ID.outcome. The next command that reads the state records it — in the guard, the snapshot
    * and the journal — so a rolled-back change never shows as in effect.
    */
+  /** What the recovery under the lock saw: no armed guard (used once, by the apply that follows). */
+  private unarmedSeen: GuardRecord | null | undefined = undefined;
+
   private async settleGuard(known?: GuardRecord | null): Promise<GuardRecord | null> {
-    const record = known === undefined ? await this.guard.read() : known;
+    const seen = this.lockHandle ? this.unarmedSeen : undefined;
+    this.unarmedSeen = undefined;
+    const record = known !== undefined ? known : seen !== undefined ? seen : await this.guard.read();
     if (!record || record.status !== 'armed' || (await this.guard.decided(record.id)) !== 'expired') return record;
     const text = await this.state.readFile(path.posix.join(this.stateDir, `guard-${record.id}.outcome`));
     const outcome = text === null ? null : parseOutcome(text.toString('utf8'));
@@ -395,12 +405,12 @@ export class Engine {
     const step = this.builtStep(record.step);
     const written: string[] = [];
     if (manifest && record.pendingFiles.length > 0 && step.confirmedFiles) {
-      for (const change of await step.confirmedFiles(this.context(), record.pendingFiles)) {
-        if (!manifest.files.some((f) => f.path === change.path)) throw new Error(`bug: ${change.path} was not snapshotted before the change`);
-        if (change.after === null) await this.host.remove(change.path);
-        else manifest.createdDirs = [...(manifest.createdDirs ?? []), ...(await this.host.writeAtomic(change.path, change.after, { mode: change.mode }))];
-        written.push(change.path);
-      }
+      const changes = await step.confirmedFiles(this.context(), record.pendingFiles);
+      for (const change of changes) if (!manifest.files.some((f) => f.path === change.path)) throw new Error(`bug: ${change.path} was not snapshotted before the change`);
+      // Independent files (rules.v4 and rules.v6): written together, over SSH in one round trip.
+      const created = await Promise.all(changes.map(async (change) => (change.after === null ? (await this.host.remove(change.path), []) : this.host.writeAtomic(change.path, change.after, { mode: change.mode }))));
+      manifest.createdDirs = [...new Set([...(manifest.createdDirs ?? []), ...created.flat()])];
+      written.push(...changes.map((change) => change.path));
     }
     const from = sshConnection ? `a new SSH connection from ${sshConnection.split(' ')[0]}` : 'the console';
     // Three independent files (the snapshot, the guard, the journal): written together.

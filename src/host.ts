@@ -292,8 +292,13 @@ export class Host {
       current = path.posix.dirname(current);
     }
     for (const dir of missing) {
-      await fs.mkdir(this.hostPath(dir), { mode: 0o755 });
-      created.push(dir);
+      try {
+        await fs.mkdir(this.hostPath(dir), { mode: 0o755 });
+        created.push(dir);
+      } catch (error) {
+        // Made meanwhile by a write running beside this one: it is that one's to report.
+        if ((error as { code?: string }).code !== 'EEXIST' || (await this.lstat(dir))?.type !== 'dir') throw error;
+      }
     }
     return created;
   }

@@ -27,6 +27,8 @@ export interface StateFs {
   ageMs(file: string): Promise<number | null>;
   /** Is a process with this pid alive on the box, and when did it start (to tell a reused pid apart)? */
   process(pid: number): Promise<{ alive: boolean; startTime: string | null }>;
+  /** Over SSH: writeDurable unless the file exists, in one round trip (content-addressed objects). */
+  writeDurableIfAbsent?(file: string, data: string | Buffer, mode?: number): Promise<void>;
   /** Over SSH: the lock attempt and the read sent together (one round trip); the read counts only if locked. */
   lockThenRead?(lockFile: string, owner: string, file: string): Promise<{ locked: boolean; content: Buffer | null }>;
   /** Over SSH: the write and the unlock sent together; the lock is let go whether the write worked or not. */

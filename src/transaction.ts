@@ -108,11 +108,21 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   // Independent reads: at once. (Each saves the manifest; the save below has everything.)
   await Promise.all([firewall.length > 0 ? captureFirewall(host, store, manifest) : null, sets.length > 0 ? captureSets(host, store, manifest, sets.map((s) => s.name)) : null]);
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
-  await store.save(manifest);
-  await journal.update((draft) => {
-    if (input.answers !== undefined) draft.answers[step] = input.answers as never;
-    draft.inflight = { kind: 'apply', step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
-  }, `apply of ${step} started (snapshot ${manifest.id})`);
+  // The snapshot and the in-flight record together (nothing is changed before both are on disk; a
+  // crash in between leaves a record whose snapshot restores nothing, as nothing was changed).
+  const [saved, started] = await Promise.allSettled([
+    store.save(manifest),
+    journal.update((draft) => {
+      if (input.answers !== undefined) draft.answers[step] = input.answers as never;
+      draft.inflight = { kind: 'apply', step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
+    }, `apply of ${step} started (snapshot ${manifest.id})`),
+  ]);
+  if (saved.status === 'rejected') {
+    // Nothing was changed: the in-flight record goes again, so no later run "recovers" this apply.
+    if (started.status === 'fulfilled') await journal.update((draft) => void (draft.inflight = null));
+    throw saved.reason;
+  }
+  if (started.status === 'rejected') throw started.reason;
 
   const createdDirs: string[] = [];
   try {
@@ -166,15 +176,16 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw new UserError(`verification failed: ${failed.map((c) => `${c.label}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, undefined, 1);
     if (input.guard) {
-      const guard = await armGuard(input.guard, host, system, store, step, manifest, pending);
-      // The watchdog's pid in the record, and the journal: together.
-      const recorded = new GuardFile(input.guard.stateDir, input.guard.state ?? localStateFs).write(guard);
-      await journal.update((draft) => {
-        draft.inflight = null;
-        draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
-      }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${guard.deadline})`);
-      await recorded;
-      return { snapshotId: manifest.id, checks, notes, guard };
+      const guard = guardRecord(input.guard, host, step, manifest, pending);
+      // The journal leaves "in flight" only once the guard record is on disk (from then on the switch,
+      // not a recovery, undoes the change); it is written while the switch starts.
+      const armed = await armGuard(input.guard, guard, host, system, store, manifest, () =>
+        journal.update((draft) => {
+          draft.inflight = null;
+          draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
+        }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${guard.deadline})`),
+      );
+      return { snapshotId: manifest.id, checks, notes, guard: armed };
     }
     await journal.update((draft) => {
       draft.inflight = null;
@@ -243,13 +254,10 @@ export async function restoreSnapshot(
   return report;
 }
 
-/**
- * Arms the dead-man switch: the guard record on disk, then the detached watchdog. From here on the
- * watchdog, not this process, is responsible for undoing the change if nobody confirms it.
- */
-async function armGuard(options: GuardOptions, host: Host, system: SystemFacts, store: SnapshotStore, step: StepId, manifest: Manifest, pending: FileChange[]): Promise<GuardRecord> {
+/** The guard record of a change about to be armed: its token and deadline. */
+function guardRecord(options: GuardOptions, host: Host, step: StepId, manifest: Manifest, pending: FileChange[]): GuardRecord {
   const now = Date.now();
-  const record: GuardRecord = {
+  return {
     id: manifest.id,
     token: newToken(),
     step,
@@ -265,6 +273,14 @@ async function armGuard(options: GuardOptions, host: Host, system: SystemFacts, 
     root: host.root,
     status: 'armed',
   };
+}
+
+/**
+ * Arms the dead-man switch: the guard record on disk, then the detached watchdog, then its pid in the
+ * record. From here on the watchdog, not this process, is responsible for undoing the change if
+ * nobody confirms it.
+ */
+async function armGuard(options: GuardOptions, record: GuardRecord, host: Host, system: SystemFacts, store: SnapshotStore, manifest: Manifest, onRecorded: () => Promise<unknown>): Promise<GuardRecord> {
   const state = options.state ?? localStateFs;
   const guard = new GuardFile(options.stateDir, state);
   // The rollback is computed now, from the snapshot and the box as the apply left it, and handed to
@@ -274,9 +290,12 @@ async function armGuard(options: GuardOptions, host: Host, system: SystemFacts, 
   // order, together (over SSH, one round trip).
   const written = guard.write(record);
   written.catch(() => undefined);
+  const recorded = written.then(onRecorded);
+  recorded.catch(() => undefined);
   const started = startDeadManSwitch(host, state, plan, written);
   await written;
   record.watchdogPid = await started;
+  await Promise.all([guard.write(record), recorded]);
   return record;
 }
 

@@ -19,9 +19,12 @@ export async function connectRemote(spec: string, sshOptions: readonly string[],
     const session = await transport.open();
     const host = new RemoteHost(transport, undefined, true);
     host.warmUp();
+    const state = new RemoteStateFs(host);
+    // The journal and the guard, which every command reads first, ride the first round trip.
+    state.preread([path.posix.join(stateDir, 'session.json'), path.posix.join(stateDir, 'guard.json')]);
     const box: RemoteBox = {
       host,
-      state: new RemoteStateFs(host),
+      state,
       sshConnection: session.sshConnection,
       user: session.user,
       // The run's helper session owns the lock (no session of its own to open); a keeper otherwise.

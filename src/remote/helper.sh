@@ -34,7 +34,8 @@
 #   rmdir DIR             prints "removed" or "kept" (not empty)
 #   chmod MODE PATH
 # bulwark's own state directory (journal, snapshots, lock, guard), in the format the local side writes:
-#   durable FILE MODE     stdin: the content; written to a temp file, synced, renamed over FILE
+#   durable FILE MODE [keep]  stdin: the content; written to a temp file, synced, renamed over FILE
+#                         (with keep: left alone if FILE exists — content-addressed objects)
 #   excl FILE             stdin: the content; creates FILE only if it does not exist (noclobber:
 #                         O_EXCL); prints "created" or "exists"
 #   privdir DIR           makes DIR (0700; parents 0755) and tightens it if looser
@@ -319,6 +320,10 @@ ${real#/}"
     ;;
   durable)
     file=$1 mode=$2
+    if [ "${3:-}" = keep ] && [ -e "$file" ]; then
+      cat >/dev/null
+      exit 0
+    fi
     umask 077
     temp=$(dirname -- "$file")/.$(basename -- "$file").$$.tmp
     cat >"$temp" || { rm -f -- "$temp"; fail "cannot write $temp"; }

@@ -13,12 +13,36 @@ export class RemoteStateFs implements StateFs {
     return (await this.host.helper(args, input === undefined ? undefined : Buffer.isBuffer(input) ? input : Buffer.from(input, 'utf8'))).toString('utf8');
   }
 
+  /** Reads sent ahead (with the run's first round trip), each taken once by the next readFile. */
+  private readonly ahead = new Map<string, Promise<Buffer | null>>();
+
+  /**
+   * Sends the reads now, so that they ride the round trip already on its way: the journal and the
+   * guard, which every command reads first. Read at the start of this run, they are as fresh as any.
+   */
+  preread(files: readonly string[]): void {
+    for (const file of files) {
+      const pending = this.host.readFresh(file);
+      pending.catch(() => undefined);
+      this.ahead.set(file, pending);
+    }
+  }
+
   async readFile(file: string): Promise<Buffer | null> {
+    const ahead = this.ahead.get(file);
+    if (ahead) {
+      this.ahead.delete(file);
+      return ahead;
+    }
     return this.host.readFresh(file);
   }
 
   async writeDurable(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
     await this.call(['durable', file, mode.toString(8)], data);
+  }
+
+  async writeDurableIfAbsent(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
+    await this.call(['durable', file, mode.toString(8), 'keep'], data);
   }
 
   async createExclusive(file: string, data: string): Promise<boolean> {

@@ -51,22 +51,22 @@ export interface FirewallFacts {
 }
 
 export async function detectFirewall(host: Host, system: SystemFacts, sshConnection: string | undefined): Promise<FirewallFacts> {
-  // The programs below are independent of each other: run at once, they cost one wait, not five.
-  const [persist, fromConfig, live, effectiveSsh, trunks] = await Promise.all([
+  // The programs below are independent of each other: run at once, they cost one wait, not six.
+  const [persist, fromConfig, live, effectiveSsh, trunks, kernel] = await Promise.all([
     persistTargets(host, system),
     configInventory(host),
     host.live ? liveInventory(host) : null,
     effectiveSshPorts(host),
     readTrunks(host).then((found) => resolveTrunks(host, found)),
+    host.live ? liveRules(host) : null,
   ]);
-  const missingTools: string[] = [];
+  const missingTools = kernel?.missingTools ?? [];
   const current: Record<IpFamily, string> = { ipv4: '', ipv6: '' };
   let backend: FirewallFacts['backend'] = 'unknown';
   let dialect = iptablesDialect(distributionIptables(system));
-  if (host.live) {
-    for (const tool of ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore']) if (!(await host.findProgram(tool))) missingTools.push(tool);
-    if (missingTools.length === 0) {
-      const [version, ipv4, ipv6] = await Promise.all([host.run({ file: 'iptables', args: ['--version'] }, { reject: false }).then((r) => r.stdout), saveRules(host, 'ipv4'), saveRules(host, 'ipv6')]);
+  if (kernel) {
+    if (kernel.rules) {
+      const { version, ipv4, ipv6 } = kernel.rules;
       backend = version.includes('nf_tables') ? 'nf_tables' : version.includes('legacy') ? 'legacy' : 'unknown';
       dialect = iptablesDialect(/v(\d+\.\d+\.\d+)/.exec(version)?.[1] ?? null);
       Object.assign(current, { ipv4, ipv6 });
@@ -92,6 +92,15 @@ export async function detectFirewall(host: Host, system: SystemFacts, sshConnect
     bootLoader: await bootLoader(host, system),
     admin: parseSshConnection(sshConnection),
   };
+}
+
+/** The running rules and the iptables version, when the tools to read and load them are all there. */
+async function liveRules(host: Host): Promise<{ missingTools: string[]; rules: { version: string; ipv4: string; ipv6: string } | null }> {
+  const missingTools: string[] = [];
+  for (const tool of ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore']) if (!(await host.findProgram(tool))) missingTools.push(tool);
+  if (missingTools.length > 0) return { missingTools, rules: null };
+  const [version, ipv4, ipv6] = await Promise.all([host.run({ file: 'iptables', args: ['--version'] }, { reject: false }).then((r) => r.stdout), saveRules(host, 'ipv4'), saveRules(host, 'ipv6')]);
+  return { missingTools, rules: { version, ipv4, ipv6 } };
 }
 
 /** The iptables a distribution release ships, where it matters for the rules' dialect (CentOS 5). */
