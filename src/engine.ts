@@ -152,7 +152,10 @@ export class Engine {
     const holder = this.remote?.lockHolder();
     holder?.catch(() => undefined);
     try {
-      await Promise.all([this.state.ensurePrivateDir(this.stateDir), this.state.checkWritable(this.stateDir)]);
+      // Over SSH both go together (the box answers in order); here the directory must exist first.
+      const made = this.state.ensurePrivateDir(this.stateDir);
+      if (!this.host.pipelined) await made;
+      await Promise.all([made, this.state.checkWritable(this.stateDir)]);
     } catch (error) {
       void holder?.then((h) => h.release?.(path.posix.join(this.stateDir, 'lock')), () => undefined);
       throw new UserError(`The state directory ${this.stateDir} is not writable: ${(error as Error).message}.`, 'Give a writable directory with --state-dir DIR (bulwark keeps its journal and snapshots there).', 1);

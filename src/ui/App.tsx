@@ -52,6 +52,10 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
     }, 500);
     return () => clearInterval(timer);
   }, [screen.kind, wizard.pollGuard]);
+  // Remote mode: bulwark itself proves access with a new SSH connection while the countdown shows.
+  useEffect(() => {
+    if (screen.kind === 'guard' && engine.remoteMode) void wizard.proveFromHere();
+  }, [screen.kind, engine.remoteMode, wizard.proveFromHere]);
 
   useInput((input, key) => {
     if (wizard.working.current) return; // a transaction is running: it finishes first
@@ -243,6 +247,19 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
         const guard = state.guard;
         if (!guard) return null;
         const left = Math.max(0, Math.ceil((Date.parse(guard.deadline) - now) / 1000));
+        if (engine.remoteMode) {
+          const proof = state.proof;
+          const remoteLines: StyledLine[] = [
+            { text: `Applied on the box. Proving you can still get in: ${left} s left.`, bold: true, color: left > 30 ? 'yellow' : 'red' },
+            { text: '' },
+            ...wrap(`bulwark opens a NEW SSH connection from this machine${guard.confirmPort ? ` on port ${guard.confirmPort}` : ''}, as you would, and confirms the change through it.`, width).map((text) => ({ text })),
+            { text: '' },
+            { text: proof ? `attempt ${proof.attempts}${proof.lastFailed ? ': the last one did not get in, trying again' : '…'}` : 'connecting…', color: proof?.lastFailed ? 'red' : undefined },
+            { text: '' },
+            ...wrap(`If it cannot get in, the box rolls the change back by itself at ${new Date(guard.deadline).toLocaleTimeString()}, even if this machine or its connection goes away. By hand, from a new terminal: bulwark --host ... confirm ${guard.token}`, width).map((text) => ({ text, dim: true })),
+          ];
+          return <ScrollView lines={remoteLines} height={bodyHeight - 1} width={width} color={color} />;
+        }
         const canConfirmHere = checkNewConnection(guard, engine.sshConnection) === null;
         const here = engine.sshConnection ? 'This wizard runs in a NEW SSH connection: logging in worked.' : 'You are at the console (no SSH connection).';
         const lines: StyledLine[] = [
@@ -287,6 +304,7 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
       case 'result':
         return state.outcome?.ok && state.rows.find((r) => r.id === screen.step)?.status === 'applied' ? 'Enter continue · u undo this step · q quit' : 'Enter continue · q quit';
       case 'guard':
+        if (engine.remoteMode) return 'proving access from this machine… · q leave (the deadline still holds on the box)';
         return state.guard && checkNewConnection(state.guard, engine.sshConnection) === null ? 'c confirm here · q leave (the deadline still holds)' : 'waiting for `bulwark confirm` from a new SSH session… · q leave';
       case 'undo-confirm':
         return 'y restore these files · n cancel';

@@ -3,7 +3,7 @@
 import { produce, type Draft } from 'immer';
 import { useCallback, useRef, useState } from 'react';
 import type { Change, StepId } from '../change.js';
-import { DEFAULT_CONFIRM_TIMEOUT, type Engine, type RecoveryReport } from '../engine.js';
+import { DEFAULT_CONFIRM_TIMEOUT, GuardExpired, type Engine, type RecoveryReport } from '../engine.js';
 import { UserError } from '../errors.js';
 import { renderPlan } from '../preview.js';
 import { ApplyFailed, type ProgressEvent } from '../transaction.js';
@@ -62,6 +62,8 @@ export interface WizardState {
   guard: GuardRecord | null;
   /** A guarded change of this session rolled back unconfirmed: the wizard exits with code 3. */
   rolledBackUnconfirmed: boolean;
+  /** Remote mode: bulwark's own proof of access (a new SSH connection from this machine). */
+  proof: { attempts: number; lastFailed: boolean } | null;
 }
 
 function stepRows(engine: Engine): StepRow[] {
@@ -116,6 +118,7 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
       error: null,
       guard: waiting,
       rolledBackUnconfirmed: false,
+      proof: null,
     };
   });
   const stateRef = useRef(state);
@@ -333,6 +336,40 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
     await pollGuard();
   }, [engine, pollGuard, fail]);
 
+  /**
+   * Remote mode: bulwark proves access itself — a NEW SSH connection from this machine, on the port
+   * the change expects — and confirms through it; it keeps trying until the deadline, while the
+   * countdown shows. If it never gets in, the box's own switch rolls back and pollGuard shows that.
+   */
+  const proving = useRef<string | null>(null);
+  const proveFromHere = useCallback(async () => {
+    const guard = stateRef.current.guard;
+    if (!engine.remoteMode || !guard || guard.status !== 'armed' || proving.current === guard.id) return;
+    proving.current = guard.id;
+    const deadline = Date.parse(guard.deadline);
+    for (let attempt = 1; Date.now() < deadline - 500; attempt++) {
+      update((draft) => {
+        draft.proof = { attempts: attempt, lastFailed: draft.proof?.lastFailed ?? false };
+      });
+      const seen = await engine.proveAccess(guard.confirmPort).catch(() => null);
+      const current = stateRef.current;
+      if (current.screen.kind !== 'guard' || current.guard?.id !== guard.id || current.guard.status !== 'armed') return;
+      if (seen !== null) {
+        try {
+          await engine.confirm(guard.token, seen, guard);
+        } catch (error) {
+          if (!(error instanceof GuardExpired)) fail(error);
+        }
+        await pollGuard();
+        return;
+      }
+      update((draft) => {
+        draft.proof = { attempts: attempt, lastFailed: true };
+      });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, Math.max(0, deadline - Date.now()))));
+    }
+  }, [engine, update, pollGuard, fail]);
+
   const skip = useCallback(async () => {
     const open = stateRef.current.open;
     if (!open) return;
@@ -411,5 +448,5 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
     }
   }, [engine, update, refreshRows]);
 
-  return { state, update, openStep, answer, makePlan, apply, skip, goHome, askUndo, undo, working, continueWhenReady, pollGuard, confirmHere };
+  return { state, update, openStep, answer, makePlan, apply, skip, goHome, askUndo, undo, working, continueWhenReady, pollGuard, confirmHere, proveFromHere };
 }

@@ -179,6 +179,52 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     expect(state.steps.find((s) => s.id === 'firewall')?.status).toBe('rolled-back');
   }, 120_000);
 
+  it('the wizard over --host proves access itself with a new connection and confirms, while the countdown shows', async () => {
+    // Given the wizard on the workstation (tmux in the admin's namespace, its socket in our own
+    // directory), driving the box over SSH
+    const socket = `${box.tmp}/wizard-tmux.sock`;
+    const tmux = (args: readonly string[]) => box.admin('tmux', ['-S', socket, ...args], { env: { TERM: 'xterm' }, reject: false });
+    const screen = async () => (await tmux(['capture-pane', '-p', '-t', 'wiz'])).stdout;
+    const waitFor = async (pattern: RegExp, ms = 30_000) => {
+      let last = '';
+      const ok = await eventually(async () => pattern.test((last = await screen())), ms, 100);
+      if (!ok) throw new Error(`the wizard did not show ${String(pattern)}; last screen:\n${last}`);
+      return last;
+    };
+    const press = async (key: string, then: RegExp) => {
+      await tmux(['send-keys', '-t', 'wiz', key]);
+      return waitFor(then);
+    };
+    await tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'wiz', '-x', '80', '-y', '24', process.execPath, BULWARK, ...ssh(), '--confirm-timeout', '60', '--no-color']);
+    try {
+      let home = await waitFor(/Default-deny firewall/);
+      for (let i = 0; i < 12 && !/› \S 3\. Default-deny firewall/.test(home); i++) {
+        await tmux(['send-keys', '-t', 'wiz', /› \S [12]\./.test(home) ? 'Down' : 'Up']);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        home = await screen();
+      }
+      // When the admin opens the firewall step, keeps the suggested ports and applies
+      await press('Enter', /Why this matters[\s\S]*Enter continue/);
+      await press('Enter', /What bulwark found/);
+      await press('Enter', /Which ports should be open/);
+      await press('Enter', /Rate-limit new SSH connections and SIP requests/);
+      await press('Enter', /The changes, exactly as they will be made/);
+      await tmux(['send-keys', '-t', 'wiz', 'a']);
+      // Then bulwark proves access from this machine and confirms, with no command to type
+      const done = await waitFor(/Confirmed: the change stays\./, 60_000);
+      expect(done).not.toMatch(/bulwark confirm [a-z0-9]{4}-/); // nothing asked of the admin
+      const status = await remote(['status', '--json']);
+      const state = JSON.parse(status.stdout) as { lastGuardedChange: { status: string; decidedBy: string } | null; steps: { id: string; status: string }[] };
+      expect(state.lastGuardedChange?.status).toBe('confirmed');
+      expect(state.lastGuardedChange?.decidedBy).toMatch(/confirmed from a new SSH connection from 10\.\d+\.0\.2/);
+      expect(state.steps.find((s) => s.id === 'firewall')?.status).toBe('confirmed');
+      expect(await box.readFile('/etc/iptables/rules.v4')).toContain(':BULWARK-INPUT - [0:0]');
+    } finally {
+      await tmux(['kill-server']);
+    }
+    expect((await remote(['rollback', '--step', 'firewall', '--yes'])).code).toBe(0);
+  }, 180_000);
+
   it('says in one line what is wrong with --host, --root with --host, and an unreachable box', async () => {
     const bad = await box.admin(process.execPath, [BULWARK, '--host', 'root@bad host', 'status'], { reject: false });
     expect(bad.code).toBe(2);
