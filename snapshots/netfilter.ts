@@ -1,11 +1,29 @@
 // The running firewall, read and written through iptables-save / iptables-restore (and their IPv6
-// twins). Used by the firewall step, the transaction, the watchdog and rollback.
-import type { IpFamily, StepId } from '../src/change.js';
+// twins), and what a step owns in it. Used by the steps, the transaction, the dead-man switch and
+// rollback. Ownership is data recorded in each snapshot (its chains, the comment that marks its
+// INPUT rules, whether it sets the policies), so putting a step's part back needs no step's code.
+import type { IpFamily } from '../src/change.js';
 import type { Host } from '../src/host.js';
-import { filterTable, parseSave } from '../steps/firewall/iptables-save.js';
-import { FIREWALL_OWNERSHIP, restoreScript, undefinedTargets, type Ownership } from '../steps/firewall/rules.js';
-import { GEO_OWNERSHIP } from '../steps/geoblock/rules.js';
+import { filterTable, jumpTargets, parseSave, STANDARD_TARGETS, type Table } from '../src/iptables-save.js';
 import type { Manifest, SnapshotStore } from './store.js';
+
+/**
+ * What a step owns in the filter table: its chains, its rules in INPUT (marked by their comment,
+ * "COMMENT" or "COMMENT:fingerprint"), and — for the firewall step only — the built-in chains'
+ * policies. A rollback puts back exactly that and nothing else, so undoing one step never touches
+ * another's rules (nor fail2ban's).
+ */
+export interface FilterOwnership {
+  readonly chains: readonly string[];
+  readonly comment: string;
+  readonly policies: boolean;
+}
+
+/** Does this rule carry the owner's comment ("bulwark" never matches "bulwark-geo")? */
+export function ownsRule(comment: string, rule: string): boolean {
+  const escaped = comment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`--comment "?${escaped}(:[0-9a-f]+)?"?(\\s|$)`).test(rule);
+}
 
 export const FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6'];
 
@@ -40,9 +58,57 @@ export async function captureFirewall(host: Host, store: SnapshotStore, manifest
   manifest.firewall = Object.fromEntries(saved) as Partial<Record<IpFamily, string>>;
 }
 
-/** What the snapshot's step owns in the filter table: a rollback puts back that part only. */
-export function ownershipOf(step: StepId | undefined): Ownership {
-  return step === 'geoblock' ? GEO_OWNERSHIP : FIREWALL_OWNERSHIP;
+/**
+ * What the snapshot's step owns in the filter table: recorded in the snapshot by the apply. Snapshots
+ * written before bulwark recorded it were made by the firewall or the geoblock step: theirs, as they
+ * were then.
+ */
+export function ownershipOf(manifest: Manifest): FilterOwnership {
+  if (manifest.firewallOwner) return manifest.firewallOwner;
+  return manifest.step === 'geoblock'
+    ? { chains: ['BULWARK-GEO'], comment: 'bulwark-geo', policies: false }
+    : { chains: ['BULWARK-INPUT', 'BULWARK-SIPSCAN', 'BULWARK-SIPLIMIT', 'BULWARK-SSHLIMIT', 'BULWARK-SIPCONN'], comment: 'bulwark', policies: true };
+}
+
+/**
+ * The script that puts the owner's part of the filter table back as it was in `saved`: the built-in
+ * policies (if it owns them), its rules in INPUT and its chains. Everything else (fail2ban's bans
+ * added since, Docker's chains) is left as it is now. An empty saved ruleset means ACCEPT policies
+ * and nothing of the owner's.
+ */
+export function restoreScript(current: Table, saved: Table, owner: FilterOwnership): string {
+  const now = filterTable(new Map([['filter', current]]));
+  const before = filterTable(new Map([['filter', saved]]));
+  const owns = (rule: string) => ownsRule(owner.comment, rule);
+  const lines = ['*filter'];
+  if (owner.policies) for (const name of ['INPUT', 'FORWARD', 'OUTPUT']) lines.push(`:${name} ${before.chains.find((c) => c.name === name)?.policy ?? 'ACCEPT'} [0:0]`);
+  for (const rule of now.rules.get('INPUT') ?? []) if (owns(rule)) lines.push(`-D INPUT ${rule}`);
+  for (const chain of owner.chains) {
+    const wasThere = before.chains.some((c) => c.name === chain);
+    const isThere = now.chains.some((c) => c.name === chain);
+    if (isThere || wasThere) lines.push(`:${chain} - [0:0]`);
+    if (isThere && !wasThere) lines.push(`-X ${chain}`);
+  }
+  for (const chain of owner.chains) for (const rule of before.rules.get(chain) ?? []) if (before.chains.some((c) => c.name === chain)) lines.push(`-A ${chain} ${rule}`);
+  (before.rules.get('INPUT') ?? []).forEach((rule, index) => {
+    if (!owns(rule)) return;
+    lines.push(rule.endsWith('-j ACCEPT') ? `-A INPUT ${rule}` : `-I INPUT ${index + 1} ${rule}`);
+  });
+  lines.push('COMMIT');
+  return lines.join('\n') + '\n';
+}
+
+/** Chains a script jumps to that neither it nor the kernel defines. iptables-restore --test misses
+ *  these on the nf_tables backend, so bulwark checks them itself. */
+export function undefinedTargets(script: string, current: Table): string[] {
+  const defined = new Set([...current.chains.map((c) => c.name), ...[...script.matchAll(/^:(\S+)/gm)].map((m) => m[1]!)]);
+  const deleted = new Set([...script.matchAll(/^-X (\S+)/gm)].map((m) => m[1]!));
+  const missing = new Set<string>();
+  for (const line of script.split('\n')) {
+    if (!/^-[AI] /.test(line)) continue;
+    for (const target of jumpTargets(line)) if (!STANDARD_TARGETS.has(target) && (!defined.has(target) || deleted.has(target))) missing.add(target);
+  }
+  return [...missing];
 }
 
 /** The iptables-restore input, per family, that would put the step's part back now (the dead-man switch runs it later). */
@@ -53,7 +119,7 @@ export async function firewallRestoreScripts(host: Host, store: SnapshotStore, m
     if (hash === undefined) continue;
     const saved = filterTable(parseSave(await store.getText(hash)));
     const current = filterTable(parseSave(await saveRules(host, family)));
-    scripts.push({ family, script: restoreScript(current, saved, ownershipOf(manifest.step)) });
+    scripts.push({ family, script: restoreScript(current, saved, ownershipOf(manifest)) });
   }
   return scripts;
 }
@@ -66,7 +132,7 @@ export async function restoreFirewall(host: Host, store: SnapshotStore, manifest
     if (hash === undefined) continue;
     const saved = filterTable(parseSave(await store.getText(hash)));
     const current = filterTable(parseSave(await saveRules(host, family)));
-    await loadScript(host, family, restoreScript(current, saved, ownershipOf(manifest.step)));
+    await loadScript(host, family, restoreScript(current, saved, ownershipOf(manifest)));
     restored.push(family);
   }
   return restored;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { IpFamily, ServiceAction, StepId } from '../src/change.js';
 import { localStateFs, readJsonFrom, type StateFs } from '../src/state-fs.js';
 import type { Host } from '../src/host.js';
+import type { FilterOwnership } from './netfilter.js';
 
 export type FileEntry =
   | { readonly path: string; readonly state: 'absent' }
@@ -30,6 +31,8 @@ export interface Manifest {
   createdDirs?: string[];
   /** The running firewall before the apply: iptables-save text per family, as object hashes. */
   firewall?: Partial<Record<IpFamily, string>>;
+  /** What the step owns in the filter table: what a rollback puts back (snapshots/netfilter.ts). */
+  firewallOwner?: FilterOwnership;
   /** bulwark's kernel sets before the apply: `ipset save` text as an object hash, or null (absent). */
   ipsets?: Record<string, string | null>;
   /** Packages the apply removed, and the installed list before it (an object hash): a restore

@@ -1,6 +1,7 @@
 // A Change is plain data (STYLE.md, Terraform's plans/changes.go): what a step wants done, with the
 // state before and after. Steps produce Change[] and never write; the transaction is the only writer.
 // Rendering a diff happens in preview.ts, never here.
+import type { FilterOwnership } from '../snapshots/netfilter.js';
 
 export type StepId =
   | 'elastix-extras'
@@ -71,6 +72,9 @@ export interface FirewallChange {
   readonly after: string;
   /** The iptables-restore --noflush script that makes the change (touches only bulwark's chains). */
   readonly script: string;
+  /** What the step owns in the filter table: recorded in the snapshot, so a rollback puts back
+   *  exactly that (its chains, its INPUT rules, the policies if it sets them). */
+  readonly owns: FilterOwnership;
   readonly reason: string;
 }
 

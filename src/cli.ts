@@ -47,13 +47,12 @@ function parseTimeout(value: string): number {
 /** Closed when the command ends, whatever happened (the SSH master connection of remote mode). */
 const closers: (() => Promise<void>)[] = [];
 
-async function openEngine(options: GlobalOptions, what: { guarded?: boolean; command?: string } = {}): Promise<Engine> {
+async function openEngine(options: GlobalOptions): Promise<Engine> {
   const { Engine } = await import('./engine.js');
   // The answers file (and the password files it names) are read here, on the admin's machine.
   const answers: Answers | undefined = options.answers ? await (await import('./answers.js')).loadAnswersFile(options.answers) : undefined;
   if (options.host === undefined) return Engine.open({ root: options.root, stateDir: options.stateDir, answers });
   if (options.root !== '/') throw new UserError('--root and --host cannot be used together.', 'Use --root for the files of a mounted disk, --host for a running box over SSH.');
-  if (what.command) throw new UserError(`\`bulwark ${what.command}\` does not work over --host yet.`, 'Run it with bulwark on the box itself. Nothing was changed.');
   const { connectRemote } = await import('./remote/connect.js');
   const stateDir = path.posix.resolve('/', options.stateDir ?? '/var/lib/bulwark');
   const remote = await connectRemote(options.host, options.sshOption ?? [], stateDir);
@@ -190,12 +189,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--from <file-or-url>', 'CSV file or HTTP(S) URL')
     .action(async (opts: { from: string }, command: Command) => {
       const options = globals(command);
-      const engine = await openEngine(options, { command: 'geoblock update' });
+      const engine = await openEngine(options);
       const { updateData } = await import('../steps/geoblock/source.js');
       const io = makeIo(options);
       await engine.lockForWriting('geoblock update');
       try {
-        const report = await updateData(engine.stateDir, opts.from, (message) => io.err(message));
+        // Fetched and checked here; kept in the state directory, on the box in remote mode.
+        const report = await updateData(engine.stateDir, opts.from, (message) => io.err(message), engine.remoteMode ? engine.state : undefined);
         io.out(`Country data updated from ${report.origin}: ${report.lines.ipv4.toLocaleString('en')} IPv4 and ${report.lines.ipv6.toLocaleString('en')} IPv6 ranges (replaced: ${report.replaced.join(', ')}).`);
         io.out('Apply it to the sets with `bulwark apply --step geoblock --yes` (or in the wizard).');
         setExit(EXIT.ok);

@@ -137,7 +137,7 @@ export class Engine {
 
   context(): StepContext {
     const firewall = this.answersFile?.firewall ?? (this.journalError ? undefined : (this.session.answers.firewall as { trustedSources?: string[] } | undefined));
-    return { host: this.host, system: this.system, sshConnection: this.sshConnection, adminUser: this.remote ? this.remote.user : process.env.SUDO_USER || process.env.USER || 'root', stateDir: this.stateDir, trustedSources: firewall?.trustedSources ?? [], sessionAnswers: this.journalError ? {} : (this.session.answers as Record<string, unknown>) };
+    return { host: this.host, system: this.system, sshConnection: this.sshConnection, adminUser: this.remote ? this.remote.user : process.env.SUDO_USER || process.env.USER || 'root', stateDir: this.stateDir, ...(this.remote ? { boxState: this.state } : {}), trustedSources: firewall?.trustedSources ?? [], sessionAnswers: this.journalError ? {} : (this.session.answers as Record<string, unknown>) };
   }
 
   /**

@@ -106,6 +106,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   // Installs first: the files and services that follow belong to them.
   for (const change of packages.filter((p) => p.action === 'install')) await runPackages(host, change, progress, notes);
   // Independent reads: at once. (Each saves the manifest; the save below has everything.)
+  // What the step owns in the filter table goes with the saved rules: a rollback needs nothing else.
+  if (firewall.length > 0) manifest.firewallOwner = firewall[0]!.owns;
   await Promise.all([firewall.length > 0 ? captureFirewall(host, store, manifest) : null, sets.length > 0 ? captureSets(host, store, manifest, sets.map((s) => s.name)) : null]);
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
   // The snapshot and the in-flight record together (nothing is changed before both are on disk; a

@@ -3,6 +3,7 @@
 // steps only through this interface.
 import type { Change, FileChange, StepId } from '../src/change.js';
 import type { Host } from '../src/host.js';
+import type { StateFs } from '../src/state-fs.js';
 import type { SystemFacts } from '../src/system.js';
 
 export interface StepContext {
@@ -14,6 +15,8 @@ export interface StepContext {
   readonly adminUser?: string;
   /** bulwark's state directory (the geo step keeps updated country data there). */
   readonly stateDir: string;
+  /** Remote mode: that directory is on the box, reached through this (the geo step reads its data). */
+  readonly boxState?: StateFs;
   /** The firewall's trusted sources (answers), which other steps must never block either. */
   readonly trustedSources?: readonly string[];
   /** Set by `bulwark audit`: a step may run its slower read-only checks (the integrity check). */

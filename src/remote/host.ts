@@ -238,6 +238,7 @@ export class RemoteHost extends Host {
     // Small inputs (state files, a config file) ride the session too; big ones (a snapshot of a large
     // file, a set of 100,000 networks) get a command of their own, where the box reads them at speed.
     const viaSession = input === undefined || input.length <= SESSION_INPUT_MAX;
+    this.refuseIfLost();
     const result = (viaSession ? await this.throughSession('helper', args, input) : null) ?? (await this.ssh.exec(['/bin/sh', '-c', this.script, 'bulwark-helper', ...args], { input, timeoutMs: 300_000 }));
     if (result.code !== 0) throw new CommandError({ file: 'bulwark-helper', args: [args[0] ?? ''] }, result.code, result.stderr);
     return result.stdout;
@@ -251,14 +252,32 @@ export class RemoteHost extends Host {
    * died (a dropped connection) — then every later request goes the slow, sure way.
    */
   private async throughSession(kind: 'helper' | 'run' | 'par', argv: readonly string[], input?: Buffer): Promise<ExecResult | null> {
+    this.refuseIfLost();
     if (!this.persistent || argv.some((arg) => arg.includes('\n'))) return null;
     if (this.session === null) this.session = new HelperSession(this.ssh, this.script);
-    if (!this.session.alive) return null;
+    if (!this.session.alive) return null; // it never started: one command a request
     try {
       return await this.session.request(kind, argv, input);
-    } catch {
-      return null;
+    } catch (error) {
+      this.refuseIfLost();
+      if (!this.session.wasReady) return null;
+      throw error;
     }
+  }
+
+  /**
+   * The run's helper session died (the connection dropped, or the box's side was killed): with it
+   * went the lock this run held on the box, so nothing more is done from here — no reconnection
+   * behind the admin's back. A change in flight is finished by the next bulwark, which restores its
+   * snapshot from the journal.
+   */
+  private refuseIfLost(): void {
+    if (this.session === null || this.session.alive || !this.session.wasReady) return;
+    throw new UserError(
+      `The connection to the box was lost in the middle of the run (${this.session.deathReason}).`,
+      'Nothing is left half-done: the box kept the journal of what was in flight, and the next `bulwark --host ...` command (from any machine) restores its snapshot. Check the connection, then run bulwark again.',
+      1,
+    );
   }
 
   /**
@@ -565,6 +584,7 @@ export class RemoteHost extends Host {
     const viaSession = input === undefined || input.length <= SESSION_INPUT_MAX;
     // Read-only programs run side by side on the box (the requests sent with them wait for them all).
     const kind = readsOnly(command) ? 'par' : 'run';
+    this.refuseIfLost();
     const result = (viaSession ? await this.throughSession(kind, argv, input) : null) ?? (await this.ssh.exec(argv, { input: options.input, timeoutMs: options.timeoutMs ?? 120_000 }));
     const output = { exitCode: result.code, stdout: result.stdout.toString('utf8'), stderr: result.stderr };
     // A shell's "not found" (127) is what a missing program looks like over SSH.

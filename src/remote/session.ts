@@ -42,6 +42,7 @@ export class HelperSession {
         const [word, pid, startTime] = this.buffer.subarray(0, end).toString().split(' ');
         if (word !== 'ready') return this.fail(new Error('the box-side helper did not start'));
         this.owner = { pid: Number(pid), startTime: startTime || null };
+        this.wasReady = true;
         this.buffer = this.buffer.subarray(end + 1);
         started = true;
         markReady();
@@ -59,9 +60,17 @@ export class HelperSession {
     this.child.stdin!.on('error', () => undefined);
   }
 
-  /** False once the session died (a dropped connection): callers go back to one command a request. */
+  /** False once the session died (a dropped connection). */
   get alive(): boolean {
     return this.dead === null;
+  }
+
+  /** It started once (then died, if it is not alive): a connection lost, not one never made. */
+  wasReady = false;
+
+  /** Why it died, in a few words. */
+  get deathReason(): string {
+    return this.dead?.message ?? 'alive';
   }
 
   /** The session started (its owner is known); rejects if it could not. */

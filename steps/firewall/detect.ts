@@ -5,7 +5,7 @@ import type { Host } from '../../src/host.js';
 import type { SystemFacts } from '../../src/system.js';
 import { FAMILIES, saveRules } from '../../snapshots/netfilter.js';
 import { configInventory, liveInventory, type InventoryEntry } from '../exposure/inventory.js';
-import { filterTable, parseSave } from './iptables-save.js';
+import { filterTable, parseSave } from '../../src/iptables-save.js';
 import { iptablesDialect, type IptablesDialect, type PortRule } from './rules.js';
 import { readTrunks, resolveTrunks, type ResolvedTrunk } from './trunks.js';
 

@@ -5,8 +5,8 @@ import type { Change, FileChange, FirewallChange, IpFamily } from '../../src/cha
 import { FAMILIES } from '../../snapshots/netfilter.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from './detect.js';
-import { BUILTIN_CHAINS, filterTable, parseSave, renderRuleset, renderTable, type Ruleset } from './iptables-save.js';
-import { admits, applyScript, DEFAULT_SIP_LIMIT, desiredChains, familyOf, isApplied, openSipPorts, portRange, predictTable, SIP_LIMITED_METHODS, type FirewallDesign, type PortRule } from './rules.js';
+import { BUILTIN_CHAINS, filterTable, parseSave, renderRuleset, renderTable, type Ruleset } from '../../src/iptables-save.js';
+import { admits, applyScript, DEFAULT_SIP_LIMIT, FIREWALL_OWNERSHIP, desiredChains, familyOf, isApplied, openSipPorts, portRange, predictTable, SIP_LIMITED_METHODS, type FirewallDesign, type PortRule } from './rules.js';
 
 export interface FirewallAnswers {
   allow: { port: number | string; proto: 'tcp' | 'udp'; from?: string[] }[];
@@ -155,6 +155,7 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
           before: renderTable(current),
           after: renderTable(table),
           script: applyScript(current, desired),
+          owns: FIREWALL_OWNERSHIP,
           reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: drop everything but the ports you keep`,
         };
         changes.push(change);

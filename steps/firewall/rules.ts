@@ -9,7 +9,8 @@
 // iptables from CentOS 5's 1.3.5 (which has no --hashlimit-above) to today's.
 import { createHash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import { filterTable, jumpTargets, STANDARD_TARGETS, type Table } from './iptables-save.js';
+import { filterTable, type Table } from '../../src/iptables-save.js';
+import { ownsRule, type FilterOwnership } from '../../snapshots/netfilter.js';
 
 export type Family = 'ipv4' | 'ipv6';
 export type Proto = 'tcp' | 'udp';
@@ -308,20 +309,12 @@ const acceptRule = `-m comment --comment ${COMMENT} -j ACCEPT`;
 
 /** Is this INPUT rule one of the firewall step's (its jump, or its final ACCEPT)? */
 export function isOwnInputRule(rule: string): boolean {
-  return /--comment "?bulwark(:[0-9a-f]+)?"?(\s|$)/.test(rule);
+  return ownsRule(COMMENT, rule);
 }
 
-/**
- * What a step owns in the filter table: its chains, and its rules in INPUT (by their comment). A
- * rollback puts back exactly that and nothing else, so undoing one step never touches another's
- * rules (nor fail2ban's).
- */
-export interface Ownership {
-  readonly chains: readonly string[];
-  readonly ownsInputRule: (rule: string) => boolean;
-}
-
-export const FIREWALL_OWNERSHIP: Ownership = { chains: OWN_CHAINS, ownsInputRule: isOwnInputRule };
+/** What the firewall step owns in the filter table (recorded in its snapshots): its chains, its
+ *  two INPUT rules (by their comment), and the built-in chains' policies. */
+export const FIREWALL_OWNERSHIP: FilterOwnership = { chains: [...OWN_CHAINS], comment: COMMENT, policies: true };
 
 /** What the filter table looks like once the design is applied (for the preview and the persisted file). */
 export function predictTable(current: Table, desired: DesiredChains): Table {
@@ -378,46 +371,6 @@ export function applyScript(current: Table, desired: DesiredChains): string {
   for (const name of SUB_CHAINS) if (existing.has(name) && !desired.chains.some((c) => c.name === name)) lines.push(`:${name} - [0:0]`, `-X ${name}`);
   lines.push('COMMIT');
   return lines.join('\n') + '\n';
-}
-
-/**
- * The script that puts bulwark's part of the filter table back as it was in `saved`: the built-in
- * policies, bulwark's rules in INPUT and its chains. Everything else (fail2ban's bans added since,
- * Docker's chains) is left as it is now. An empty saved ruleset means ACCEPT policies and no bulwark.
- */
-export function restoreScript(current: Table, saved: Table, owner: Ownership = FIREWALL_OWNERSHIP, policies = owner === FIREWALL_OWNERSHIP): string {
-  const now = filterTable(new Map([['filter', current]]));
-  const before = filterTable(new Map([['filter', saved]]));
-  const lines = ['*filter'];
-  // Only the firewall step sets the built-in chains' policies; geo-blocking never changes them.
-  if (policies) for (const name of ['INPUT', 'FORWARD', 'OUTPUT']) lines.push(`:${name} ${before.chains.find((c) => c.name === name)?.policy ?? 'ACCEPT'} [0:0]`);
-  for (const rule of now.rules.get('INPUT') ?? []) if (owner.ownsInputRule(rule)) lines.push(`-D INPUT ${rule}`);
-  for (const chain of owner.chains) {
-    const wasThere = before.chains.some((c) => c.name === chain);
-    const isThere = now.chains.some((c) => c.name === chain);
-    if (isThere || wasThere) lines.push(`:${chain} - [0:0]`);
-    if (isThere && !wasThere) lines.push(`-X ${chain}`);
-  }
-  for (const chain of owner.chains) for (const rule of before.rules.get(chain) ?? []) if (before.chains.some((c) => c.name === chain)) lines.push(`-A ${chain} ${rule}`);
-  (before.rules.get('INPUT') ?? []).forEach((rule, index) => {
-    if (!owner.ownsInputRule(rule)) return;
-    lines.push(rule.endsWith('-j ACCEPT') ? `-A INPUT ${rule}` : `-I INPUT ${index + 1} ${rule}`);
-  });
-  lines.push('COMMIT');
-  return lines.join('\n') + '\n';
-}
-
-/** Chains a script jumps to that neither it nor the kernel defines. iptables-restore --test misses
- *  these on the nf_tables backend, so bulwark checks them itself. */
-export function undefinedTargets(script: string, current: Table): string[] {
-  const defined = new Set([...current.chains.map((c) => c.name), ...[...script.matchAll(/^:(\S+)/gm)].map((m) => m[1]!)]);
-  const deleted = new Set([...script.matchAll(/^-X (\S+)/gm)].map((m) => m[1]!));
-  const missing = new Set<string>();
-  for (const line of script.split('\n')) {
-    if (!/^-[AI] /.test(line)) continue;
-    for (const target of jumpTargets(line)) if (!STANDARD_TARGETS.has(target) && (!defined.has(target) || deleted.has(target))) missing.add(target);
-  }
-  return [...missing];
 }
 
 export interface Probe {

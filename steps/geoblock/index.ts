@@ -11,9 +11,9 @@ import type { CountryRanges } from './csv.js';
 import { compileIndex, countryAddresses } from './compile.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from '../firewall/detect.js';
 import { persistable } from '../firewall/index.js';
-import { parseSave, renderTable } from '../firewall/iptables-save.js';
+import { parseSave, renderTable } from '../../src/iptables-save.js';
 import { ageInDays, ATTRIBUTION, dataSource, loadIndex, STALE_AFTER_DAYS, type DataSource } from './source.js';
-import { addLines, geoApplied, geoApplyScript, geoChainRules, geoFingerprint, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
+import { addLines, GEO_OWNERSHIP, geoApplied, geoApplyScript, geoChainRules, geoFingerprint, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
 
 export interface GeoblockAnswers {
   mode: 'allow' | 'deny';
@@ -71,7 +71,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       const sizes = await Promise.all(FAMILIES.map(async (family) => [family, sets.has(SET_NAMES[family]) ? ((await setSize(ctx.host, SET_NAMES[family])) ?? undefined) : undefined] as const));
       return { sets, setSizes: Object.fromEntries(sizes.filter(([, size]) => size !== undefined)) as Partial<Record<IpFamily, number>> };
     };
-    const [firewall, source, { sets, setSizes }] = await Promise.all([detectFirewall(ctx.host, ctx.system, ctx.sshConnection), dataSource(ctx.stateDir), readSets()]);
+    const [firewall, source, { sets, setSizes }] = await Promise.all([detectFirewall(ctx.host, ctx.system, ctx.sshConnection), dataSource(ctx.stateDir, ctx.boxState), readSets()]);
     const debian = ctx.system.distro.family !== 'rhel';
     const setsPath = debian ? '/etc/iptables/ipsets' : '/etc/sysconfig/ipset';
     const installed = debian ? await ctx.host.exists('/usr/share/netfilter-persistent/plugins.d/10-ipset') : (await ctx.host.exists('/etc/init.d/ipset')) || (await ctx.host.exists('/usr/lib/systemd/system/ipset.service'));
@@ -175,7 +175,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       ruleset.set('filter', table);
       predicted[family] = ruleset;
       if (facts.firewall.live && !inPlace) {
-        changes.push({ kind: 'firewall', step: 'geoblock', family, before: renderTable(current), after: renderTable(table), script: geoApplyScript(current, rules, fingerprint), reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: ${answers.mode === 'allow' ? 'only' : 'not'} ${answers.countries.join(', ')} on ${answers.ports.map(PORT_LABEL).join(', ')}` });
+        changes.push({ kind: 'firewall', step: 'geoblock', family, before: renderTable(current), after: renderTable(table), script: geoApplyScript(current, rules, fingerprint), owns: GEO_OWNERSHIP, reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: ${answers.mode === 'allow' ? 'only' : 'not'} ${answers.countries.join(', ')} on ${answers.ports.map(PORT_LABEL).join(', ')}` });
       }
     }
     if (facts.firewall.live && changes.length === 0) return changes;

@@ -3,8 +3,9 @@
 // in the set — never one rule per network. Replies to the server's own connections, the admin, the
 // trusted sources, loopback and the LAN always pass.
 import { createHash } from 'node:crypto';
-import { filterTable, type Table } from '../firewall/iptables-save.js';
-import { canonicalCidr, familyOf, type Family, type Ownership, type PortRule } from '../firewall/rules.js';
+import { filterTable, type Table } from '../../src/iptables-save.js';
+import { canonicalCidr, familyOf, type Family, type PortRule } from '../firewall/rules.js';
+import { ownsRule, type FilterOwnership } from '../../snapshots/netfilter.js';
 
 export const GEO_CHAIN = 'BULWARK-GEO';
 export const SET_NAMES: Record<Family, string> = { ipv4: 'bulwark-geo4', ipv6: 'bulwark-geo6' };
@@ -17,10 +18,12 @@ const LAN: Record<Family, readonly string[]> = {
 };
 
 export function isOwnGeoRule(rule: string): boolean {
-  return new RegExp(`--comment "?${GEO_COMMENT}(:[0-9a-f]+)?"?(\\s|$)`).test(rule);
+  return ownsRule(GEO_COMMENT, rule);
 }
 
-export const GEO_OWNERSHIP: Ownership = { chains: [GEO_CHAIN], ownsInputRule: isOwnGeoRule };
+/** What geo-blocking owns in the filter table (recorded in its snapshots): its chain and its INPUT
+ *  jump; never the policies. */
+export const GEO_OWNERSHIP: FilterOwnership = { chains: [GEO_CHAIN], comment: GEO_COMMENT, policies: false };
 
 export interface GeoDesign {
   readonly mode: 'allow' | 'deny';

@@ -2,11 +2,14 @@
 // @ip-location-db/geo-whois-asn-country (offline, no network needed), or a newer copy fetched with
 // `bulwark geoblock update --from FILE|URL` into <state-dir>/geo. An update is validated in full
 // before it replaces anything: a broken or truncated download never replaces good data.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { ensurePrivateDir, readJson, writeFileDurable } from '../../src/fsutil.js';
+import { localStateFs, type StateFs } from '../../src/state-fs.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Family } from './cidr.js';
@@ -19,10 +22,13 @@ export const ATTRIBUTION = 'Country data: ip-location-db geo-whois-asn-country, 
 export const STALE_AFTER_DAYS = 90;
 
 export interface DataSource {
+  /** Files of this machine (in remote mode, the copy of the box's data kept in the cache). */
   readonly files: Record<Family, string>;
   /** When the data was made (the package version carries it: 2.3.YYYYMMDDhh). */
   readonly date: string;
   readonly origin: string;
+  /** Where the index of this data is kept, when not in <state-dir>/geo (remote mode: the cache). */
+  readonly indexFile?: string;
 }
 
 interface Meta {
@@ -37,12 +43,46 @@ function geoDir(stateDir: string): string {
   return path.join(stateDir, 'geo');
 }
 
-/** The data bulwark uses now: an update in the state dir if there is one, else the shipped package. */
-export async function dataSource(stateDir: string): Promise<DataSource> {
+/**
+ * The data bulwark uses now: an update in the state dir if there is one, else the shipped package.
+ * `box`: remote mode, where the state directory is on the box — an update kept there is copied once
+ * into this machine's cache (it is compiled here), so the box's console and every workstation use
+ * the same data.
+ */
+export async function dataSource(stateDir: string, box?: StateFs): Promise<DataSource> {
+  if (box) return boxDataSource(stateDir, box);
   const dir = geoDir(stateDir);
   const meta = await readJson<Meta>(path.join(dir, 'meta.json')).catch(() => null);
   if (meta) return { files: { ipv4: path.join(dir, 'ipv4.csv'), ipv6: path.join(dir, 'ipv6.csv') }, date: meta.date, origin: meta.origin };
   return packageSource();
+}
+
+/** This machine's cache of the boxes' country data (remote mode), one directory per data version. */
+function cacheRoot(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'bulwark', 'geo');
+}
+
+async function boxDataSource(stateDir: string, box: StateFs): Promise<DataSource> {
+  const dir = path.posix.join(stateDir, 'geo'); // on the box
+  const metaText = await box.readFile(path.posix.join(dir, 'meta.json'));
+  if (metaText === null) {
+    const shipped = await packageSource();
+    return { ...shipped, indexFile: path.join(cacheRoot(), 'shipped-index.bin') };
+  }
+  const meta = JSON.parse(metaText.toString('utf8')) as Meta;
+  const cached = path.join(cacheRoot(), createHash('sha256').update(metaText).digest('hex').slice(0, 16));
+  if (!(await fs.access(path.join(cached, 'meta.json')).then(() => true, () => false))) {
+    const [ipv4, ipv6] = await Promise.all([box.readFile(path.posix.join(dir, 'ipv4.csv')), box.readFile(path.posix.join(dir, 'ipv6.csv'))]);
+    await keepInCache(cached, { ipv4: ipv4 ?? '', ipv6: ipv6 ?? '' }, metaText);
+  }
+  return { files: { ipv4: path.join(cached, 'ipv4.csv'), ipv6: path.join(cached, 'ipv6.csv') }, date: meta.date, origin: meta.origin, indexFile: path.join(cached, 'index.bin') };
+}
+
+/** The data's files, then its meta last (a directory without meta.json is not used). */
+async function keepInCache(dir: string, files: Record<Family, string | Buffer>, meta: string | Buffer): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const family of ['ipv4', 'ipv6'] as const) await writeFileDurable(path.join(dir, `${family}.csv`), files[family], 0o644);
+  await writeFileDurable(path.join(dir, 'meta.json'), meta, 0o644);
 }
 
 async function packageSource(): Promise<DataSource> {
@@ -82,7 +122,7 @@ export function indexStamp(source: DataSource): string {
  */
 export async function loadIndex(source: DataSource, stateDir: string, onProgress?: (message: string) => void): Promise<GeoIndex> {
   const stamp = indexStamp(source);
-  const kept = path.join(geoDir(stateDir), 'index.bin');
+  const kept = source.indexFile ?? path.join(geoDir(stateDir), 'index.bin');
   for (const file of [shippedIndexPath(), kept]) {
     if (file === null) continue;
     const data = await fs.readFile(file).catch(() => null);
@@ -91,7 +131,7 @@ export async function loadIndex(source: DataSource, stateDir: string, onProgress
   }
   onProgress?.(`indexing the country data (${source.origin}), once per data version`);
   const index = await indexFromCsv(source, stamp);
-  await keepIndex(stateDir, index);
+  await keepIndex(stateDir, index, source.indexFile);
   return index;
 }
 
@@ -100,7 +140,12 @@ async function indexFromCsv(source: DataSource, stamp: string): Promise<GeoIndex
   return buildIndex({ ipv4, ipv6 }, stamp);
 }
 
-async function keepIndex(stateDir: string, index: GeoIndex): Promise<void> {
+async function keepIndex(stateDir: string, index: GeoIndex, file?: string): Promise<void> {
+  if (file !== undefined) {
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    await writeFileDurable(file, serializeIndex(index), 0o644).catch(() => undefined);
+    return;
+  }
   try {
     await fs.access(stateDir);
   } catch {
@@ -155,7 +200,7 @@ export interface UpdateReport {
  * that is cut short (no final newline, fewer bytes than announced, far fewer lines than the data it
  * would replace), and only then replaces the families it holds, atomically.
  */
-export async function updateData(stateDir: string, from: string, onProgress?: (message: string) => void): Promise<UpdateReport> {
+export async function updateData(stateDir: string, from: string, onProgress?: (message: string) => void, box?: StateFs): Promise<UpdateReport> {
   const text = await fetchText(from, onProgress);
   onProgress?.(`validating ${text.length.toLocaleString('en')} bytes`);
   let parsed: CountryRanges;
@@ -165,7 +210,7 @@ export async function updateData(stateDir: string, from: string, onProgress?: (m
     if (error instanceof GeoDataError) throw new UserError(`The country data from ${from} is not usable: ${error.message}. The current data is kept.`, 'Give a CSV of lines "start,end,CC" (the form of ip-location-db\'s geo-whois-asn-country files).', 1);
     throw error;
   }
-  const current = await dataSource(stateDir);
+  const current = await dataSource(stateDir, box);
   const replaced: Family[] = [];
   const lines: Record<Family, string[]> = { ipv4: [], ipv6: [] };
   for (const line of text.split('\n')) {
@@ -183,22 +228,34 @@ export async function updateData(stateDir: string, from: string, onProgress?: (m
     replaced.push(family);
   }
   if (replaced.length === 0) throw new UserError(`${from} holds no address ranges. The current data is kept.`, undefined, 1);
-  const dir = geoDir(stateDir);
-  await ensurePrivateDir(dir);
-  const meta: Meta = { date: new Date().toISOString().slice(0, 10), origin: from, lines: { ipv4: 0, ipv6: 0 } };
+  // A family the download does not hold keeps the data it has now.
+  const contents = {} as Record<Family, string>;
   for (const family of ['ipv4', 'ipv6'] as const) {
-    const target = path.join(dir, `${family}.csv`);
-    if (replaced.includes(family)) await writeFileDurable(target, lines[family].join('\n') + '\n', 0o644);
-    else await fs.copyFile(current.files[family], target).catch(async () => writeFileDurable(target, '', 0o644));
-    meta.lines[family] = await countLines(target);
+    contents[family] = replaced.includes(family) ? lines[family].join('\n') + '\n' : await fs.readFile(current.files[family], 'utf8').catch(() => '');
   }
-  // The meta file last: until it exists, bulwark keeps using the previous data.
-  await writeFileDurable(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', 0o644);
+  const meta: Meta = { date: new Date().toISOString().slice(0, 10), origin: from, lines: { ipv4: countNewlines(contents.ipv4), ipv6: countNewlines(contents.ipv6) } };
+  const metaText = JSON.stringify(meta, null, 2) + '\n';
+  // Where the state directory is: here, or on the box (remote mode). The meta file last: until it
+  // exists, bulwark keeps using the previous data.
+  const place = box ?? localStateFs;
+  const join = box ? path.posix.join : path.join;
+  const dir = join(stateDir, 'geo');
+  await place.ensurePrivateDir(dir);
+  for (const family of ['ipv4', 'ipv6'] as const) await place.writeDurable(join(dir, `${family}.csv`), contents[family], 0o644);
+  await place.writeDurable(join(dir, 'meta.json'), metaText, 0o644);
+  // Remote mode: this machine's cache gets the same bytes now, so the next plan need not fetch them.
+  if (box) await keepInCache(path.join(cacheRoot(), createHash('sha256').update(metaText).digest('hex').slice(0, 16)), contents, metaText);
   // Indexed now, so the next compile does not parse the CSVs.
   onProgress?.('indexing the new data');
-  const source = await dataSource(stateDir);
-  await keepIndex(stateDir, await indexFromCsv(source, indexStamp(source)));
+  const source = await dataSource(stateDir, box);
+  await keepIndex(stateDir, await indexFromCsv(source, indexStamp(source)), source.indexFile);
   return { origin: from, lines: meta.lines, replaced };
+}
+
+function countNewlines(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count++;
+  return count;
 }
 
 async function countLines(file: string): Promise<number> {

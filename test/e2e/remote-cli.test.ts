@@ -2,7 +2,7 @@
 // "old box" over SSH — a sandbox box whose node and python3 fail, with dash as /bin/sh. What is
 // checked is what the box has afterwards: its files byte for byte, its state directory, its rules.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/bulwark-in-box.js';
 import { BULWARK } from '../helpers/cli.js';
@@ -117,6 +117,44 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     const recovered = await remote(['apply', '--step', 'exposure', '--yes']);
     expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
     expect(recovered.stderr).toMatch(/An interrupted apply of htaccess \(pid \d+\) was found and undone: snapshot \S+ restored/);
+    expect(await apacheTree()).toBe(before);
+  }, 180_000);
+
+  it('the SSH connection alone dies in the middle of an apply: the run stops with one message, and the next --host command restores', async () => {
+    const before = await apacheTree();
+    // The workstation's bulwark keeps its control socket in a directory of ours, and pauses four
+    // seconds after the first file it writes (BULWARK_FAULT): the moment to cut its connection.
+    const tmp = `${box.tmp}/workstation-tmp`;
+    mkdirSync(tmp, { recursive: true });
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${tmp}`, 'BULWARK_FAULT=pause-after-write', process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'htaccess', '--yes', '--answers', answers, '--no-color'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    expect(await eventually(async () => /^ {2}write {4}\//m.test(out), 60_000, 20), out + err).toBe(true);
+
+    // When the master connection (its pid from `ssh -O check`) is killed, and only it
+    const control = readdirSync(tmp).find((name) => name.startsWith('bulwark-ssh-'));
+    expect(control, `no control directory in ${tmp}`).toBeDefined();
+    const check = await box.admin('ssh', ['-o', `ControlPath=${tmp}/${control}/master`, '-O', 'check', 'box'], { reject: false });
+    const master = Number(/pid=(\d+)/.exec(check.stderr)?.[1]);
+    expect(master, check.stderr).toBeGreaterThan(0);
+    process.kill(master, 'SIGKILL');
+
+    // Then the run stops with one clear message (no reconnection behind the admin's back, no trace)
+    const code = await exited;
+    expect(code, out + err).toBe(1);
+    expect(err).toMatch(/The connection to the box was lost in the middle of the run/);
+    expect(err).toMatch(/the next `bulwark --host \.\.\.` command \(from any machine\) restores its snapshot/);
+    expect(err).not.toMatch(/at .*\.js:\d+/);
+    // the box kept the record of the apply in flight; its lock went with the connection
+    expect((await box.exec('sh', ['-c', 'grep -q \'"inflight": {\' /var/lib/bulwark/session.json'], { reject: false })).code).toBe(0);
+    expect(await eventually(async () => (await box.exec('test', ['-e', '/var/lib/bulwark/lock'], { reject: false })).code !== 0, 15_000)).toBe(true);
+    // and the next command over --host restores the snapshot: the tree as before, byte for byte
+    const next = await remote(['apply', '--step', 'exposure', '--yes']);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/An interrupted apply of htaccess \(pid \d+\) was found and undone: snapshot \S+ restored/);
     expect(await apacheTree()).toBe(before);
   }, 180_000);
 

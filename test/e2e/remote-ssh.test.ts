@@ -1,6 +1,8 @@
 // The SSH port move from the workstation (`--host`), on a box with no Node or Python: bulwark proves
 // access itself with a NEW connection on the NEW port, confirms through it, and the old port closes.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/bulwark-in-box.js';
 import { BULWARK } from '../helpers/cli.js';
@@ -40,6 +42,42 @@ describe('bulwark --host: moving SSH to another port, confirmed on the new port 
     expect(rolledBack.code, rolledBack.stdout + rolledBack.stderr).toBe(0);
     expect((await box.exec('ipset', ['list', '-n'])).stdout).not.toContain('bulwark-geo');
     expect((await box.exec('iptables-save', [])).stdout).not.toContain('BULWARK-GEO');
+  }, 240_000);
+
+  it('geoblock update over --host: checked here, kept on the box, and what the next plans compile from any workstation', async () => {
+    // Data of the shipped form and size (an update under half the lines it replaces is refused as
+    // cut short): GB holds three TEST-NET networks, other countries single addresses of 192.0.2.128/25.
+    const dataDir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country/package.json'));
+    const shipped = (file: string) => Math.ceil((readFileSync(path.join(dataDir, file), 'utf8').split('\n').length - 1) * 0.55);
+    const [v4Lines, v6Lines] = [shipped('geo-whois-asn-country-ipv4.csv'), shipped('geo-whois-asn-country-ipv6.csv')];
+    const lines: string[] = ['192.0.2.0,192.0.2.127,GB', '198.51.100.0,198.51.100.255,GB', '203.0.113.64,203.0.113.127,GB'];
+    for (let i = 0; lines.length < v4Lines; i++) lines.push(`192.0.2.${128 + (i % 128)},192.0.2.${128 + (i % 128)},${['US', 'FR', 'DE'][i % 3]}`);
+    lines.push('2001:db8:a::,2001:db8:a:ffff:ffff:ffff:ffff:ffff,GB');
+    for (let i = 0; lines.length < v4Lines + v6Lines; i++) lines.push(`2001:db8:1:${i.toString(16)}::,2001:db8:1:${i.toString(16)}:ffff:ffff:ffff:ffff,US`);
+    const csv = `${box.tmp}/countries.csv`;
+    writeFileSync(csv, lines.join('\n') + '\n');
+    const cache = (name: string) => ({ env: { XDG_CACHE_HOME: `${box.tmp}/${name}` } });
+    const withCache = (args: readonly string[], name: string) => box.admin(process.execPath, [BULWARK, ...ssh(), ...args, '--no-color'], { reject: false, timeoutMs: 180_000, ...cache(name) });
+
+    const updated = await withCache(['geoblock', 'update', '--from', csv], 'cache-a');
+    expect(updated.code, updated.stdout + updated.stderr).toBe(0);
+    expect(updated.stdout).toContain(`Country data updated from ${csv}`);
+    // kept on the box, in the state directory, as a run on the box keeps it
+    const meta = JSON.parse(await box.readFile('/var/lib/bulwark/geo/meta.json')) as { origin: string };
+    expect(meta.origin).toBe(csv);
+    expect((await box.readFile('/var/lib/bulwark/geo/ipv4.csv')).split('\n')[0]).toBe('192.0.2.0,192.0.2.127,GB');
+    // the next plan, from this workstation and from one that never saw the update, compiles it
+    for (const name of ['cache-a', 'cache-b']) {
+      const plan = await withCache(['plan', '--step', 'geoblock', '--answers', `${box.tmp}/geo.json`], name);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(2);
+      expect(plan.stdout).toContain('sets bulwark-geo4, bulwark-geo6: 3 IPv4 and 1 IPv6 networks');
+      expect(plan.stdout).toMatch(/GB: 3 IPv4 ranges \(640 addresses\), 1 IPv6 ranges/);
+    }
+    // a bad download changes nothing on the box
+    writeFileSync(`${box.tmp}/bad.csv`, '192.0.2.10,192.0.2.300,US\n');
+    const bad = await withCache(['geoblock', 'update', '--from', `${box.tmp}/bad.csv`], 'cache-a');
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(await box.readFile('/var/lib/bulwark/geo/meta.json'))).toEqual(meta);
   }, 240_000);
 
   it('applies the firewall, then moves SSH to 2222 with passwords off: proved on 2222, 22 closed afterwards', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterTable, parseSave, renderTable } from '../../steps/firewall/iptables-save.js';
+import { filterTable, parseSave, renderTable } from '../../src/iptables-save.js';
 import {
   admits,
   applyScript,
@@ -7,11 +7,11 @@ import {
   desiredChains,
   iptablesDialect,
   isApplied,
+  FIREWALL_OWNERSHIP,
   predictTable,
-  restoreScript,
-  undefinedTargets,
   type FirewallDesign,
 } from '../../steps/firewall/rules.js';
+import { restoreScript, undefinedTargets } from '../../snapshots/netfilter.js';
 import { persistable } from '../../steps/firewall/index.js';
 
 const design: FirewallDesign = {
@@ -253,7 +253,7 @@ describe('apply and restore scripts', () => {
 
   it('restores an empty saved ruleset as ACCEPT policies with no bulwark rules, leaving fail2ban alone', () => {
     const after = predictTable(current, desired);
-    const script = restoreScript(after, filterTable(parseSave('')));
+    const script = restoreScript(after, filterTable(parseSave('')), FIREWALL_OWNERSHIP);
     expect(script).toContain(':INPUT ACCEPT [0:0]');
     expect(script).toContain(`-D INPUT -m comment --comment "bulwark:${desired.fingerprint}" -j BULWARK-INPUT`);
     expect(script).toContain('-D INPUT -m comment --comment bulwark -j ACCEPT');
