@@ -53,7 +53,11 @@ describe('bulwark --host: moving SSH to another port, confirmed on the new port 
     const lines: string[] = ['192.0.2.0,192.0.2.127,GB', '198.51.100.0,198.51.100.255,GB', '203.0.113.64,203.0.113.127,GB'];
     for (let i = 0; lines.length < v4Lines; i++) lines.push(`192.0.2.${128 + (i % 128)},192.0.2.${128 + (i % 128)},${['US', 'FR', 'DE'][i % 3]}`);
     lines.push('2001:db8:a::,2001:db8:a:ffff:ffff:ffff:ffff:ffff,GB');
-    for (let i = 0; lines.length < v4Lines + v6Lines; i++) lines.push(`2001:db8:1:${i.toString(16)}::,2001:db8:1:${i.toString(16)}:ffff:ffff:ffff:ffff,US`);
+    for (let i = 0; lines.length < v4Lines + v6Lines; i++) {
+      const prefix = `2001:db8:${(0x1000 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}`;
+      lines.push(`${prefix}::,${prefix}:ffff:ffff:ffff:ffff,US`);
+    }
+    writeFileSync(`${box.tmp}/geo.json`, JSON.stringify({ geoblock: { mode: 'allow', countries: ['GB'], ports: [{ port: 22, proto: 'tcp' }] } }));
     const csv = `${box.tmp}/countries.csv`;
     writeFileSync(csv, lines.join('\n') + '\n');
     const cache = (name: string) => ({ env: { XDG_CACHE_HOME: `${box.tmp}/${name}` } });
@@ -71,7 +75,7 @@ describe('bulwark --host: moving SSH to another port, confirmed on the new port 
       const plan = await withCache(['plan', '--step', 'geoblock', '--answers', `${box.tmp}/geo.json`], name);
       expect(plan.code, plan.stdout + plan.stderr).toBe(2);
       expect(plan.stdout).toContain('sets bulwark-geo4, bulwark-geo6: 3 IPv4 and 1 IPv6 networks');
-      expect(plan.stdout).toMatch(/GB: 3 IPv4 ranges \(640 addresses\), 1 IPv6 ranges/);
+      expect(plan.stdout).toMatch(/GB: 3 IPv4 ranges \(448 addresses\), 1 IPv6 ranges/);
     }
     // a bad download changes nothing on the box
     writeFileSync(`${box.tmp}/bad.csv`, '192.0.2.10,192.0.2.300,US\n');
