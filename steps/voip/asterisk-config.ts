@@ -54,6 +54,9 @@ export interface AsteriskConfig {
   readonly execs: { readonly file: string; readonly line: number; readonly command: string }[];
   /** Lines Asterisk would reject or ignore (a setting outside any category, an unclosed `[`). */
   readonly problems: { readonly file: string; readonly line: number; readonly text: string }[];
+  /** For each included file: the category open where it was included (FreePBX's
+   *  sip_general_custom.conf continues [general]); null at the top of a file. */
+  readonly includedWithin: Map<string, string | null>;
 }
 
 /**
@@ -152,7 +155,7 @@ export async function loadAsteriskConfig(host: Host, file: string): Promise<Aste
   const main = path.posix.isAbsolute(file) ? file : path.posix.join(ASTERISK_DIR, file);
   const text = await host.readText(main);
   if (text === null) return null;
-  const config: AsteriskConfig = { file: main, files: [], categories: [], missing: [], execs: [], problems: [] };
+  const config: AsteriskConfig = { file: main, files: [], categories: [], missing: [], execs: [], problems: [], includedWithin: new Map() };
   const state: { current: Category | null } = { current: null };
   await readInto(host, config, state, main, text, [main]);
   return config;
@@ -196,6 +199,7 @@ async function readInto(host: Host, config: AsteriskConfig, state: { current: Ca
             if (!item.optional) config.missing.push({ file, line: item.line, target: item.target, optional: false });
             continue;
           }
+          if (!config.includedWithin.has(target)) config.includedWithin.set(target, state.current?.name ?? null);
           await readInto(host, config, state, target, included, [...stack, target]);
         }
         break;
