@@ -87,6 +87,9 @@ export const answersSchema = z.strictObject({
     removePackages: z.optional(z.boolean({ error: BOOLEAN })),
   }, { error: section })),
   exposure: z.optional(exposureAnswers),
+  voip: z.optional(z.strictObject({
+    allowGuests: z.boolean({ error: BOOLEAN }),
+  }, { error: 'expected an object such as {"allowGuests": false}' })),
   firewall: z.optional(
     z.strictObject({
       allow: list(allowRule, 'port rules'),

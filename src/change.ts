@@ -6,6 +6,7 @@ import type { FilterOwnership } from '../snapshots/netfilter.js';
 export type StepId =
   | 'elastix-extras'
   | 'exposure'
+  | 'voip'
   | 'firewall'
   | 'geoblock'
   | 'ids'

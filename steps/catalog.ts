@@ -1,4 +1,4 @@
-// The eight steps by id, title and summary, in the order the wizard walks them. Kept apart from
+// The nine steps by id, title and summary, in the order the wizard walks them. Kept apart from
 // the step modules so that the command line can name and check steps without loading them.
 import type { StepId } from '../src/change.js';
 
@@ -11,6 +11,7 @@ export interface CatalogEntry {
 export const STEP_CATALOG: readonly CatalogEntry[] = [
   { id: 'elastix-extras', title: 'Minimal installation', summary: 'Disable the web apps and daemons an Elastix / Issabel / FreePBX install exposes that you do not use.' },
   { id: 'exposure', title: 'Minimal exposure', summary: 'Bind the services only the box itself uses (database, mail, Asterisk manager) to loopback.' },
+  { id: 'voip', title: 'Toll-fraud hardening', summary: 'Close the holes inside Asterisk that toll fraud uses: guest calls, extension enumeration, weak and default secrets, open AMI.' },
   { id: 'firewall', title: 'Default-deny firewall', summary: 'Block everything, then open only the ports you keep, for IPv4 and IPv6, under a dead-man switch.' },
   { id: 'geoblock', title: 'Geo-blocking', summary: 'Allow SIP and SSH only from the countries your customers are in.' },
   { id: 'ids', title: 'Intrusion detection', summary: 'fail2ban jails proved on your logs, and a file-integrity baseline.' },

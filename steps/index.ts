@@ -9,6 +9,7 @@ import { sslStep } from './ssl/index.js';
 import { sshStep } from './ssh/index.js';
 import { firewallStep } from './firewall/index.js';
 import { geoblockStep } from './geoblock/index.js';
+import { voipStep } from './voip/index.js';
 import type { ComingStep, Step } from './types.js';
 
 export { STEP_IDS } from './catalog.js';
@@ -18,6 +19,7 @@ export type StepEntry = { readonly built: true; readonly step: Step<any, any> } 
 const BUILT: Partial<Record<StepId, Step<any, any>>> = {
   'elastix-extras': extrasStep,
   exposure: exposureStep,
+  voip: voipStep,
   firewall: firewallStep,
   geoblock: geoblockStep,
   ids: idsStep,

@@ -165,10 +165,11 @@ function amiFindings(pbx: PbxConfig): Finding[] {
     const permits = valuesOf(settings, 'permit');
     const fromAnywhere = permits.length === 0 || permits.some((p) => /^0\.0\.0\.0\/(0\.0\.0\.0|0)$/.test(p.value.trim()));
     if (!weak && !fromAnywhere) continue;
-    const problems = [...(weak ? [`weak secret: ${weak.reasons.join('; ')}`] : []), ...(fromAnywhere ? ['permitted from any address'] : [])];
+    const problems = [...(weak ? [`a weak secret (${weak.reasons.join('; ')})`] : []), ...(fromAnywhere ? ['no permit: it may log in from any address'] : [])];
+    const rights = [...new Set(write.value.split(',').map((w) => w.trim().toLowerCase()).filter((w) => DANGEROUS_WRITE.test(w)))];
     findings.push({
       severity: 'high',
-      title: `AMI user ${user.name} may run commands on the box (write = ${write.value.split(',').filter((w) => DANGEROUS_WRITE.test(w)).join(',')}) and is ${problems.join(', ')} (${where(secret ?? write)})`,
+      title: `AMI user ${user.name} may run commands on the box (write = ${rights.join(',')}) and has ${problems.join(', and ')} (${where(secret ?? write)})`,
       why: 'With originate, system or command rights, whoever logs in to the Asterisk manager places calls or runs programs as Asterisk: a default or guessable secret is a way into the whole box.',
       fix: pbx.owners.get(user.file) ? `Change it in ${pbx.owners.get(user.file)!.changeIn}; keep AMI on 127.0.0.1 (the exposure step).` : 'Give the user a new random secret, permit only 127.0.0.1, and keep AMI bound to loopback (the exposure step).',
     });

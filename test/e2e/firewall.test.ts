@@ -402,7 +402,8 @@ describe('the firewall step on a live box (real sshd, real iptables)', () => {
 
     // When the admin opens the firewall step, keeps the suggested ports and applies
     await press('Down', /› ○ 2\. Minimal exposure/);
-    await press('Down', /› ○ 3\. Default-deny firewall/);
+    await press('Down', /› ○ 3\. Toll-fraud hardening/);
+    await press('Down', /› ○ 4\. Default-deny firewall/);
     await press('Enter', /Why this matters[\s\S]*Enter continue/);
     await press('Enter', /What bulwark found/);
     await press('Enter', /Which ports should be open/);

@@ -236,8 +236,8 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     await tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'wiz', '-x', '80', '-y', '24', process.execPath, BULWARK, ...ssh(), '--confirm-timeout', '60', '--no-color']);
     try {
       let home = await waitFor(/Default-deny firewall/);
-      for (let i = 0; i < 12 && !/› \S 3\. Default-deny firewall/.test(home); i++) {
-        await tmux(['send-keys', '-t', 'wiz', /› \S [12]\./.test(home) ? 'Down' : 'Up']);
+      for (let i = 0; i < 12 && !/› \S 4\. Default-deny firewall/.test(home); i++) {
+        await tmux(['send-keys', '-t', 'wiz', /› \S [123]\./.test(home) ? 'Down' : 'Up']);
         await new Promise((resolve) => setTimeout(resolve, 150));
         home = await screen();
       }

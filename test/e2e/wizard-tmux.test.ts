@@ -238,7 +238,8 @@ describe('the wizard in an 80x24 terminal', () => {
     // The list starts on step 1, the minimal installation; every step is built
     expect(home).toMatch(/› ○ 1\. Minimal installation\s+elastix-extras\s+pending/);
     expect(home).toMatch(/○ 2\. Minimal exposure\s+exposure\s+pending/);
-    expect(home).toMatch(/8\. Certificates\s+ssl\s+pending/);
+    expect(home).toMatch(/3\. Toll-fraud hardening\s+voip\s+pending/);
+    expect(home).toMatch(/9\. Certificates\s+ssl\s+pending/);
     expect(home).not.toContain('coming in a later version'); // every step is built
     const checklist = await walkToChecklist();
     expect(checklist).toMatch(/› \[x\] MySQL/);
@@ -273,7 +274,7 @@ describe('the wizard in an 80x24 terminal', () => {
 
     // And back home the step reads as applied
     const after = await terminal.step('Enter', /✔ 2\. Minimal exposure\s+exposure\s+applied/);
-    expect(after).toMatch(/Next: Default-deny firewall\. Press Enter to start/);
+    expect(after).toMatch(/Next: Toll-fraud hardening\. Press Enter to start/);
 
     // And no screen on the way was wider than the terminal, held a tab, or showed a password
     expectScreensFitAndHideSecrets(terminal.screens, ELASTIX_SECRETS);
@@ -317,8 +318,8 @@ describe('the wizard in an 80x24 terminal', () => {
     await walkToChecklist();
     await terminal.step('Enter', 'The changes, exactly as they will be made');
     await terminal.step('a', 'applied and verified');
-    // Back home the cursor offers the next step (the firewall); the admin moves up to the applied one.
-    await terminal.step('Enter', /› ○ 3\. Default-deny firewall/);
+    // Back home the cursor offers the next step (toll-fraud hardening); the admin moves up to the applied one.
+    await terminal.step('Enter', /› ○ 3\. Toll-fraud hardening/);
     await terminal.step('Up', /› ✔ 2\. Minimal exposure\s+exposure\s+applied/);
     expect(await snapshotTree(root)).not.toEqual(pristineTree);
 
@@ -392,12 +393,31 @@ describe('the wizard in an 80x24 terminal', () => {
     expectScreensFitAndHideSecrets(terminal.screens, DEBIAN_SECRETS);
   });
 
+  it('toll-fraud hardening: explained for a first-time admin, asks about guests, writes only the file FreePBX leaves alone, and shows no secret', async () => {
+    // Given the Elastix box (stock AMI secret, an extension whose secret is its number)
+    const { root, state } = await box('elastix-centos5');
+    terminal.start(['--root', root, '--state-dir', state]);
+    await cursorTo(3);
+    const why = await terminal.step('Enter', /Why this matters[\s\S]*Enter continue/);
+    expect(why).toMatch(/Toll fraud/);
+    const found = await terminal.step('Enter', 'What bulwark found');
+    expect(found).toMatch(/chan_sip\s+\d+ peer\(s\)/);
+    expect(found).toMatch(/Findings\s+\d+ high/);
+    await terminal.step('Enter', /Must anyone call this PBX by its SIP address without an account/);
+    const review = await terminal.step('Enter', 'The changes, exactly as they will be made');
+    expect(review).toContain('sip_general_custom.conf');
+    expect(review).not.toContain('sip_additional.conf');
+    await terminal.step('a', 'applied and verified');
+    expect(await readFile(path.join(root, 'etc/asterisk/sip_general_custom.conf'), 'utf8')).toMatch(/^useragent=PBX$/m);
+    expectScreensFitAndHideSecrets(terminal.screens, [...ELASTIX_SECRETS, 'secret=100', 'k7Qv2mX9pL']);
+  });
+
   it('a second login: the password is typed hidden, hashed into the file, and shown nowhere', async () => {
     // Given the Debian box, where A2Billing's admin pages are in the docroot
     const { root, state } = await box('debian12-a2billing');
     const password = 'Typed-In-The-Wizard-77';
     terminal.start(['--root', root, '--state-dir', state]);
-    await cursorTo(6);
+    await cursorTo(7);
     await terminal.step('Enter', /Why this matters[\s\S]*Enter continue/);
     await terminal.step('Enter', 'What bulwark found');
     // The admin pages found are suggested

@@ -171,7 +171,7 @@ describe('bad input changes nothing and exits 2 with one clear message', () => {
   });
 
   it('an unknown step, an unknown option, apply without --yes', async () => {
-    await expectRefused(['plan', '--step', 'firewal', ...g()], /--step: unknown step "firewal" \(accepted: elastix-extras, exposure, firewall/);
+    await expectRefused(['plan', '--step', 'firewal', ...g()], /--step: unknown step "firewal" \(accepted: elastix-extras, exposure, voip, firewall/);
     await expectRefused(['plan', '--frobnicate', ...g()], /unknown option '--frobnicate'/);
     await expectRefused(['apply', ...g()], /needs --yes/);
   });

@@ -30,7 +30,7 @@ describe('answers file validation', () => {
 
   it('names an unknown key and lists the accepted ones', () => {
     expect(messageFor({ exposure: { loopbackOnly: [], bindAll: true } })).toBe('answers file a.json: unknown key "bindAll" in exposure (accepted: loopbackOnly)');
-    expect(messageFor({ exposre: {} })).toMatch(/unknown key "exposre" \(accepted: elastix-extras, exposure, firewall/);
+    expect(messageFor({ exposre: {} })).toMatch(/unknown key "exposre" \(accepted: elastix-extras, exposure, voip, firewall/);
   });
 
   it('names the field and the accepted form for a wrong value', () => {

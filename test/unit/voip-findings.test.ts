@@ -108,7 +108,7 @@ describe('voipFindings', () => {
     const ami = findings.find((f) => f.title.startsWith('AMI user admin'))!;
     expect(ami.severity).toBe('high');
     expect(ami.title).toContain('write = system,originate');
-    expect(ami.title).toContain('permitted from any address');
+    expect(ami.title).toContain('no permit: it may log in from any address');
     expect(findings.some((f) => f.title.startsWith('AMI user monitor'))).toBe(false);
     expect(titles).toContain('low useragent = Asterisk PBX 1.8.32 tells scanners what this PBX runs (/etc/asterisk/sip.conf:4)');
     expect(titles).toContain('info sippeers come from a database (mysql, /etc/asterisk/extconfig.conf:2): those peers were not checked');
@@ -157,5 +157,30 @@ describe('the [general] plan', () => {
     const done = await boxWith({ 'sip.conf': after });
     const again = await readPbx(done);
     expect(generalEdits(again, generalTarget(again)!, defaultGeneral({ allowGuests: false }))).toEqual([]);
+  });
+});
+
+describe('parseSipSettings', () => {
+  it('reads what chan_sip\'s `sip show settings` says of guests, auth rejects and the user agent', async () => {
+    const { parseSipSettings } = await import('../../steps/voip/index.js');
+    // Recorded from chan_sip's CLI (Asterisk 13), abridged: the lines around the ones read.
+    const output = [
+      '',
+      'Global Settings:',
+      '----------------',
+      '  UDP Bindaddress:        0.0.0.0:5060',
+      '  Allow unknown access:   No',
+      '  Allow subscriptions:    Yes',
+      '  Call to non-local dom.: Yes',
+      '  URI user is phone no:   No',
+      '  Our auth realm          asterisk',
+      '  Realm. auth:            No',
+      '  Always auth rejects:    Yes',
+      '  User Agent:             PBX',
+      '  MWI checking interval:  10 secs',
+    ].join('\n');
+    expect(parseSipSettings(output)).toEqual({ allowGuest: false, alwaysAuthReject: true, userAgent: 'PBX' });
+    expect(parseSipSettings(output.replace('Allow unknown access:   No', 'Allow unknown access:   Yes'))?.allowGuest).toBe(true);
+    expect(parseSipSettings('No such command \'sip show settings\' (type \'core show help sip show\' for other possible commands)')).toBeNull();
   });
 });

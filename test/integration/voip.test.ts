@@ -1,0 +1,113 @@
+// The voip step on the three fixture roots (`--root`): what it finds in each PBX's real layout —
+// FreePBX's generated files on Elastix, a hand-made sip.conf on the Issabel root, PJSIP and
+// A2Billing's AMI user on Debian — with no secret in any output (text or --json); the change goes
+// into the file the PBX leaves alone, a second plan has nothing to do, and a rollback gives back the
+// tree byte for byte.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bulwark } from '../helpers/cli.js';
+import { snapshotTree } from '../helpers/fixture.js';
+import { cliOutput, fixtureRoots, rootArgs } from '../helpers/fixture-roots.js';
+
+const roots = fixtureRoots();
+/** Every secret the fixtures' Asterisk files hold: none may appear in any output. */
+const SECRETS = ['elastix456', 'mycode', 'tr4nkS3cret', 'k7Qv2mX9pL', 'secret=100', 'secret = 100'];
+
+function expectNoSecret(text: string): void {
+  for (const secret of SECRETS) expect(text, `"${secret}" was shown`).not.toContain(secret);
+}
+
+describe('the voip step on fixture roots', () => {
+  it('elastix-centos5: finds the stock AMI secret and the weak extension, changes only sip_general_custom.conf, and rolls back byte for byte', async () => {
+    const { root, state } = await roots.box('elastix-centos5');
+    const g = rootArgs(root, state);
+    const pristine = await snapshotTree(root);
+
+    const audit = await bulwark(['audit', '--step', 'voip', '--json', ...g]);
+    expect(audit.code, cliOutput(audit)).toBe(0);
+    expectNoSecret(cliOutput(audit));
+    const findings = (JSON.parse(audit.stdout) as { steps: { findings: { severity: string; title: string; fix: string }[] }[] }).steps[0]!.findings;
+    expect(findings.find((f) => f.title.startsWith('AMI user admin'))).toMatchObject({ severity: 'high' });
+    expect(findings.find((f) => f.title.startsWith('AMI user admin'))!.title).toContain("a well-known default (Elastix's stock AMI secret)");
+    const extension = findings.find((f) => f.title.startsWith('SIP peer 100: weak secret'))!;
+    expect(extension.severity).toBe('high');
+    expect(extension.fix).toContain('the PBX web interface'); // sip_additional.conf is FreePBX's
+    const text = await bulwark(['audit', '--step', 'voip', '--no-color', ...g]);
+    expectNoSecret(cliOutput(text));
+
+    const plan = await bulwark(['plan', '--step', 'voip', '--no-color', ...g]);
+    expect(plan.code, cliOutput(plan)).toBe(2);
+    expectNoSecret(cliOutput(plan));
+    expect(plan.stdout).toContain('+++ b/etc/asterisk/sip_general_custom.conf');
+    expect(plan.stdout).not.toContain('b/etc/asterisk/sip_additional.conf');
+    expect(plan.stdout).not.toContain('b/etc/asterisk/sip_general_additional.conf');
+
+    const applied = await bulwark(['apply', '--step', 'voip', '--yes', ...g]);
+    expect(applied.code, cliOutput(applied)).toBe(0);
+    expectNoSecret(cliOutput(applied));
+    expect(await fs.readFile(path.join(root, 'etc/asterisk/sip_general_custom.conf'), 'utf8')).toMatch(/^useragent=PBX$/m);
+    // the generated files are exactly as they were
+    const changed = (await snapshotTree(root)).filter((entry) => !pristine.includes(entry));
+    expect(changed.every((entry) => entry.includes('etc/asterisk/sip_general_custom.conf')), changed.join('\n')).toBe(true);
+
+    const again = await bulwark(['plan', '--step', 'voip', '--no-color', ...g]);
+    expect(again.code, cliOutput(again)).toBe(0);
+    expect(again.stdout).toContain('nothing to do');
+
+    expect((await bulwark(['rollback', '--step', 'voip', '--yes', ...g])).code).toBe(0);
+    expect(await snapshotTree(root)).toEqual(pristine);
+    // and the state directory keeps no secret either
+    for (const file of await fs.readdir(state, { recursive: true })) {
+      const full = path.join(state, String(file));
+      if ((await fs.stat(full)).isFile() && !String(file).includes('objects')) expectNoSecret(await fs.readFile(full, 'utf8'));
+    }
+  });
+
+  it('issabel-centos7: a hand-made sip.conf gets the three settings in [general]; its diff, which would show peers, is never printed', async () => {
+    const { root, state } = await roots.box('issabel-centos7');
+    const g = rootArgs(root, state);
+    const pristine = await snapshotTree(root);
+    const plan = await bulwark(['plan', '--step', 'voip', '--no-color', ...g]);
+    expect(plan.code, cliOutput(plan)).toBe(2);
+    expectNoSecret(cliOutput(plan));
+    const json = await bulwark(['plan', '--step', 'voip', '--json', ...g]);
+    expectNoSecret(cliOutput(json));
+
+    expect((await bulwark(['apply', '--step', 'voip', '--yes', ...g])).code).toBe(0);
+    const sip = await fs.readFile(path.join(root, 'etc/asterisk/sip.conf'), 'utf8');
+    const general = sip.slice(sip.indexOf('[general]'), sip.indexOf('#include'));
+    expect(general).toMatch(/^allowguest = no$/m);
+    expect(general).toMatch(/^alwaysauthreject = yes$/m);
+    expect(general).toMatch(/^useragent = PBX$/m);
+    const audit = JSON.parse((await bulwark(['audit', '--step', 'voip', '--json', ...g])).stdout) as { steps: { findings: { title: string }[] }[] };
+    expect(audit.steps[0]!.findings.map((f) => f.title).filter((t) => /allowguest|alwaysauthreject|user agent/.test(t))).toEqual([]);
+    expect((await bulwark(['rollback', '--step', 'voip', '--yes', ...g])).code).toBe(0);
+    expect(await snapshotTree(root)).toEqual(pristine);
+  });
+
+  it('debian12-a2billing: PJSIP and A2Billing\'s sample AMI user are reported; with no chan_sip there is nothing to change', async () => {
+    const { root, state } = await roots.box('debian12-a2billing');
+    const g = rootArgs(root, state);
+    const audit = await bulwark(['audit', '--step', 'voip', '--json', ...g]);
+    expect(audit.code, cliOutput(audit)).toBe(0);
+    expectNoSecret(cliOutput(audit));
+    const titles = (JSON.parse(audit.stdout) as { steps: { findings: { severity: string; title: string }[] }[] }).steps[0]!.findings.map((f) => `${f.severity} ${f.title}`);
+    expect(titles.some((t) => t.startsWith("high AMI user myasterisk may run commands on the box") && t.includes("A2Billing's sample AMI secret"))).toBe(true);
+    expect(titles.some((t) => t.startsWith('medium PJSIP auth carrier: weak secret'))).toBe(true);
+    const plan = await bulwark(['plan', '--step', 'voip', '--no-color', ...g]);
+    expect(plan.code, cliOutput(plan)).toBe(0);
+    expect(plan.stdout).toContain('No sip.conf: chan_sip is not configured');
+  });
+
+  it('refuses a wrong answer naming the field, changing nothing', async () => {
+    const { root, state } = await roots.box('elastix-centos5');
+    const answers = path.join(await roots.temp('bulwark-answers-'), 'a.json');
+    await fs.writeFile(answers, JSON.stringify({ voip: { allowGuests: 'no' } }));
+    const pristine = await snapshotTree(root);
+    const result = await bulwark(['apply', '--step', 'voip', '--yes', '--answers', answers, ...rootArgs(root, state)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/voip\.allowGuests: expected true or false/);
+    expect(await snapshotTree(root)).toEqual(pristine);
+  });
+});
