@@ -89,6 +89,8 @@ export const answersSchema = z.strictObject({
   exposure: z.optional(exposureAnswers),
   voip: z.optional(z.strictObject({
     allowGuests: z.boolean({ error: BOOLEAN }),
+    newSecrets: z.optional(list(z.string({ error: 'expected a peer name' }), 'peer names')),
+    permit: z.optional(list(cidr, 'addresses or CIDRs')),
   }, { error: 'expected an object such as {"allowGuests": false}' })),
   firewall: z.optional(
     z.strictObject({

@@ -282,7 +282,8 @@ export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiti
           draft.outcome = {
             ok: true,
             title: `${step.title}: applied and verified (snapshot ${result?.snapshotId ?? '-'}).`,
-            lines: [...(result?.notes ?? []).map((n) => `note: ${n}`), `Undo it any time: press u on the step list, or run \`bulwark rollback --step ${open.id}\`.`],
+            // What the step says after an apply (the ssl step's CSR, the voip step's new secrets, shown once).
+            lines: [...(step.afterApply?.(open.facts, open.answers) ?? []), ...(result?.notes ?? []).map((n) => `note: ${n}`), `Undo it any time: press u on the step list, or run \`bulwark rollback --step ${open.id}\`.`],
             checks: result?.checks ?? [],
           };
         });

@@ -183,6 +183,11 @@ function fingerprintFindings(pbx: PbxConfig): Finding[] {
     const setting = valueOf(generalSettings(pbx.sip), key);
     if (setting && /asterisk|freepbx|elastix|issabel|\d+\.\d+/i.test(setting.value)) found.push(setting);
   }
+  // PJSIP's [global] (type=global) user_agent, when it names the software or a version.
+  for (const global of pjsipObjects(pbx.pjsip, 'global')) {
+    const agent = valueOf(global.settings, 'user_agent');
+    if (agent && /asterisk|freepbx|elastix|issabel|\d+\.\d+/i.test(agent.value)) found.push(agent);
+  }
   const useragentSet = valueOf(generalSettings(pbx.sip), 'useragent');
   const findings: Finding[] = found.map((setting) => ({
     severity: 'low' as const,

@@ -2,7 +2,8 @@
 // answered alike, a neutral user agent. Each setting goes into the one file the PBX leaves alone —
 // FreePBX / IssabelPBX / Elastix: sip_general_custom.conf, which sip.conf includes inside [general];
 // a hand-made box: sip.conf itself — never into a file a generator rewrites. Pure.
-import { setInSection } from '../exposure/asterisk-conf.js';
+import ipaddr from 'ipaddr.js';
+import { parseAsteriskConf, setInSection } from '../exposure/asterisk-conf.js';
 import { stripComments, type AsteriskConfig } from './asterisk-config.js';
 import { generalSettings, type PbxConfig } from './pbx.js';
 
@@ -85,4 +86,30 @@ export function defaultGeneral(answers: { allowGuests: boolean }): [string, stri
 /** Does the config as read already have no guests, reject alike and a neutral agent? */
 export function generalInEffect(config: AsteriskConfig | null, key: string): string | undefined {
   return generalSettings(config).filter((s) => s.key.toLowerCase() === key).at(-1)?.value;
+}
+
+/**
+ * Lines added at the end of the last `[section]` of that name in the file (after its last entry),
+ * every other byte kept: for options that repeat (deny, permit), where order matters.
+ */
+export function appendToSection(text: string, section: string, lines: readonly string[]): string {
+  const target = parseAsteriskConf(text).sections.filter((s) => s.name.toLowerCase() === section.toLowerCase()).pop();
+  if (!target) return text;
+  const all = text.split('\n');
+  all.splice(target.lastContentLine + 1, 0, ...lines);
+  return all.join('\n');
+}
+
+/**
+ * An extension's ACL, as chan_sip reads it (the last matching rule decides): everyone denied, then
+ * the networks permitted. IPv4 networks in address/netmask form, which every chan_sip reads
+ * (Asterisk 1.4 included); IPv6 ones as written (Asterisk 1.8 and later).
+ */
+export function aclLines(networks: readonly string[]): string[] {
+  const permits = networks.map((network) => {
+    const [address, prefix] = ipaddr.parseCIDR(network.includes('/') ? network : `${network}/${network.includes(':') ? 128 : 32}`);
+    if (address.kind() === 'ipv6') return `permit=${address.toString()}/${prefix}`;
+    return `permit=${ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`).toString()}/${ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).toString()}`;
+  });
+  return ['deny=0.0.0.0/0.0.0.0', ...permits];
 }

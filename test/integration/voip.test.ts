@@ -100,6 +100,79 @@ describe('the voip step on fixture roots', () => {
     expect(plan.stdout).toContain('No sip.conf: chan_sip is not configured');
   });
 
+  it('new secrets for chosen weak peers in a hand-made file: made from a CSPRNG, written, shown once, kept nowhere else', async () => {
+    // Given a hand-made peer whose secret is its own extension
+    const { root, state } = await roots.box('issabel-centos7');
+    await fs.appendFile(path.join(root, 'etc/asterisk/sip.conf'), '\n[2001]\ntype=friend\nhost=dynamic\nsecret=2001\ncontext=from-internal\n');
+    const g = rootArgs(root, state);
+    const pristine = await snapshotTree(root);
+    const answers = path.join(await roots.temp('bulwark-answers-'), 'a.json');
+    await fs.writeFile(answers, JSON.stringify({ voip: { allowGuests: false, newSecrets: ['2001'] } }));
+
+    const plan = await bulwark(['plan', '--step', 'voip', '--answers', answers, '--json', ...g]);
+    expect(plan.code, cliOutput(plan)).toBe(2);
+    expect(plan.stdout).toContain('a new secret for 2001');
+
+    const applied = await bulwark(['apply', '--step', 'voip', '--yes', '--answers', answers, '--no-color', ...g]);
+    expect(applied.code, cliOutput(applied)).toBe(0);
+    // shown once, after the apply
+    const shown = /^ {2}2001: ([A-Za-z2-9]{24})$/m.exec(applied.stdout)?.[1];
+    expect(shown, applied.stdout).toBeDefined();
+    expect(applied.stdout).toContain('shown this once, kept nowhere by bulwark');
+    // written where the peer is, in place of the old one
+    const sip = await fs.readFile(path.join(root, 'etc/asterisk/sip.conf'), 'utf8');
+    expect(sip).toMatch(new RegExp(`^secret=${shown}$`, 'm')); // in place of the old line
+    expect(sip).not.toMatch(/^secret=2001$/m);
+    // and nowhere in bulwark's state (journal, snapshots, guard): the answers hold the peer's name only
+    for (const file of await fs.readdir(state, { recursive: true })) {
+      const full = path.join(state, String(file));
+      if ((await fs.stat(full)).isFile()) expect(await fs.readFile(full, 'utf8'), String(file)).not.toContain(shown!);
+    }
+    expect(JSON.parse(await fs.readFile(path.join(state, 'session.json'), 'utf8')).answers.voip).toEqual({ allowGuests: false, newSecrets: ['2001'] });
+    // the weak secret is gone from the audit
+    const audit = await bulwark(['audit', '--step', 'voip', '--json', ...g]);
+    expect(audit.stdout).not.toContain('SIP peer 2001: weak secret');
+    expect(audit.stdout).not.toContain(shown!);
+
+    expect((await bulwark(['rollback', '--step', 'voip', '--yes', ...g])).code).toBe(0);
+    expect(await snapshotTree(root)).toEqual(pristine);
+  });
+
+  it('limits extensions open to any address to the networks the admin names (voip.permit), once', async () => {
+    const { root, state } = await roots.box('issabel-centos7');
+    await fs.appendFile(path.join(root, 'etc/asterisk/sip.conf'), '\n[2002]\ntype=friend\nhost=dynamic\nsecret=Xq7vLm2Rt9Wp4KsZ\n\n[trunk]\ntype=peer\nhost=198.51.100.20\n');
+    const g = rootArgs(root, state);
+    const pristine = await snapshotTree(root);
+    const answers = path.join(await roots.temp('bulwark-answers-'), 'a.json');
+    await fs.writeFile(answers, JSON.stringify({ voip: { allowGuests: false, permit: ['192.0.2.0/24', '2001:db8::/32'] } }));
+    const applied = await bulwark(['apply', '--step', 'voip', '--yes', '--answers', answers, ...g]);
+    expect(applied.code, cliOutput(applied)).toBe(0);
+    const sip = await fs.readFile(path.join(root, 'etc/asterisk/sip.conf'), 'utf8');
+    // the extension: everyone denied, then the networks, in the form every chan_sip reads; the trunk untouched
+    expect(sip).toContain('[2002]\ntype=friend\nhost=dynamic\nsecret=Xq7vLm2Rt9Wp4KsZ\ndeny=0.0.0.0/0.0.0.0\npermit=192.0.2.0/255.255.255.0\npermit=2001:db8::/32\n');
+    expect(sip).toContain('[trunk]\ntype=peer\nhost=198.51.100.20\n');
+    const again = await bulwark(['plan', '--step', 'voip', '--answers', answers, '--no-color', ...g]);
+    expect(again.stdout, cliOutput(again)).toContain('nothing to do');
+    expect((await bulwark(['rollback', '--step', 'voip', '--yes', ...g])).code).toBe(0);
+    expect(await snapshotTree(root)).toEqual(pristine);
+    // a wrong network names the field
+    await fs.writeFile(answers, JSON.stringify({ voip: { allowGuests: false, permit: ['192.0.2.0/33'] } }));
+    const bad = await bulwark(['apply', '--step', 'voip', '--yes', '--answers', answers, ...g]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/voip\.permit\[0\]: expected an IPv4 or IPv6 address or CIDR/);
+  });
+
+  it('refuses new secrets for a peer FreePBX generates, naming the field and the peers it accepts', async () => {
+    const { root, state } = await roots.box('elastix-centos5');
+    const answers = path.join(await roots.temp('bulwark-answers-'), 'a.json');
+    await fs.writeFile(answers, JSON.stringify({ voip: { allowGuests: false, newSecrets: ['100'] } }));
+    const pristine = await snapshotTree(root);
+    const result = await bulwark(['apply', '--step', 'voip', '--yes', '--answers', answers, ...rootArgs(root, state)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('voip.newSecrets: "100" is not a chan_sip peer with a weak secret in a file bulwark may edit (accepted: none on this box)');
+    expect(await snapshotTree(root)).toEqual(pristine);
+  });
+
   it('refuses a wrong answer naming the field, changing nothing', async () => {
     const { root, state } = await roots.box('elastix-centos5');
     const answers = path.join(await roots.temp('bulwark-answers-'), 'a.json');
