@@ -9,10 +9,10 @@ import { setInSection } from '../exposure/asterisk-conf.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { valueOf } from './asterisk-config.js';
 import { voipFindings } from './findings.js';
-import { channelPeers, pjsipObjects, readPbx, type PbxConfig } from './pbx.js';
+import { channelPeers, generalSettings, pjsipObjects, readPbx, type PbxConfig } from './pbx.js';
 import { newSecret, weakness } from './secrets.js';
 import { isValidCidr } from '../firewall/rules.js';
-import { aclLines, appendToSection, applyGeneralEdits, defaultGeneral, generalEdits, generalInEffect, generalTarget, type GeneralEdit, type GeneralTarget } from './plan.js';
+import { aclLines, appendToSection, applyGeneralEdits, commentOutSection, defaultGeneral, generalEdits, generalTarget, type GeneralEdit, type GeneralTarget } from './plan.js';
 
 export interface VoipAnswers {
   /** Must anyone call this PBX by SIP address without an account? Almost never: default no. */
@@ -37,12 +37,12 @@ export interface VoipFacts {
   readonly target: GeneralTarget | null;
   /** The target file's content now (null: it does not exist yet). */
   readonly targetText: string | null;
-  /** The target holds secrets (a hand-made sip.conf with its peers): its diff is never shown. */
-  readonly targetHasSecrets: boolean;
   readonly findings: Finding[];
   readonly asteriskInstalled: boolean;
   /** Weak chan_sip secrets bulwark may replace; those in generated files are only reported. */
   readonly rotatable: readonly Rotatable[];
+  /** IAX2's [guest] and PJSIP's anonymous endpoint, in files bulwark may edit. */
+  readonly guestSections: readonly { readonly module: 'iax' | 'pjsip'; readonly name: string; readonly file: string }[];
   /** Extensions (host=dynamic) in hand-made files that accept registrations from any address. */
   readonly openExtensions: readonly { readonly name: string; readonly file: string }[];
   /** The files of the peers bulwark may edit, as they are now. */
@@ -51,7 +51,14 @@ export interface VoipFacts {
   generated: Map<string, string>;
 }
 
-const SIP_RELOAD = { file: 'asterisk', args: ['-rx', 'sip reload'] } as const;
+type Module = 'sip' | 'iax' | 'pjsip';
+
+/** The Asterisk module that reads each kind of file, and how it is told to read it again. */
+const MODULES: Record<Module, { label: string; reload: string }> = {
+  sip: { label: 'chan_sip', reload: 'sip reload' },
+  iax: { label: 'IAX2', reload: 'iax2 reload' },
+  pjsip: { label: 'PJSIP', reload: 'module reload res_pjsip.so' },
+};
 
 export const voipStep: Step<VoipFacts, VoipAnswers> = {
   id: 'voip',
@@ -70,18 +77,19 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
     const asteriskInstalled = (await host.findProgram('asterisk')) !== null;
     const rotatable = rotatablePeers(pbx);
     const openExtensions = openPeers(pbx);
+    const guestSections = guestsToClose(pbx);
     const peerFiles = new Map<string, string | null>();
-    for (const file of new Set([...rotatable, ...openExtensions].map((r) => r.file))) peerFiles.set(file, await host.readText(file));
+    for (const file of new Set([...rotatable, ...openExtensions, ...guestSections].map((r) => r.file))) peerFiles.set(file, await host.readText(file));
     return {
       live: host.live,
       pbx,
       target,
       targetText,
-      targetHasSecrets: targetText !== null && /^\s*(secret|md5secret|password)\s*=/im.test(targetText),
       findings: voipFindings(pbx),
       asteriskInstalled,
       rotatable,
       openExtensions,
+      guestSections,
       peerFiles,
       generated: new Map(),
     };
@@ -174,32 +182,43 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
   },
 
   plan(facts: VoipFacts, answers: VoipAnswers): Change[] {
-    // File by file: the [general] settings, and the new secrets of the peers chosen (a file may take both).
-    const contents = new Map<string, { before: string | null; after: string; what: string[] }>();
+    // File by file (a file may take several edits), each file with the Asterisk module that reads it.
+    const contents = new Map<string, { before: string | null; after: string; what: string[]; module: Module }>();
+    const entryFor = (file: string, module: Module) => {
+      const entry = contents.get(file) ?? { before: facts.peerFiles.get(file) ?? null, after: facts.peerFiles.get(file) ?? '', what: [], module };
+      contents.set(file, entry);
+      return entry;
+    };
     const edits = editsOf(facts, answers).filter((e) => e.overriddenBy === null);
     if (facts.target && edits.length > 0) {
-      contents.set(facts.target.file, { before: facts.targetText, after: applyGeneralEdits(facts.targetText, facts.target, edits), what: [`[general]: ${edits.map((e) => `${e.key} = ${e.value}`).join(', ')}`] });
+      contents.set(facts.target.file, { before: facts.targetText, after: applyGeneralEdits(facts.targetText, facts.target, edits), what: [`[general]: ${edits.map((e) => `${e.key} = ${e.value}`).join(', ')}`], module: 'sip' });
+    }
+    // Guests off in IAX2 and PJSIP too, where their sections are in files no tool regenerates.
+    for (const guest of answers.allowGuests ? [] : facts.guestSections) {
+      const entry = entryFor(guest.file, guest.module);
+      entry.after = commentOutSection(entry.after, guest.name);
+      entry.what.push(`${guest.module === 'iax' ? 'the IAX2 [guest] user' : 'the PJSIP anonymous endpoint'} commented out`);
     }
     const permit = answers.permit ?? [];
     for (const extension of permit.length > 0 ? facts.openExtensions : []) {
-      const entry = contents.get(extension.file) ?? { before: facts.peerFiles.get(extension.file) ?? null, after: facts.peerFiles.get(extension.file) ?? '', what: [] };
+      const entry = entryFor(extension.file, 'sip');
       entry.after = appendToSection(entry.after, extension.name, aclLines(permit));
       entry.what.push(`extension ${extension.name} limited to ${permit.join(', ')}`);
-      contents.set(extension.file, entry);
     }
     for (const name of answers.newSecrets ?? []) {
       const peer = facts.rotatable.find((r) => r.name === name);
       const secret = facts.generated.get(name);
       if (!peer || secret === undefined) continue;
-      const entry = contents.get(peer.file) ?? { before: facts.peerFiles.get(peer.file) ?? null, after: facts.peerFiles.get(peer.file) ?? '', what: [] };
+      const entry = entryFor(peer.file, 'sip');
       entry.after = setInSection(entry.after, peer.name, 'secret', secret);
       entry.what.push(`a new secret for ${peer.name}`);
-      contents.set(peer.file, entry);
     }
     const changes: Change[] = [];
-    for (const [path, { before, after, what }] of contents) {
+    const reloads = new Set<Module>();
+    for (const [path, { before, after, what, module }] of contents) {
       if (after === before) continue;
-      const holdsSecrets = (path === facts.target?.file && facts.targetHasSecrets) || what.some((w) => w.startsWith('a new secret'));
+      reloads.add(module);
+      const holdsSecrets = /^\s*(secret|md5secret|password)\s*[=:]/im.test(`${before ?? ''}\n${after}`);
       changes.push({
         kind: 'file',
         step: 'voip',
@@ -207,13 +226,14 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
         before,
         after,
         mode: 0o640,
-        // A file with the peers' secrets (a hand-made sip.conf, new secrets): its diff is never shown.
+        // A file with secrets (peers, new secrets): its diff is never shown, a summary instead.
         ...(holdsSecrets ? { secret: true, summary: `${what.join('; ')} (the file holds secrets: its diff is not shown)` } : {}),
-        reason: `chan_sip: ${what.join('; ')}`,
+        reason: `${MODULES[module].label}: ${what.join('; ')}`,
       });
     }
-    if (changes.length === 0) return [];
-    changes.push({ kind: 'service', step: 'voip', names: ['asterisk'], action: 'reload', command: SIP_RELOAD, undo: 'reload', reason: 'chan_sip reads its settings and peers again (calls in progress are not dropped)' });
+    for (const module of (['sip', 'iax', 'pjsip'] as const).filter((m) => reloads.has(m))) {
+      changes.push({ kind: 'service', step: 'voip', names: ['asterisk'], action: 'reload', command: { file: 'asterisk', args: ['-rx', MODULES[module].reload] }, undo: 'reload', reason: `${MODULES[module].label} reads its settings again (calls in progress are not dropped)` });
+    }
     return changes;
   },
 
@@ -224,9 +244,15 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
   async verify(ctx: StepContext, answers: VoipAnswers): Promise<VerifyCheck[]> {
     const pbx = await readPbx(ctx.host);
     const checks: VerifyCheck[] = [];
-    for (const [key, value] of defaultGeneral(answers)) {
-      const now = generalInEffect(pbx.sip, key);
-      checks.push({ label: `chan_sip ${key} = ${value} in the files`, ok: now?.toLowerCase() === value.toLowerCase(), detail: now === undefined ? 'not set' : `it is ${now}` });
+    // chan_sip: each setting in effect — unless a file the PBX generates sets it later (said, not edited).
+    for (const [key, value] of pbx.sip && generalTarget(pbx) ? defaultGeneral(answers) : []) {
+      const now = generalSettings(pbx.sip).filter((setting) => setting.key.toLowerCase() === key).at(-1);
+      const generated = now ? pbx.owners.get(now.file) : null;
+      checks.push({ label: `chan_sip ${key} = ${value} in the files`, ok: now?.value.toLowerCase() === value.toLowerCase() || Boolean(generated), detail: now === undefined ? 'not set' : generated ? `set to ${now.value} in ${now.file}, which ${generated.by} generates` : `it is ${now.value}` });
+    }
+    if (!answers.allowGuests) {
+      const left = guestsToClose(pbx);
+      if (pbx.iax || pbx.pjsip) checks.push({ label: 'no IAX2 guest user or PJSIP anonymous endpoint in the files bulwark may edit', ok: left.length === 0, detail: left.map((g) => `${g.name} in ${g.file}`).join(', ') || undefined });
     }
     // On the live box, Asterisk itself is asked (when it runs): what it uses, not what the files say.
     if (ctx.host.live && (await ctx.host.findProgram('asterisk'))) {
@@ -257,6 +283,13 @@ function rotatablePeers(pbx: PbxConfig): Rotatable[] {
     if (weak) rotatable.push({ name: peer.name, file: peer.file, reasons: weak.reasons });
   }
   return rotatable;
+}
+
+/** IAX2's [guest] user and PJSIP's anonymous endpoint, where bulwark may edit their files. */
+function guestsToClose(pbx: PbxConfig): { module: 'iax' | 'pjsip'; name: string; file: string }[] {
+  const iax = (pbx.iax?.categories ?? []).filter((c) => !c.template && c.name.toLowerCase() === 'guest').map((c) => ({ module: 'iax' as const, name: c.name, file: c.file }));
+  const pjsip = pjsipObjects(pbx.pjsip, 'endpoint').filter((e) => e.name.toLowerCase() === 'anonymous').map((e) => ({ module: 'pjsip' as const, name: e.name, file: e.file }));
+  return [...iax, ...pjsip].filter((guest) => !pbx.owners.get(guest.file));
 }
 
 /** Extensions (host=dynamic) in hand-made files whose ACL lets any address register. */

@@ -83,11 +83,6 @@ export function defaultGeneral(answers: { allowGuests: boolean }): [string, stri
   ];
 }
 
-/** Does the config as read already have no guests, reject alike and a neutral agent? */
-export function generalInEffect(config: AsteriskConfig | null, key: string): string | undefined {
-  return generalSettings(config).filter((s) => s.key.toLowerCase() === key).at(-1)?.value;
-}
-
 /**
  * Lines added at the end of the last `[section]` of that name in the file (after its last entry),
  * every other byte kept: for options that repeat (deny, permit), where order matters.
@@ -112,4 +107,16 @@ export function aclLines(networks: readonly string[]): string[] {
     return `permit=${ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`).toString()}/${ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).toString()}`;
   });
   return ['deny=0.0.0.0/0.0.0.0', ...permits];
+}
+
+/**
+ * Every line of the last `[name]` section (its header up to the next section) commented out with
+ * "; off by bulwark: " before it: Asterisk no longer reads it, and the admin still sees what it was.
+ */
+export function commentOutSection(text: string, name: string): string {
+  const target = parseAsteriskConf(text).sections.filter((s) => s.name.toLowerCase() === name.toLowerCase()).pop();
+  if (!target) return text;
+  const lines = text.split('\n');
+  for (let i = target.headerLine; i <= target.lastContentLine; i++) if (lines[i]!.trim() !== '') lines[i] = `; off by bulwark: ${lines[i]}`;
+  return lines.join('\n');
 }

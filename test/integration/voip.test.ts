@@ -162,6 +162,34 @@ describe('the voip step on fixture roots', () => {
     expect(bad.stderr).toMatch(/voip\.permit\[0\]: expected an IPv4 or IPv6 address or CIDR/);
   });
 
+  it('guests off in IAX2 and PJSIP too: the [guest] user and the anonymous endpoint commented out in hand-made files, each module reloaded', async () => {
+    const { root, state } = await roots.box('debian12-a2billing');
+    await fs.appendFile(path.join(root, 'etc/asterisk/iax.conf'), '\n[guest]\ntype=user\ncontext=from-guest\n');
+    await fs.appendFile(path.join(root, 'etc/asterisk/pjsip.conf'), '\n[anonymous]\ntype=endpoint\ncontext=from-guest\n');
+    const g = rootArgs(root, state);
+    const pristine = await snapshotTree(root);
+    const audit = await bulwark(['audit', '--step', 'voip', '--json', ...g]);
+    expect(audit.stdout).toContain('IAX2 has a [guest] user');
+    expect(audit.stdout).toContain('PJSIP has an \\"anonymous\\" endpoint');
+
+    const plan = await bulwark(['plan', '--step', 'voip', '--no-color', ...g]);
+    expect(plan.code, cliOutput(plan)).toBe(2);
+    expect(plan.stdout).toContain('asterisk -rx iax2 reload');
+    expect(plan.stdout).toContain('asterisk -rx module reload res_pjsip.so');
+    expect(plan.stdout).not.toContain('sip reload  ');
+    expectNoSecret(cliOutput(plan));
+
+    expect((await bulwark(['apply', '--step', 'voip', '--yes', ...g])).code).toBe(0);
+    expect(await fs.readFile(path.join(root, 'etc/asterisk/iax.conf'), 'utf8')).toContain('; off by bulwark: [guest]\n; off by bulwark: type=user\n; off by bulwark: context=from-guest\n');
+    expect(await fs.readFile(path.join(root, 'etc/asterisk/pjsip.conf'), 'utf8')).toContain('; off by bulwark: [anonymous]\n');
+    const after = await bulwark(['audit', '--step', 'voip', '--json', ...g]);
+    expect(after.stdout).not.toContain('IAX2 has a [guest] user');
+    expect(after.stdout).not.toContain('anonymous');
+    expect((await bulwark(['plan', '--step', 'voip', '--no-color', ...g])).stdout).toContain('nothing to do');
+    expect((await bulwark(['rollback', '--step', 'voip', '--yes', ...g])).code).toBe(0);
+    expect(await snapshotTree(root)).toEqual(pristine);
+  });
+
   it('refuses new secrets for a peer FreePBX generates, naming the field and the peers it accepts', async () => {
     const { root, state } = await roots.box('elastix-centos5');
     const answers = path.join(await roots.temp('bulwark-answers-'), 'a.json');
