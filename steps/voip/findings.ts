@@ -9,7 +9,7 @@ const where = (setting: { file: string; line: number }) => `${setting.file}:${se
 
 /** Every finding, most severe first. */
 export function voipFindings(pbx: PbxConfig): Finding[] {
-  const findings = [...guestFindings(pbx), ...authRejectFindings(pbx), ...insecureFindings(pbx), ...pjsipAuthFindings(pbx), ...secretFindings(pbx), ...aclFindings(pbx), ...amiFindings(pbx), ...fingerprintFindings(pbx), ...realtimeFindings(pbx)];
+  const findings = [...guestFindings(pbx), ...authRejectFindings(pbx), ...insecureFindings(pbx), ...pjsipAuthFindings(pbx), ...secretFindings(pbx), ...aclFindings(pbx), ...amiFindings(pbx), ...fingerprintFindings(pbx), ...realtimeFindings(pbx), ...unreadFindings(pbx)];
   const order = { high: 0, medium: 1, low: 2, info: 3 } as const;
   return findings.sort((a, b) => order[a.severity] - order[b.severity]);
 }
@@ -197,6 +197,29 @@ function fingerprintFindings(pbx: PbxConfig): Finding[] {
   }));
   if (pbx.sip && !useragentSet) {
     findings.push({ severity: 'low', title: 'chan_sip answers with its default user agent ("Asterisk PBX" and its version)', why: 'svmap and friends read the user agent of every answer to pick the exploits and default secrets to try.', fix: 'Set useragent to a neutral word (the step sets useragent = PBX).' });
+  }
+  return findings;
+}
+
+/** What bulwark could not read: #exec (never run), #include of a file that is not there. */
+function unreadFindings(pbx: PbxConfig): Finding[] {
+  const configs = [pbx.sip, pbx.iax, pbx.pjsip, pbx.manager].filter((c) => c !== null);
+  const seen = new Set<string>();
+  const findings: Finding[] = [];
+  for (const exec of configs.flatMap((c) => c.execs)) {
+    if (seen.has(`${exec.file}:${exec.line}`)) continue;
+    seen.add(`${exec.file}:${exec.line}`);
+    findings.push({ severity: 'info', title: `#exec ${exec.command} at ${exec.file}:${exec.line} was not run: what it adds was not checked`, why: 'Asterisk runs the program and reads its output as configuration; bulwark never runs programs from configuration files.', fix: 'Check what it produces by hand, or replace it with a file.' });
+  }
+  // One finding per including file: a PBX often includes optional files it never created.
+  const missingBy = new Map<string, string[]>();
+  for (const missing of configs.flatMap((c) => c.missing)) {
+    const list = missingBy.get(missing.file) ?? [];
+    if (!list.includes(missing.target)) list.push(missing.target);
+    missingBy.set(missing.file, list);
+  }
+  for (const [file, targets] of missingBy) {
+    findings.push({ severity: 'info', title: `${file} includes ${targets.length === 1 ? 'a file that does not exist' : `${targets.length} files that do not exist`}: ${targets.join(', ')}`, why: 'Asterisk skips them too (with a warning in its log): settings you expect from them are not in effect.', fix: 'Create the files you meant to use, or remove the lines.' });
   }
   return findings;
 }
