@@ -1,4 +1,4 @@
-// Bundles the CLI into one file, dist/bulwark.js (the package's bin).
+// Bundles the CLI into dist/bulwark.js (the package's bin) and the chunks it loads on demand beside it.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -42,9 +42,19 @@ const plugins = [
   },
 ];
 
+// Chunks of an earlier build would pile up beside the new ones (their names carry a hash).
+{
+  const { readdirSync, rmSync } = await import('node:fs');
+  for (const name of readdirSync('dist', { withFileTypes: true }).filter((e) => e.isFile() && /^chunk-[A-Z0-9]+\.js$/.test(e.name))) rmSync(`dist/${name.name}`);
+}
+
 await build({
-  entryPoints: ['src/cli.ts'],
-  outfile: 'dist/bulwark.js',
+  entryPoints: { bulwark: 'src/cli.ts' },
+  outdir: 'dist',
+  // What only some commands use (the password-strength dictionaries of the voip step, imported
+  // dynamically) goes into chunks of its own beside the bundle: the others never read it.
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   bundle: true,
   platform: 'node',
   target: 'node20',

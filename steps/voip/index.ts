@@ -9,8 +9,8 @@ import { setInSection } from '../exposure/asterisk-conf.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { valueOf } from './asterisk-config.js';
 import { voipFindings } from './findings.js';
-import { channelPeers, generalSettings, pjsipObjects, readPbx, type PbxConfig } from './pbx.js';
-import { newSecret, weakness } from './secrets.js';
+import { allSecrets, channelPeers, generalSettings, pjsipObjects, readPbx, type PbxConfig } from './pbx.js';
+import { loadEstimator, needsEstimate, newSecret, weakness } from './secrets.js';
 import { isValidCidr } from '../firewall/rules.js';
 import { aclLines, appendToSection, applyGeneralEdits, commentOutSection, defaultGeneral, generalEdits, generalTarget, type GeneralEdit, type GeneralTarget } from './plan.js';
 
@@ -72,6 +72,8 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
   async detect(ctx: StepContext): Promise<VoipFacts> {
     const host = ctx.host;
     const pbx = await readPbx(host);
+    // The strength estimator loads only if a secret gets past the PBX's own rules.
+    if (allSecrets(pbx).some((secret) => needsEstimate(secret, []))) await loadEstimator();
     const target = generalTarget(pbx);
     const targetText = target ? await host.readText(target.file) : null;
     const asteriskInstalled = (await host.findProgram('asterisk')) !== null;

@@ -66,6 +66,20 @@ export async function readPbx(host: Host): Promise<PbxConfig> {
   return { sip, iax, pjsip, manager, extensions, realtime, owners };
 }
 
+/** Every secret in the files (SIP and IAX2 peers, PJSIP auths, AMI users), to judge them. */
+export function allSecrets(pbx: PbxConfig): string[] {
+  const values: string[] = [];
+  for (const peer of [...channelPeers(pbx.sip, 'sip'), ...channelPeers(pbx.iax, 'iax'), ...channelPeers(pbx.manager, 'sip')]) {
+    const secret = valueOf(peer.settings, 'secret');
+    if (secret) values.push(secret.value);
+  }
+  for (const auth of pjsipObjects(pbx.pjsip, 'auth')) {
+    const password = valueOf(auth.settings, 'password');
+    if (password) values.push(password.value);
+  }
+  return values;
+}
+
 /** Peers and users of chan_sip or IAX2 (every non-template category but [general] and IAX's [guest]). */
 export function channelPeers(config: AsteriskConfig | null, channel: 'sip' | 'iax'): Peer[] {
   if (!config) return [];

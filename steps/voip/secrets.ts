@@ -3,9 +3,7 @@
 // estimator cannot know — a secret equal to the peer's name or extension (FreePBX's old default), one
 // made of digits only (a keypad PIN), one shared by several peers, and the defaults the distributions
 // ship. The secret itself never leaves this module: callers get reasons, never the value.
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as english from '@zxcvbn-ts/language-en';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 /** Secrets the PBX distributions and their sample files ship; an attacker's first guesses. */
 export const KNOWN_DEFAULTS: ReadonlyMap<string, string> = new Map([
@@ -33,9 +31,23 @@ export interface Weakness {
 
 let estimator: ZxcvbnFactory | null = null;
 
+/**
+ * Loads the estimator and its dictionaries (a tenth of a second, 20 MB): imported here, when a secret
+ * needs it, so that no other command pays for it (the bundle evaluates them only then).
+ */
+export async function loadEstimator(): Promise<void> {
+  if (estimator) return;
+  const [{ ZxcvbnFactory }, common, english] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')]);
+  estimator = new ZxcvbnFactory({ translations: english.translations, graphs: common.adjacencyGraphs, dictionary: { ...common.dictionary, ...english.dictionary } });
+}
+
+/** Would `weakness` ask the estimator about this secret (the PBX's own rules let it through)? */
+export function needsEstimate(secret: string, names: readonly string[], sharedWith = 0): boolean {
+  return cheapReasons(secret, names, sharedWith).every((list) => list.length === 0) && secret !== '';
+}
+
 function estimate(secret: string, userInputs: readonly string[]): number {
-  // Built on first use: the dictionaries are large, and most commands never look at a secret.
-  estimator ??= new ZxcvbnFactory({ translations: english.translations, graphs: common.adjacencyGraphs, dictionary: { ...common.dictionary, ...english.dictionary } });
+  if (!estimator) throw new Error('bug: loadEstimator() must run before a secret is judged');
   return estimator.check(secret, [...userInputs]).score;
 }
 
@@ -44,6 +56,16 @@ function estimate(secret: string, userInputs: readonly string[]): number {
  * name, the username, the extension). `sharedWith`: how many other peers use the same secret.
  */
 export function weakness(secret: string, names: readonly string[], sharedWith = 0): Weakness | null {
+  const [high, medium] = cheapReasons(secret, names, sharedWith);
+  // The estimator (its dictionaries cost a tenth of a second and 20 MB to load) judges only what the
+  // PBX's own rules let through: a secret they already call weak needs no second opinion.
+  if (secret !== '' && high.length === 0 && medium.length === 0 && estimate(secret, names) < 3) medium.push('easy to guess (a word, a pattern or a common password)');
+  if (high.length > 0) return { severity: 'high', reasons: [...high, ...medium] };
+  return medium.length > 0 ? { severity: 'medium', reasons: medium } : null;
+}
+
+/** The PBX's own rules: [high reasons, medium reasons]. */
+function cheapReasons(secret: string, names: readonly string[], sharedWith: number): [string[], string[]] {
   const high: string[] = [];
   const medium: string[] = [];
   const lower = secret.toLowerCase();
@@ -55,9 +77,7 @@ export function weakness(secret: string, names: readonly string[], sharedWith = 
   if (/^\d+$/.test(secret)) high.push('digits only');
   if (secret !== '' && secret.length < MIN_LENGTH) medium.push(`shorter than ${MIN_LENGTH} characters`);
   if (sharedWith > 0) medium.push(`the same secret as ${sharedWith} other peer${sharedWith === 1 ? '' : 's'}`);
-  if (secret !== '' && high.length === 0 && estimate(secret, names) < 3) medium.push('easy to guess (a word, a pattern or a common password)');
-  if (high.length > 0) return { severity: 'high', reasons: [...high, ...medium] };
-  return medium.length > 0 ? { severity: 'medium', reasons: medium } : null;
+  return [high, medium];
 }
 
 /** A new secret: 24 characters from a CSPRNG, letters and digits only (every phone and every

@@ -3,15 +3,16 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Host } from '../../src/host.js';
 import { voipFindings } from '../../steps/voip/findings.js';
 import { generatorOf, readPbx, reachesDial } from '../../steps/voip/pbx.js';
-import { newSecret, weakness } from '../../steps/voip/secrets.js';
+import { loadEstimator, newSecret, weakness } from '../../steps/voip/secrets.js';
 import { loadAsteriskConfig } from '../../steps/voip/asterisk-config.js';
 import { randomBytes } from 'node:crypto';
 
 const roots: string[] = [];
+beforeAll(() => loadEstimator());
 afterEach(async () => {
   for (const root of roots.splice(0)) await fs.rm(root, { recursive: true, force: true });
 });
