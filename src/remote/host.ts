@@ -646,8 +646,15 @@ function createdDirs(output: string): string[] {
   return output.split('\n').filter((line) => line.startsWith('D ')).map((line) => line.slice(2));
 }
 
+/** tar-stream, loaded when first needed. A CommonJS package: imported from a chunk of the bundle, its
+ *  exports arrive as the namespace's default. */
+async function tarStream(): Promise<typeof import('tar-stream')> {
+  const loaded = (await import('tar-stream')) as typeof import('tar-stream') & { default?: typeof import('tar-stream') };
+  return typeof loaded.extract === 'function' ? loaded : loaded.default!;
+}
+
 async function untar(archive: Buffer): Promise<Map<string, Buffer>> {
-  const { extract } = await import('tar-stream');
+  const { extract } = await tarStream();
   const files = new Map<string, Buffer>();
   const extractor = extract();
   await new Promise<void>((resolve, reject) => {
@@ -674,7 +681,7 @@ async function untar(archive: Buffer): Promise<Map<string, Buffer>> {
 }
 
 async function tar(entries: readonly { name: string; content: Buffer }[]): Promise<Buffer> {
-  const { pack } = await import('tar-stream');
+  const { pack } = await tarStream();
   const packer = pack();
   const chunks: Buffer[] = [];
   packer.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));

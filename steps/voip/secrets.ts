@@ -37,8 +37,16 @@ let estimator: ZxcvbnFactory | null = null;
  */
 export async function loadEstimator(): Promise<void> {
   if (estimator) return;
-  const [{ ZxcvbnFactory }, common, english] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')]);
-  estimator = new ZxcvbnFactory({ translations: english.translations, graphs: common.adjacencyGraphs, dictionary: { ...common.dictionary, ...english.dictionary } });
+  const [core, common, english] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')]);
+  const { ZxcvbnFactory } = exportsWith(core, 'ZxcvbnFactory');
+  const { adjacencyGraphs, dictionary } = exportsWith(common, 'adjacencyGraphs');
+  const en = exportsWith(english, 'translations');
+  estimator = new ZxcvbnFactory({ translations: en.translations, graphs: adjacencyGraphs, dictionary: { ...dictionary, ...en.dictionary } });
+}
+
+/** A package's exports: a CommonJS build imported from a chunk of the bundle has them as its default. */
+function exportsWith<T extends object>(loaded: T, name: keyof T): T {
+  return loaded[name] !== undefined ? loaded : (loaded as T & { default: T }).default;
 }
 
 /** Would `weakness` ask the estimator about this secret (the PBX's own rules let it through)? */
