@@ -1,26 +1,11 @@
 // Which SIP trunks the firewall exempts from the SIP limit, read from Asterisk's files as Asterisk
 // reads them (includes and globs, comments), and the addresses a trunk's host name has on the box.
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tempRoots } from '../helpers/temp-root.js';
+import { describe, expect, it } from 'vitest';
 import { Host } from '../../src/host.js';
 import { readTrunks, resolveTrunks, sipTrunks } from '../../steps/firewall/trunks.js';
 
-const roots: string[] = [];
-afterEach(async () => {
-  for (const root of roots.splice(0)) await fs.rm(root, { recursive: true, force: true });
-});
-
-async function rootWith(files: Record<string, string>): Promise<string> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-trunks-'));
-  roots.push(root);
-  for (const [file, content] of Object.entries(files)) {
-    await fs.mkdir(path.dirname(path.join(root, file)), { recursive: true });
-    await fs.writeFile(path.join(root, file), content);
-  }
-  return root;
-}
+const { rootWith } = tempRoots('bulwark-trunks-');
 
 describe('sipTrunks', () => {
   it('takes chan_sip peers with a fixed host, PJSIP contacts and identify matches; not phones, not [general], not comments', () => {

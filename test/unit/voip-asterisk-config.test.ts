@@ -2,26 +2,13 @@
 // kinds and escapes, templates and continuations, `+=`, includes relative to /etc/asterisk with
 // globs, a missing #tryinclude, #exec never run, loops; and where each effective value was written.
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tempRoots } from '../helpers/temp-root.js';
+import { describe, expect, it } from 'vitest';
 import { Host } from '../../src/host.js';
 import { categoriesNamed, effectiveSettings, globToRegExp, loadAsteriskConfig, parseConfigText, stripComments, valueOf, valuesOf } from '../../steps/voip/asterisk-config.js';
 
-const roots: string[] = [];
-afterEach(async () => {
-  for (const root of roots.splice(0)) await fs.rm(root, { recursive: true, force: true });
-});
-
-async function boxWith(files: Record<string, string>): Promise<Host> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-astconf-'));
-  roots.push(root);
-  for (const [file, content] of Object.entries(files)) {
-    await fs.mkdir(path.dirname(path.join(root, file)), { recursive: true });
-    await fs.writeFile(path.join(root, file), content);
-  }
-  return new Host(root);
-}
+const { rootWith } = tempRoots('bulwark-astconf-');
+const boxWith = async (files: Record<string, string>) => new Host(await rootWith(files));
 
 describe('stripComments', () => {
   it('ends a line at ; but not at \\;, and blanks nested block comments across lines', () => {

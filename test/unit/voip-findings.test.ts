@@ -1,9 +1,7 @@
 // The voip step's findings on small configuration trees: each hole toll-fraud scanners look for is
 // found, named with its file and line, with the severity it deserves — and no secret is ever shown.
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tempRoots } from '../helpers/temp-root.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Host } from '../../src/host.js';
 import { voipFindings } from '../../steps/voip/findings.js';
 import { generatorOf, readPbx, reachesDial } from '../../steps/voip/pbx.js';
@@ -11,21 +9,10 @@ import { loadEstimator, newSecret, weakness } from '../../steps/voip/secrets.js'
 import { loadAsteriskConfig } from '../../steps/voip/asterisk-config.js';
 import { randomBytes } from 'node:crypto';
 
-const roots: string[] = [];
 beforeAll(() => loadEstimator());
-afterEach(async () => {
-  for (const root of roots.splice(0)) await fs.rm(root, { recursive: true, force: true });
-});
-
-async function boxWith(files: Record<string, string>): Promise<Host> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-voip-'));
-  roots.push(root);
-  for (const [file, content] of Object.entries(files)) {
-    await fs.mkdir(path.dirname(path.join(root, 'etc/asterisk', file)), { recursive: true });
-    await fs.writeFile(path.join(root, 'etc/asterisk', file), content);
-  }
-  return new Host(root);
-}
+const { rootWith } = tempRoots('bulwark-voip-');
+/** A box whose /etc/asterisk holds these files. */
+const boxWith = async (files: Record<string, string>) => new Host(await rootWith(Object.fromEntries(Object.entries(files).map(([file, content]) => [`etc/asterisk/${file}`, content]))));
 
 const SECRETS = ['1001', 'elastix456', 'k7Qv2mX9pL', 'Tr0ub4dor&3', 'correct-horse-battery-staple-42', 'qQ9xVt2LmR8wZp4s'];
 
