@@ -137,10 +137,26 @@ export async function statusCommand(engine: Engine, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
+/** The journal's record of a change in flight; null when none, or when the journal cannot be read
+ *  (`status` names that problem; the snapshots are listed all the same). */
+function journalInflight(engine: Engine): { snapshotId: string; kind: string; pid: number } | null {
+  try {
+    return engine.session.inflight;
+  } catch {
+    return null;
+  }
+}
+
 export async function historyCommand(engine: Engine, io: Io): Promise<number> {
   const manifests = await engine.store.list();
+  // An apply or rollback whose process died is not in effect: it is restored by the next command
+  // that takes the lock (status and history only read). One running now is shown as running.
+  const inflight = journalInflight(engine);
+  const running = inflight ? await lockHolder(engine.stateDir, engine.state) : null;
+  const interrupted = (m: { id: string }) => inflight?.snapshotId === m.id && !running;
+  const inProgress = (m: { id: string }) => inflight?.snapshotId === m.id && running !== null;
   if (io.json) {
-    io.out(JSON.stringify(manifests.map((m) => ({ id: m.id, createdAt: m.createdAt, step: m.step ?? null, label: m.label, files: m.files.map((f) => f.path), inEffect: !m.rolledBackAt && m.written !== undefined && !isPreRollback(m), rolledBackAt: m.rolledBackAt ?? null })), null, 2));
+    io.out(JSON.stringify(manifests.map((m) => ({ id: m.id, createdAt: m.createdAt, step: m.step ?? null, label: m.label, files: m.files.map((f) => f.path), inEffect: !m.rolledBackAt && m.written !== undefined && !isPreRollback(m) && !interrupted(m) && !inProgress(m), interrupted: interrupted(m), running: inProgress(m), rolledBackAt: m.rolledBackAt ?? null })), null, 2));
     return EXIT.ok;
   }
   if (manifests.length === 0) {
@@ -148,7 +164,11 @@ export async function historyCommand(engine: Engine, io: Io): Promise<number> {
     return EXIT.ok;
   }
   for (const m of manifests) {
-    const state = m.rolledBackAt ? io.palette.dim(`restored ${m.rolledBackAt}`) : isPreRollback(m) ? io.palette.dim(`restore it to undo that rollback: bulwark rollback ${m.id}`) : m.written ? io.palette.green('in effect') : io.palette.dim('not applied');
+    const state = interrupted(m)
+      ? io.palette.yellow(`interrupted (${inflight!.kind} by pid ${inflight!.pid}): the next \`bulwark apply\`, \`rollback\` or the wizard restores it`)
+      : inProgress(m)
+        ? io.palette.yellow(`being ${inflight!.kind === 'apply' ? 'applied' : 'rolled back'} now (pid ${running!.pid})`)
+        : m.rolledBackAt ? io.palette.dim(`restored ${m.rolledBackAt}`) : isPreRollback(m) ? io.palette.dim(`restore it to undo that rollback: bulwark rollback ${m.id}`) : m.written ? io.palette.green('in effect') : io.palette.dim('not applied');
     io.out(`${m.id}  ${m.createdAt}  ${(m.step ?? '').padEnd(14)} ${state}`);
     io.out(io.palette.dim(`    ${m.label}: ${m.files.map((f) => f.path).join(', ')}`));
   }
@@ -166,6 +186,13 @@ export async function rollbackCommand(
   const recovery = await engine.lockForWriting('rollback');
   try {
     if (recovery) printRecovery(recovery, io);
+    // Asked for a snapshot whose state is already the box's (restored earlier, or just now by the
+    // recovery of an interrupted change): that is what the admin wants, and it is done.
+    const asked = target.snapshot ? await engine.store.get(target.snapshot) : null;
+    if (asked?.rolledBackAt) {
+      io.out(`Snapshot ${asked.id} is already restored (${asked.rolledBackAt}): the box is as it was before ${asked.label.replace(/^before /, '')}. Nothing to do.`);
+      return EXIT.ok;
+    }
     const manifests = await engine.rollbackTargets(target);
     io.out('This restores, newest first:');
     for (const m of manifests) {

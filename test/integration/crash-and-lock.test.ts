@@ -29,6 +29,32 @@ afterEach(async () => {
 const g = () => ['--root', root, '--state-dir', state];
 
 describe('a crash in the middle of an apply', () => {
+  it('history shows the interrupted change as such, never in effect; a rollback to its snapshot recovers and says it is done (exit 0)', async () => {
+    const pristine = await snapshotTree(root);
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    expect(crashed.signal).toBe('SIGKILL');
+    const history = JSON.parse((await bulwark(['history', '--json', ...g()])).stdout) as { id: string; inEffect: boolean; interrupted: boolean }[];
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ inEffect: false, interrupted: true });
+    const text = await bulwark(['history', '--no-color', ...g()]);
+    expect(text.stdout).toMatch(/interrupted \(apply by pid \d+\): the next `bulwark apply`, `rollback` or the wizard restores it/);
+    expect(text.stdout).not.toContain('in effect');
+
+    // The admin asks for exactly the state before that apply
+    const rollback = await bulwark(['rollback', history[0]!.id, '--yes', '--no-color', ...g()]);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(rollback.stderr).toMatch(/An interrupted apply of exposure \(pid \d+\) was found and undone/);
+    expect(rollback.stdout).toContain(`Snapshot ${history[0]!.id} is already restored`);
+    expect(await snapshotTree(root)).toEqual(pristine);
+    // and asking again is just as fine
+    const again = await bulwark(['rollback', history[0]!.id, '--yes', '--no-color', ...g()]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to do.');
+    const after = JSON.parse((await bulwark(['history', '--json', ...g()])).stdout) as { interrupted: boolean; rolledBackAt: string | null }[];
+    expect(after[0]).toMatchObject({ interrupted: false });
+    expect(after[0]!.rolledBackAt).not.toBeNull();
+  });
+
   it('is recovered on the next start: the tree is as before, and the journal says what happened', async () => {
     const pristine = await snapshotTree(root);
 
