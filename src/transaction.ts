@@ -110,6 +110,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   if (firewall.length > 0) manifest.firewallOwner = firewall[0]!.owns;
   await Promise.all([firewall.length > 0 ? captureFirewall(host, store, manifest) : null, sets.length > 0 ? captureSets(host, store, manifest, sets.map((s) => s.name)) : null]);
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
+  // The directories the writes may create, recorded before the first write: a process killed in the
+  // middle leaves no record of what it made, and a restore must still remove them (when empty).
+  manifest.createdDirs = await missingParents(host, [...files.filter((f) => f.after !== null).map((f) => f.path), ...links.filter((l) => l.after !== null).map((l) => l.path), ...(host.live ? commands.flatMap((c) => c.creates) : [])]);
   // The snapshot and the in-flight record together (nothing is changed before both are on disk; a
   // crash in between leaves a record whose snapshot restores nothing, as nothing was changed).
   const [saved, started] = await Promise.allSettled([
@@ -205,6 +208,18 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }, `apply of ${step} failed and was rolled back`);
     throw new ApplyFailed(step, error, report, manifest.id);
   }
+}
+
+/** The directories above these paths that do not exist yet, deepest first. */
+async function missingParents(host: Host, paths: readonly string[]): Promise<string[]> {
+  const missing = new Set<string>();
+  for (const file of paths) {
+    for (let dir = path.posix.dirname(file); dir !== '/' && !missing.has(dir); dir = path.posix.dirname(dir)) {
+      if ((await host.lstat(dir)) !== null) break;
+      missing.add(dir);
+    }
+  }
+  return [...missing].sort((a, b) => b.length - a.length);
 }
 
 /** Waits for every one of the operations, failed or not, then throws the first failure: a restore
