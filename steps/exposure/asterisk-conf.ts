@@ -37,9 +37,17 @@ interface Parsed {
 
 /** The code part of each line: comment characters blanked to spaces so that columns stay aligned. */
 function codeLines(lines: readonly Line[]): string[] {
+  return stripComments(lines.map((l) => l.text));
+}
+
+/**
+ * The code part of each line, as Asterisk's parser sees it: `;` ends a line unless written `\;`;
+ * `;--` opens a block comment that runs, across lines and nested, to its `--;` (blanked to spaces, so
+ * the columns of what follows on the line stay where they were written).
+ */
+export function stripComments(texts: readonly string[]): string[] {
   let depth = 0;
-  return lines.map((l) => {
-    const t = l.text;
+  return texts.map((t) => {
     let out = '';
     let i = 0;
     while (i < t.length) {
@@ -165,9 +173,14 @@ export function setInSection(text: string, section: string, key: string, value: 
   return joinLines(out);
 }
 
-function isTrue(value: string): boolean {
-  // ast_true()
-  return ['yes', 'true', 'y', 't', '1', 'on'].includes(value.trim().toLowerCase());
+/** ast_true(): how Asterisk reads a yes/no option. */
+export function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ['yes', 'true', 'y', 't', '1', 'on'].includes(value.trim().toLowerCase());
+}
+
+/** ast_false(). */
+export function isFalse(value: string | undefined): boolean {
+  return value !== undefined && ['no', 'false', 'n', 'f', '0', 'off'].includes(value.trim().toLowerCase());
 }
 
 /** The AMI settings of manager.conf [general]; Asterisk's defaults apply when absent. */

@@ -2,6 +2,7 @@
 // truth is `ss`; under --root (a fixture, a mounted disk) it is read from the services' own config
 // files, since nothing is running there to ask.
 import type { Host } from '../../src/host.js';
+import { expandInclude } from '../voip/asterisk-config.js';
 import { getSetting, parseAsteriskConf } from './asterisk-conf.js';
 import { isLoopbackAddress, parseSs, type ListeningSocket } from './ss.js';
 
@@ -135,23 +136,8 @@ export async function readAsteriskWithIncludes(host: Host, file: string, depth =
       parts.push(line);
       continue;
     }
-    const target = include[1]!.startsWith('/') ? include[1]! : `/etc/asterisk/${include[1]!}`;
-    for (const each of await expandGlob(host, target)) parts.push((await readAsteriskWithIncludes(host, each, depth + 1)) ?? '');
+    for (const each of await expandInclude(host, include[1]!)) parts.push((await readAsteriskWithIncludes(host, each, depth + 1)) ?? '');
   }
   return parts.join('\n');
 }
 
-async function expandGlob(host: Host, file: string): Promise<string[]> {
-  const slash = file.lastIndexOf('/');
-  const dir = file.slice(0, slash) || '/';
-  const pattern = file.slice(slash + 1);
-  if (!/[*?]/.test(pattern)) return [file];
-  return (await host.list(dir)).filter((name) => globMatches(pattern, name)).sort().map((name) => `${dir}/${name}`);
-}
-
-/** `*` and `?` as the shell (and Asterisk's glob) read them in one file name; anything else is literal. */
-function globMatches(pattern: string, name: string): boolean {
-  if (pattern === '') return name === '';
-  if (pattern[0] === '*') return [...Array(name.length + 1).keys()].some((skip) => globMatches(pattern.slice(1), name.slice(skip)));
-  return name !== '' && (pattern[0] === '?' || pattern[0] === name[0]) && globMatches(pattern.slice(1), name.slice(1));
-}

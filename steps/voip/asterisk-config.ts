@@ -6,6 +6,7 @@
 // A2Billing regenerates is never edited). `#exec` is reported and never run. Pure but for the reads.
 import * as path from 'node:path';
 import type { Host } from '../../src/host.js';
+import { stripComments } from '../exposure/asterisk-conf.js';
 
 export const ASTERISK_DIR = '/etc/asterisk';
 
@@ -57,35 +58,6 @@ export interface AsteriskConfig {
   /** For each included file: the category open where it was included (FreePBX's
    *  sip_general_custom.conf continues [general]); null at the top of a file. */
   readonly includedWithin: Map<string, string | null>;
-}
-
-/**
- * The code part of each line: comments blanked. `;` starts a comment unless written `\;`; `;--`
- * opens a block comment that runs, across lines and nested, to its `--;`.
- */
-export function stripComments(lines: readonly string[]): string[] {
-  let depth = 0;
-  return lines.map((text) => {
-    let out = '';
-    for (let i = 0; i < text.length; ) {
-      const escaped = text[i - 1] === '\\';
-      if (text.startsWith(';--', i) && !escaped) {
-        depth++;
-        i += 3;
-      } else if (depth > 0) {
-        if (text.startsWith('--;', i)) {
-          depth--;
-          i += 3;
-        } else i++;
-      } else if (text[i] === ';' && !escaped) {
-        break;
-      } else {
-        out += text[i];
-        i++;
-      }
-    }
-    return out;
-  });
 }
 
 type Item =
@@ -208,34 +180,50 @@ async function readInto(host: Host, config: AsteriskConfig, state: { current: Ca
   }
 }
 
-/** An include's files: relative to /etc/asterisk; `*`, `?` and `[...]` in the last part are globs. */
-async function expandInclude(host: Host, target: string): Promise<string[]> {
+/**
+ * An include's files, as Asterisk's glob(3) finds them: relative to /etc/asterisk; `*`, `?` and
+ * `[...]` in the last part match names in that directory, sorted. Shared with the exposure step's
+ * reader (steps/exposure/inventory.ts).
+ */
+export async function expandInclude(host: Host, target: string): Promise<string[]> {
   const absolute = path.posix.isAbsolute(target) ? target : path.posix.join(ASTERISK_DIR, target);
   const dir = path.posix.dirname(absolute);
   const pattern = path.posix.basename(absolute);
   if (!/[*?[]/.test(pattern)) return [absolute];
-  const matcher = globToRegExp(pattern);
-  return (await host.list(dir)).filter((name) => matcher.test(name)).sort().map((name) => path.posix.join(dir, name));
+  return (await host.list(dir)).filter((name) => globMatches(pattern, name)).sort().map((name) => path.posix.join(dir, name));
 }
 
-/** A shell glob of one file name as a regular expression (a leading dot is never matched by `*`). */
-export function globToRegExp(pattern: string): RegExp {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else if (c === '[') {
-      const close = pattern.indexOf(']', i + 1);
-      if (close < 0) source += '\\[';
-      else {
-        const body = pattern.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        source += `[${body}]`;
-        i = close;
-      }
-    } else source += c.replace(/[.+^${}()|\\]/g, '\\$&');
+/** One file name against a shell glob: `*`, `?`, `[a-c]`, `[!a-c]`; a leading dot only by a dot. */
+export function globMatches(pattern: string, name: string): boolean {
+  if (name.startsWith('.') && !pattern.startsWith('.')) return false;
+  return matchFrom(pattern, 0, name, 0);
+}
+
+function matchFrom(pattern: string, p: number, name: string, n: number): boolean {
+  if (p === pattern.length) return n === name.length;
+  const c = pattern[p]!;
+  if (c === '*') {
+    for (let skip = n; skip <= name.length; skip++) if (matchFrom(pattern, p + 1, name, skip)) return true;
+    return false;
   }
-  return new RegExp(`^(?!\\.)${source}$`);
+  if (n === name.length) return false;
+  if (c === '?') return matchFrom(pattern, p + 1, name, n + 1);
+  if (c === '[') {
+    const close = pattern.indexOf(']', p + 2);
+    if (close > 0) {
+      const negate = pattern[p + 1] === '!';
+      const set = pattern.slice(p + (negate ? 2 : 1), close);
+      let inSet = false;
+      for (let i = 0; i < set.length; i++) {
+        if (set[i + 1] === '-' && i + 2 < set.length) {
+          if (name[n]! >= set[i]! && name[n]! <= set[i + 2]!) inSet = true;
+          i += 2;
+        } else if (set[i] === name[n]) inSet = true;
+      }
+      return inSet !== negate && matchFrom(pattern, close + 1, name, n + 1);
+    }
+  }
+  return c === name[n] && matchFrom(pattern, p + 1, name, n + 1);
 }
 
 function sameName(a: string, b: string): boolean {
@@ -280,12 +268,4 @@ export function valuesOf(settings: readonly Setting[], key: string): Setting[] {
   return settings.filter((s) => sameName(s.key, key));
 }
 
-/** ast_true(): how Asterisk reads a yes/no option. */
-export function isTrue(value: string | undefined): boolean {
-  return value !== undefined && ['yes', 'true', 'y', 't', '1', 'on'].includes(value.trim().toLowerCase());
-}
-
-/** ast_false(). */
-export function isFalse(value: string | undefined): boolean {
-  return value !== undefined && ['no', 'false', 'n', 'f', '0', 'off'].includes(value.trim().toLowerCase());
-}
+export { isFalse, isTrue, stripComments } from '../exposure/asterisk-conf.js';

@@ -3,13 +3,13 @@
 import type { Finding } from '../types.js';
 import { isFalse, isTrue, valueOf, valuesOf, type Setting } from './asterisk-config.js';
 import { channelPeers, generalSettings, pjsipObjects, reachesDial, type PbxConfig, type Peer } from './pbx.js';
-import { weakness } from './secrets.js';
+import { weakness, type Weakness } from './secrets.js';
 
 const where = (setting: { file: string; line: number }) => `${setting.file}:${setting.line}`;
 
 /** Every finding, most severe first. */
-export function voipFindings(pbx: PbxConfig): Finding[] {
-  const findings = [...guestFindings(pbx), ...authRejectFindings(pbx), ...insecureFindings(pbx), ...pjsipAuthFindings(pbx), ...secretFindings(pbx), ...aclFindings(pbx), ...amiFindings(pbx), ...fingerprintFindings(pbx), ...realtimeFindings(pbx), ...unreadFindings(pbx)];
+export function voipFindings(pbx: PbxConfig, judged: readonly JudgedSecret[] = judgeSecrets(pbx)): Finding[] {
+  const findings = [...guestFindings(pbx), ...authRejectFindings(pbx), ...insecureFindings(pbx), ...pjsipAuthFindings(pbx), ...secretFindings(pbx, judged), ...aclFindings(pbx), ...amiFindings(pbx), ...fingerprintFindings(pbx), ...realtimeFindings(pbx), ...unreadFindings(pbx)];
   const order = { high: 0, medium: 1, low: 2, info: 3 } as const;
   return findings.sort((a, b) => order[a.severity] - order[b.severity]);
 }
@@ -95,30 +95,44 @@ function pjsipAuthFindings(pbx: PbxConfig): Finding[] {
     }));
 }
 
-interface SecretOwner {
+/** A secret of the PBX (a SIP or IAX2 peer's, a PJSIP auth's) and how weak it is; never shown. */
+export interface JudgedSecret {
+  readonly channel: 'SIP' | 'IAX2' | 'PJSIP';
+  readonly name: string;
   readonly label: string;
-  readonly names: string[];
   readonly setting: Setting;
+  readonly weak: Weakness | null;
 }
 
-function secretFindings(pbx: PbxConfig): Finding[] {
-  const owners: SecretOwner[] = [];
+/** Every peer secret judged once: the findings and the step's offer of new secrets read the same. */
+export function judgeSecrets(pbx: PbxConfig): JudgedSecret[] {
+  const owners: { channel: JudgedSecret['channel']; name: string; names: string[]; setting: Setting }[] = [];
   for (const [channel, peers] of [['SIP', channelPeers(pbx.sip, 'sip')], ['IAX2', channelPeers(pbx.iax, 'iax')]] as const) {
     for (const peer of peers) {
       const secret = valueOf(peer.settings, 'secret');
-      if (secret) owners.push({ label: `${channel} peer ${peer.name}`, names: namesOf(peer), setting: secret });
+      if (secret) owners.push({ channel, name: peer.name, names: namesOf(peer), setting: secret });
     }
   }
   for (const auth of pjsipObjects(pbx.pjsip, 'auth')) {
     const password = valueOf(auth.settings, 'password');
-    if (password) owners.push({ label: `PJSIP auth ${auth.name}`, names: [...namesOf(auth), valueOf(auth.settings, 'username')?.value ?? ''], setting: password });
+    if (password) owners.push({ channel: 'PJSIP', name: auth.name, names: [...namesOf(auth), valueOf(auth.settings, 'username')?.value ?? ''], setting: password });
   }
   // Shared secrets, counted without keeping them: by value within this function only.
   const uses = new Map<string, number>();
   for (const owner of owners) uses.set(owner.setting.value, (uses.get(owner.setting.value) ?? 0) + 1);
+  return owners.map((owner) => ({
+    channel: owner.channel,
+    name: owner.name,
+    label: `${owner.channel === 'PJSIP' ? 'PJSIP auth' : `${owner.channel} peer`} ${owner.name}`,
+    setting: owner.setting,
+    weak: weakness(owner.setting.value, owner.names, (uses.get(owner.setting.value) ?? 1) - 1),
+  }));
+}
+
+function secretFindings(pbx: PbxConfig, judged: readonly JudgedSecret[]): Finding[] {
   const findings: Finding[] = [];
-  for (const owner of owners) {
-    const weak = weakness(owner.setting.value, owner.names, (uses.get(owner.setting.value) ?? 1) - 1);
+  for (const owner of judged) {
+    const weak = owner.weak;
     if (!weak) continue;
     findings.push({
       severity: weak.severity,

@@ -8,9 +8,9 @@ import type { Change } from '../../src/change.js';
 import { setInSection } from '../exposure/asterisk-conf.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { valueOf } from './asterisk-config.js';
-import { voipFindings } from './findings.js';
+import { judgeSecrets, voipFindings, type JudgedSecret } from './findings.js';
 import { allSecrets, channelPeers, generalSettings, pjsipObjects, readPbx, type PbxConfig } from './pbx.js';
-import { loadEstimator, needsEstimate, newSecret, weakness } from './secrets.js';
+import { loadEstimator, needsEstimate, newSecret } from './secrets.js';
 import { isValidCidr } from '../firewall/rules.js';
 import { aclLines, appendToSection, applyGeneralEdits, commentOutSection, defaultGeneral, generalEdits, generalTarget, type GeneralEdit, type GeneralTarget } from './plan.js';
 
@@ -77,7 +77,8 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
     const target = generalTarget(pbx);
     const targetText = target ? await host.readText(target.file) : null;
     const asteriskInstalled = (await host.findProgram('asterisk')) !== null;
-    const rotatable = rotatablePeers(pbx);
+    const judged = judgeSecrets(pbx);
+    const rotatable = rotatablePeers(pbx, judged);
     const openExtensions = openPeers(pbx);
     const guestSections = guestsToClose(pbx);
     const peerFiles = new Map<string, string | null>();
@@ -87,7 +88,7 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
       pbx,
       target,
       targetText,
-      findings: voipFindings(pbx),
+      findings: voipFindings(pbx, judged),
       asteriskInstalled,
       rotatable,
       openExtensions,
@@ -270,21 +271,10 @@ export const voipStep: Step<VoipFacts, VoipAnswers> = {
 };
 
 /** chan_sip peers whose secret is weak and whose own category is in a file no tool regenerates. */
-function rotatablePeers(pbx: PbxConfig): Rotatable[] {
-  const peers = channelPeers(pbx.sip, 'sip');
-  const uses = new Map<string, number>();
-  for (const peer of peers) {
-    const secret = valueOf(peer.settings, 'secret')?.value;
-    if (secret !== undefined) uses.set(secret, (uses.get(secret) ?? 0) + 1);
-  }
-  const rotatable: Rotatable[] = [];
-  for (const peer of peers) {
-    const secret = valueOf(peer.settings, 'secret')?.value;
-    if (secret === undefined || pbx.owners.get(peer.file)) continue;
-    const weak = weakness(secret, [peer.name, valueOf(peer.settings, 'username')?.value ?? '', valueOf(peer.settings, 'defaultuser')?.value ?? ''].filter(Boolean), (uses.get(secret) ?? 1) - 1);
-    if (weak) rotatable.push({ name: peer.name, file: peer.file, reasons: weak.reasons });
-  }
-  return rotatable;
+function rotatablePeers(pbx: PbxConfig, judged: readonly JudgedSecret[]): Rotatable[] {
+  return judged
+    .filter((secret) => secret.channel === 'SIP' && secret.weak !== null && !pbx.owners.get(secret.setting.file))
+    .map((secret) => ({ name: secret.name, file: channelPeers(pbx.sip, 'sip').find((peer) => peer.name === secret.name)!.file, reasons: secret.weak!.reasons }));
 }
 
 /** IAX2's [guest] user and PJSIP's anonymous endpoint, where bulwark may edit their files. */
@@ -315,9 +305,14 @@ function editsOf(facts: VoipFacts, answers: VoipAnswers): GeneralEdit[] {
 
 /** `asterisk -rx 'sip show settings'` (chan_sip's CLI): the lines this step changes. Null: not that output. */
 export function parseSipSettings(output: string): { allowGuest: boolean; alwaysAuthReject: boolean; userAgent: string } | null {
-  const field = (label: string) => new RegExp(`^\\s*${label}:\\s*(.*?)\\s*$`, 'mi').exec(output)?.[1];
-  const guest = field('Allow unknown access');
-  const reject = field('Always auth rejects');
+  // "  Label:   value" lines, by label.
+  const fields = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const match = /^\s*([^:]+?):\s*(.*?)\s*$/.exec(line);
+    if (match) fields.set(match[1]!.toLowerCase(), match[2]!);
+  }
+  const guest = fields.get('allow unknown access');
+  const reject = fields.get('always auth rejects');
   if (guest === undefined || reject === undefined) return null;
-  return { allowGuest: /^yes/i.test(guest), alwaysAuthReject: /^yes/i.test(reject), userAgent: field('User Agent') ?? '' };
+  return { allowGuest: /^yes/i.test(guest), alwaysAuthReject: /^yes/i.test(reject), userAgent: fields.get('user agent') ?? '' };
 }

@@ -5,20 +5,20 @@ import * as fs from 'node:fs/promises';
 import { tempRoots } from '../helpers/temp-root.js';
 import { describe, expect, it } from 'vitest';
 import { Host } from '../../src/host.js';
-import { categoriesNamed, effectiveSettings, globToRegExp, loadAsteriskConfig, parseConfigText, stripComments, valueOf, valuesOf } from '../../steps/voip/asterisk-config.js';
+import { categoriesNamed, effectiveSettings, globMatches, loadAsteriskConfig, parseConfigText, stripComments, valueOf, valuesOf } from '../../steps/voip/asterisk-config.js';
 
 const { rootWith } = tempRoots('bulwark-astconf-');
 const boxWith = async (files: Record<string, string>) => new Host(await rootWith(files));
 
 describe('stripComments', () => {
-  it('ends a line at ; but not at \\;, and blanks nested block comments across lines', () => {
+  it('ends a line at ; but not at \\;, and blanks nested block comments across lines, keeping the columns', () => {
     expect(stripComments(['secret=abc ; the comment', 'secret=a\\;b;c', 'a=1 ;-- one --; b', ';-- open', 'still comment ;-- nested', '--; still --; after=1', 'x=2'])).toEqual([
       'secret=abc ',
       'secret=a\\;b',
-      'a=1  b',
-      '',
-      '',
-      ' after=1',
+      `a=1 ${' '.repeat(11)} b`,
+      ' '.repeat(8),
+      ' '.repeat(24),
+      ' '.repeat(13) + ' after=1', // columns kept: "after" stays where it was written
       'x=2',
     ]);
   });
@@ -115,14 +115,13 @@ describe('loadAsteriskConfig', () => {
   });
 });
 
-describe('globToRegExp', () => {
+describe('globMatches', () => {
   it('matches one file name as the shell does: *, ?, [..], [!..], and never a leading dot', () => {
-    const glob = globToRegExp('pjsip.*_additional.conf');
-    expect(glob.test('pjsip.endpoint_additional.conf')).toBe(true);
-    expect(glob.test('pjsip.conf')).toBe(false);
-    expect(globToRegExp('sip_[a-c]?.conf').test('sip_b1.conf')).toBe(true);
-    expect(globToRegExp('sip_[!a-c]?.conf').test('sip_b1.conf')).toBe(false);
-    expect(globToRegExp('*.conf').test('.hidden.conf')).toBe(false);
-    expect(globToRegExp('a+b(1).conf').test('a+b(1).conf')).toBe(true);
+    expect(globMatches('pjsip.*_additional.conf', 'pjsip.endpoint_additional.conf')).toBe(true);
+    expect(globMatches('pjsip.*_additional.conf', 'pjsip.conf')).toBe(false);
+    expect(globMatches('sip_[a-c]?.conf', 'sip_b1.conf')).toBe(true);
+    expect(globMatches('sip_[!a-c]?.conf', 'sip_b1.conf')).toBe(false);
+    expect(globMatches('*.conf', '.hidden.conf')).toBe(false);
+    expect(globMatches('a+b(1).conf', 'a+b(1).conf')).toBe(true);
   });
 });
