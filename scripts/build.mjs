@@ -44,8 +44,9 @@ const plugins = [
 
 // Chunks of an earlier build would pile up beside the new ones (their names carry a hash).
 {
-  const { readdirSync, rmSync } = await import('node:fs');
-  for (const name of readdirSync('dist', { withFileTypes: true }).filter((e) => e.isFile() && /^chunk-[A-Z0-9]+\.js$/.test(e.name))) rmSync(`dist/${name.name}`);
+  const { existsSync, readdirSync, rmSync } = await import('node:fs');
+  // A fresh clone has no dist/ yet.
+  for (const name of (existsSync('dist') ? readdirSync('dist', { withFileTypes: true }) : []).filter((e) => e.isFile() && /^chunk-[A-Z0-9]+\.js$/.test(e.name))) rmSync(`dist/${name.name}`);
 }
 
 await build({
