@@ -11,8 +11,8 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export async function bulwark(args: readonly string[], options: { env?: Record<string, string>; uid?: number; gid?: number; cwd?: string } = {}): Promise<CliResult> {
-  const result = await execa(process.execPath, [BULWARK, ...args], {
+export async function bulwark(args: readonly string[], options: { env?: Record<string, string>; uid?: number; gid?: number; cwd?: string; bundle?: string } = {}): Promise<CliResult> {
+  const result = await execa(process.execPath, [options.bundle ?? BULWARK, ...args], {
     reject: false,
     env: { NO_COLOR: '1', ...options.env },
     stdin: 'ignore',

@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bulwark } from '../helpers/cli.js';
+import { BULWARK, bulwark } from '../helpers/cli.js';
 import { materializeFixture, removeFixture, snapshotTree } from '../helpers/fixture.js';
 
 let root: string;
@@ -191,9 +191,18 @@ describe('refusals that are not bad input', () => {
   });
 
   it.runIf(process.getuid?.() === 0)('not root on the live system: apply refuses before touching anything', async () => {
-    const result = await bulwark(['apply', '--step', 'exposure', '--yes', '--state-dir', path.join(state, 'live')], { uid: 65534, gid: 65534, cwd: '/' });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('it must run as root');
+    // The bundle is copied where that user can read it: the clone may lie under /root or in a
+    // `mktemp -d` directory (both 0700), and the refusal must be the one tested, not "cannot read".
+    const bundle = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-bundle-'));
+    try {
+      await fs.chmod(bundle, 0o755);
+      for (const name of await fs.readdir(path.dirname(BULWARK))) if (name.endsWith('.js')) await fs.copyFile(path.join(path.dirname(BULWARK), name), path.join(bundle, name));
+      const result = await bulwark(['apply', '--step', 'exposure', '--yes', '--state-dir', path.join(state, 'live')], { uid: 65534, gid: 65534, cwd: '/', bundle: path.join(bundle, 'bulwark.js') });
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toContain('it must run as root');
+    } finally {
+      await fs.rm(bundle, { recursive: true, force: true });
+    }
   });
 
   it('rollback when nothing was applied', async () => {
