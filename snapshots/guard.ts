@@ -47,7 +47,7 @@ export class GuardFile {
   }
 
   async read(): Promise<GuardRecord | null> {
-    return readJsonFrom<GuardRecord>(this.state, this.file);
+    return readJsonFrom<GuardRecord>(this.state, this.file, 'It records the change that waits for confirmation. Move it aside (mv FILE FILE.damaged), then check `bulwark history`: roll back by hand what should not stay.');
   }
 
   async write(record: GuardRecord): Promise<void> {

@@ -8,6 +8,8 @@ import type { IpFamily, ServiceAction, StepId } from '../src/change.js';
 import { localStateFs, readJsonFrom, type StateFs } from '../src/state-fs.js';
 import type { Host } from '../src/host.js';
 import type { FilterOwnership } from './netfilter.js';
+import { failpoint } from '../src/faults.js';
+import { UserError } from '../src/errors.js';
 
 export type FileEntry =
   | { readonly path: string; readonly state: 'absent' }
@@ -85,6 +87,22 @@ export class SnapshotStore {
    */
   private readonly known = new Map<string, Buffer>();
 
+  /**
+   * Refuses, before anything is touched, a change whose snapshot would not fit in the state
+   * directory: a snapshot cut short by a full disk is no undo at all.
+   */
+  async requireSpace(bytes: number): Promise<void> {
+    await this.init();
+    const free = (await this.state.freeBytes?.(this.dir)) ?? null;
+    if (free === null || free >= bytes) return;
+    const kib = (n: number) => `${Math.ceil(n / 1024).toLocaleString('en')} KiB`;
+    throw new UserError(
+      `The state directory ${path.dirname(this.dir)} has ${kib(free)} free; the snapshot of this change needs about ${kib(bytes)}. Nothing was changed.`,
+      'Free some space on that filesystem (or give another directory with --state-dir), then run bulwark again.',
+      1,
+    );
+  }
+
   /** Records the current state of every path (links themselves, not followed) and saves the manifest. */
   async capture(host: Host, paths: readonly string[], meta: { step?: StepId; label: string }, options: { save?: boolean } = {}): Promise<Manifest> {
     const [, id] = await Promise.all([this.init(), this.nextId()]);
@@ -102,7 +120,7 @@ export class SnapshotStore {
 
   async get(id: string): Promise<Manifest | null> {
     if (!SNAPSHOT_ID.test(id)) return null;
-    return readJsonFrom<Manifest>(this.state, this.manifestPath(id));
+    return readJsonFrom<Manifest>(this.state, this.manifestPath(id), DAMAGED_SNAPSHOT);
   }
 
   /** Every snapshot, newest first. */
@@ -110,7 +128,7 @@ export class SnapshotStore {
     const names = await this.state.list(this.dir);
     const manifests: Manifest[] = [];
     for (const name of names.filter((n) => n.endsWith('.json')).sort().reverse()) {
-      const manifest = await readJsonFrom<Manifest>(this.state, path.join(this.dir, name));
+      const manifest = await readJsonFrom<Manifest>(this.state, path.join(this.dir, name), DAMAGED_SNAPSHOT);
       if (manifest) manifests.push(manifest);
     }
     return manifests;
@@ -161,6 +179,7 @@ export class SnapshotStore {
           await host.chmod(entry.path, entry.mode);
           report.restored.push(entry.path);
         }
+        await failpoint('during-restore');
       } catch (error) {
         report.failed.push({ path: entry.path, error: error instanceof Error ? error.message : String(error) });
       }
@@ -170,6 +189,28 @@ export class SnapshotStore {
       if (await host.removeEmptyDir(dir)) report.removed.push(dir + '/');
     }
     return report;
+  }
+
+  /**
+   * What of this snapshot's saved content is missing or damaged in objects/ (a disk error, a hand
+   * clean-up): checked before a rollback starts, so a rollback never stops halfway for want of it.
+   */
+  async unusableObjects(manifest: Manifest): Promise<{ what: string; object: string; problem: 'missing' | 'damaged' }[]> {
+    const needed: { what: string; hash: string }[] = [
+      ...manifest.files.flatMap((entry) => (entry.state === 'file' ? [{ what: entry.path, hash: entry.hash }] : [])),
+      ...Object.entries(manifest.firewall ?? {}).map(([family, hash]) => ({ what: `the ${family} firewall rules`, hash: hash! })),
+      ...Object.entries(manifest.ipsets ?? {}).flatMap(([name, hash]) => (hash ? [{ what: `the kernel set ${name}`, hash }] : [])),
+    ];
+    const unusable: { what: string; object: string; problem: 'missing' | 'damaged' }[] = [];
+    await Promise.all(
+      needed.map(async ({ what, hash }) => {
+        const content = this.known.get(hash) ?? (await this.state.readFile(this.objectPath(hash)));
+        if (content === null) unusable.push({ what, object: this.objectPath(hash), problem: 'missing' });
+        else if (sha256(content) !== hash) unusable.push({ what, object: this.objectPath(hash), problem: 'damaged' });
+        else this.known.set(hash, content);
+      }),
+    );
+    return unusable;
   }
 
   async markRolledBack(manifest: Manifest, by: string | undefined): Promise<void> {
@@ -243,6 +284,8 @@ export class SnapshotStore {
 export function sha256(content: Buffer | string): string {
   return createHash('sha256').update(content).digest('hex');
 }
+
+const DAMAGED_SNAPSHOT = 'That snapshot cannot be restored by bulwark. Move it aside (mv FILE FILE.damaged) to go on with the others; the files it recorded are in the objects/ directory beside it, by content hash, for a restore by hand.';
 
 const SNAPSHOT_ID = /^[0-9]{8}-[0-9]{6}\.[0-9]{3}-[0-9a-f]{6}$/;
 

@@ -7,7 +7,7 @@ import type { Answers } from './answers.js';
 import type { StepId } from './change.js';
 import type { Io } from './commands.js';
 import type { Engine } from './engine.js';
-import { CommandError, UserError } from './errors.js';
+import { CommandError, describeSystemError, UserError } from './errors.js';
 import { EXIT } from './exit.js';
 import { exitCodeFor, stopRequested } from './signals.js';
 import { colorEnabled, palette } from './output.js';
@@ -241,6 +241,11 @@ function reportError(error: unknown): number {
   }
   if (error instanceof CommandError) {
     process.stderr.write(`bulwark: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  const system = describeSystemError(error);
+  if (system) {
+    process.stderr.write(`bulwark: ${system}\nFree space or fix that filesystem, then run bulwark again: it finishes or undoes what was left half-done.\n`);
     return EXIT.failed;
   }
   process.stderr.write(`bulwark: internal error — this is a bug, please report it with the trace below.\n${error instanceof Error ? error.stack : String(error)}\n`);

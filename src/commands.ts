@@ -2,7 +2,7 @@
 import * as readline from 'node:readline/promises';
 import type { StepId } from './change.js';
 import { Engine, GuardExpired, isPreRollback, type RecoveryReport, type RollbackOutcome } from './engine.js';
-import { UserError } from './errors.js';
+import { describeSystemError, UserError } from './errors.js';
 import { EXIT } from './exit.js';
 import { stopRequested } from './signals.js';
 import { lockHolder } from './lock.js';
@@ -318,7 +318,9 @@ export function progressLine(event: ProgressEvent): string {
 }
 
 function printRecovery(recovery: RecoveryReport, io: Io): void {
-  io.err(io.palette.yellow(`An interrupted ${recovery.kind}${recovery.step ? ` of ${recovery.step}` : ''} (pid ${recovery.pid}) was found and undone: snapshot ${recovery.snapshotId} restored; ${describeRestore(recovery.restore)}`));
+  // An interrupted apply is undone; an interrupted rollback is finished (both by restoring its snapshot).
+  const done = recovery.kind === 'apply' ? 'undone' : 'finished';
+  io.err(io.palette.yellow(`An interrupted ${recovery.kind}${recovery.step ? ` of ${recovery.step}` : ''} (pid ${recovery.pid}) was found and ${done}: snapshot ${recovery.snapshotId} restored; ${describeRestore(recovery.restore)}`));
 }
 
 function printRollback(outcomes: RollbackOutcome[], io: Io): number {
@@ -343,5 +345,5 @@ function describeRestore(report: RestoreReport): string {
 }
 
 function describeCause(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+  return describeSystemError(cause) ?? (cause instanceof Error ? cause.message : String(cause));
 }

@@ -19,6 +19,7 @@ import { checkNewConnection, GuardFile, secondsLeft, type GuardRecord } from '..
 import { rollbackPlanFor, startDeadManSwitch } from '../snapshots/deadman.js';
 import { parseOutcome } from '../snapshots/rollback-script.js';
 import { findStep } from '../steps/index.js';
+import { failpoint } from './faults.js';
 import type { Step, StepContext } from '../steps/types.js';
 
 export interface EngineOptions {
@@ -250,13 +251,23 @@ export class Engine {
     const manifest = await this.store.get(inflight.snapshotId);
     let restore: RestoreReport = { restored: [], removed: [], drifted: [], failed: [] };
     if (manifest) restore = await restoreSnapshot(this.host, this.system, this.store, manifest);
-    if (manifest && !manifest.rolledBackAt) await this.store.markRolledBack(manifest, undefined);
-    await this.journal.update((draft) => {
-      draft.inflight = null;
-      if (inflight.step) {
-        draft.steps[inflight.step] = { status: 'rolled-back', snapshotId: inflight.snapshotId, at: new Date().toISOString(), note: `an interrupted ${inflight.kind} (pid ${inflight.pid}) was finished by restoring snapshot ${inflight.snapshotId}` };
-      }
-    }, `recovered an interrupted ${inflight.kind} (pid ${inflight.pid}) from snapshot ${inflight.snapshotId}`);
+    const event = `recovered an interrupted ${inflight.kind} (pid ${inflight.pid}) from snapshot ${inflight.snapshotId}`;
+    if (manifest && inflight.kind === 'rollback') {
+      // An interrupted rollback is finished: the same bookkeeping as one that ran to the end.
+      await this.finishRollback(manifest, inflight.preRollbackId, restore, event);
+    } else if (!manifest) {
+      // Killed between the in-flight record and its snapshot (they are written together): nothing
+      // was changed, as nothing is before both are on disk. The step keeps the status it had.
+      await this.journal.update((draft) => void (draft.inflight = null), `an interrupted ${inflight.kind} (pid ${inflight.pid}) had changed nothing (its snapshot was never saved)`);
+    } else {
+      if (!manifest.rolledBackAt) await this.store.markRolledBack(manifest, undefined);
+      await this.journal.update((draft) => {
+        draft.inflight = null;
+        if (inflight.step) {
+          draft.steps[inflight.step] = { status: 'rolled-back', snapshotId: inflight.snapshotId, at: new Date().toISOString(), note: `an interrupted ${inflight.kind} (pid ${inflight.pid}) was finished by restoring snapshot ${inflight.snapshotId}` };
+        }
+      }, event);
+    }
     return { kind: inflight.kind, step: inflight.step, snapshotId: inflight.snapshotId, pid: inflight.pid, restore };
   }
 
@@ -518,6 +529,17 @@ export class Engine {
   }
 
   private async rollbackAll(manifests: readonly Manifest[], onProgress?: (event: ProgressEvent) => void): Promise<RollbackOutcome[]> {
+    // Every snapshot's saved content is there and whole before the first restore starts.
+    for (const manifest of manifests) {
+      const unusable = await this.store.unusableObjects(manifest);
+      if (unusable.length > 0) {
+        throw new UserError(
+          `Snapshot ${manifest.id} cannot be restored: ${unusable.map((u) => `its copy of ${u.what} (${u.object}) is ${u.problem}`).join('; ')}. Nothing was changed.`,
+          'Put the state directory back from a backup and run the rollback again, or restore those by hand; other snapshots can still be rolled back.',
+          1,
+        );
+      }
+    }
     const outcomes: RollbackOutcome[] = [];
     for (const manifest of manifests) {
       // Rolling back a change that waits for confirmation also ends its dead-man switch.
@@ -537,35 +559,43 @@ export class Engine {
         await this.store.save(pre);
       }
       await this.journal.update((draft) => {
-        draft.inflight = { kind: 'rollback', step: manifest.step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
+        draft.inflight = { kind: 'rollback', step: manifest.step, snapshotId: manifest.id, preRollbackId: pre.id, pid: process.pid, startedAt: new Date().toISOString() };
       }, `rollback of ${manifest.id} started`);
+      await failpoint('after-snapshot');
       onProgress?.({ phase: 'restore', detail: `snapshot ${manifest.id}` });
       const report = await restoreSnapshot(this.host, this.system, this.store, manifest, onProgress);
-      await this.store.markRolledBack(manifest, pre.id);
-      // Undoing a rollback puts the step's change back in effect: its apply snapshot is live again.
-      const reinstated = isPreRollback(manifest) ? (await this.store.list()).find((m) => m.rolledBackBy === manifest.id) : undefined;
-      if (reinstated) {
-        delete reinstated.rolledBackAt;
-        delete reinstated.rolledBackBy;
-        await this.store.save(reinstated);
-      }
-      await this.journal.update((draft) => {
-        draft.inflight = null;
-        if (manifest.step) {
-          const note = report.drifted.length > 0 ? `edited after bulwark: ${report.drifted.join(', ')} (kept in snapshot ${pre.id})` : undefined;
-          draft.steps[manifest.step] = reinstated
-            ? { status: 'applied', snapshotId: reinstated.id, at: new Date().toISOString(), note: `rollback undone (snapshot ${manifest.id} restored)` }
-            : { status: 'rolled-back', snapshotId: manifest.id, at: new Date().toISOString(), note };
-        }
-      }, `restored snapshot ${manifest.id}${manifest.step ? ` (${manifest.step})` : ''}`);
+      await this.finishRollback(manifest, pre.id, report, `restored snapshot ${manifest.id}${manifest.step ? ` (${manifest.step})` : ''}`);
+      await failpoint('after-commit');
       outcomes.push({ manifest, preRollbackId: pre.id, report });
     }
     return outcomes;
   }
 
+  /** Records a restored rollback target: in its snapshot, in the one it reinstates, in the journal. */
+  private async finishRollback(manifest: Manifest, preId: string | undefined, report: RestoreReport, event: string): Promise<void> {
+    if (!manifest.rolledBackAt) await this.store.markRolledBack(manifest, preId);
+    // Undoing a rollback puts the step's change back in effect: its apply snapshot is live again.
+    const reinstated = isPreRollback(manifest) ? (await this.store.list()).find((m) => m.rolledBackBy === manifest.id) : undefined;
+    if (reinstated) {
+      delete reinstated.rolledBackAt;
+      delete reinstated.rolledBackBy;
+      await this.store.save(reinstated);
+    }
+    await this.journal.update((draft) => {
+      draft.inflight = null;
+      if (manifest.step) {
+        const note = report.drifted.length > 0 ? `edited after bulwark: ${report.drifted.join(', ')}${preId ? ` (kept in snapshot ${preId})` : ''}` : undefined;
+        draft.steps[manifest.step] = reinstated
+          ? { status: 'applied', snapshotId: reinstated.id, at: new Date().toISOString(), note: `rollback undone (snapshot ${manifest.id} restored)` }
+          : { status: 'rolled-back', snapshotId: manifest.id, at: new Date().toISOString(), note };
+      }
+    }, event);
+  }
+
 }
 
 function journalProblem(file: string, error: unknown): UserError {
+  if (error instanceof UserError) return error;
   const code = (error as { code?: string }).code;
   if (code === 'EACCES' || code === 'EPERM') return new UserError(`Cannot read bulwark's journal ${file}: permission denied.`, 'Run bulwark as root (sudo).', 1);
   if (code === 'ENOTDIR') return new UserError(`The state directory for ${file} is not a directory.`, 'Give a directory with --state-dir DIR.', 1);

@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Command } from './change.js';
 import { CommandError, UserError } from './errors.js';
+import { withPath } from './state-fs.js';
 
 export interface FileMeta {
   readonly type: 'file' | 'symlink' | 'dir' | 'other';
@@ -162,7 +163,7 @@ export class Host {
     } catch (error) {
       await handle.close();
       await fs.rm(temp, { force: true });
-      throw error;
+      throw withPath(error, temp);
     }
     await handle.close();
     try {

@@ -21,6 +21,8 @@ export interface Inflight {
   readonly kind: 'apply' | 'rollback';
   readonly step?: StepId;
   readonly snapshotId: string;
+  /** A rollback: the snapshot of the state just before it (what undoing the rollback restores). */
+  readonly preRollbackId?: string;
   readonly pid: number;
   readonly startedAt: string;
 }
@@ -57,7 +59,7 @@ export class Journal {
 
   /** The session on disk, or a new empty one (not written until the first update). */
   async load(): Promise<Session> {
-    const stored = await readJsonFrom<Session>(this.state, this.file);
+    const stored = await readJsonFrom<Session>(this.state, this.file, 'Move it aside (mv FILE FILE.damaged) and run bulwark again: a new session starts, and the snapshots beside it are kept (`bulwark history` lists them, `bulwark rollback` still restores them).');
     this.current = stored ?? emptySession();
     return this.current;
   }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { UserError } from './errors.js';
 
 export interface StateFs {
   /** The file's bytes; null when it does not exist. */
@@ -27,6 +28,8 @@ export interface StateFs {
   ageMs(file: string): Promise<number | null>;
   /** Is a process with this pid alive on the box, and when did it start (to tell a reused pid apart)? */
   process(pid: number): Promise<{ alive: boolean; startTime: string | null }>;
+  /** Bytes free (to root) on the filesystem of this directory; null when that cannot be told. */
+  freeBytes?(dir: string): Promise<number | null>;
   /** Over SSH: writeDurable unless the file exists, in one round trip (content-addressed objects). */
   writeDurableIfAbsent?(file: string, data: string | Buffer, mode?: number): Promise<void>;
   /** Over SSH: the lock attempt and the read sent together (one round trip); the read counts only if locked. */
@@ -50,16 +53,17 @@ export const localStateFs: StateFs = {
     const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await fs.open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
     try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fs.rename(temp, file);
     } catch (error) {
+      // A full disk fails the write: the half-written temporary goes, the old file stays whole.
       await fs.rm(temp, { force: true });
-      throw error;
+      throw withPath(error, file);
     }
     await syncDirectory(dir);
   },
@@ -77,7 +81,7 @@ export const localStateFs: StateFs = {
       return true;
     } catch (error) {
       if ((error as { code?: string }).code === 'EEXIST') return false;
-      throw error;
+      throw withPath(error, file);
     }
   },
 
@@ -112,6 +116,12 @@ export const localStateFs: StateFs = {
     await fs.access(dir, fs.constants.W_OK);
   },
 
+  async freeBytes(dir) {
+    // bfree, not bavail: bulwark runs as root, which may use the blocks reserved for root.
+    const stat = await fs.statfs(dir).catch(() => null);
+    return stat ? stat.bfree * stat.bsize : null;
+  },
+
   async ageMs(file) {
     const stat = await fs.stat(file).catch(() => null);
     return stat ? Date.now() - stat.mtimeMs : null;
@@ -129,6 +139,12 @@ export const localStateFs: StateFs = {
     }
   },
 };
+
+/** A write on a file handle fails without naming the file: name it, for the message. */
+export function withPath(error: unknown, file: string): unknown {
+  if (error && typeof error === 'object' && 'code' in error && !('path' in error)) Object.assign(error, { path: file });
+  return error;
+}
 
 /** True when a process with this pid exists here (signal 0 probes without touching it). */
 export function processAlive(pid: number): boolean {
@@ -149,9 +165,19 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-export async function readJsonFrom<T>(state: StateFs, file: string): Promise<T | null> {
+/**
+ * A state file that exists but cannot be parsed (cut short by a full disk or a bad sector, edited by
+ * hand) is named with what to do — never treated as empty, which would forget what bulwark changed.
+ */
+export async function readJsonFrom<T>(state: StateFs, file: string, ifDamaged = 'Move it aside (mv FILE FILE.damaged) and run bulwark again; keep the copy for a bug report.'): Promise<T | null> {
   const bytes = await state.readFile(file);
-  return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as T);
+  if (bytes === null) return null;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch (error) {
+    const why = bytes.length === 0 ? 'it is empty' : `${(error as Error).message}, ${bytes.length} bytes`;
+    throw new UserError(`bulwark's state file ${file} is damaged (${why}): cut short, or changed by hand.`, ifDamaged.replaceAll('FILE', file), 1);
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import { GuardFile, newToken, type GuardRecord } from '../snapshots/guard.js';
 import { rollbackPlanFor, startDeadManSwitch } from '../snapshots/deadman.js';
 import type { VerifyCheck } from '../steps/types.js';
 import { localStateFs, type StateFs } from './state-fs.js';
+import { failpoint } from './faults.js';
 
 export type ProgressEvent =
   | { phase: 'snapshot'; detail: string }
@@ -96,6 +97,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   await refuseIfChangedSincePlan(host, allFiles);
   await refuseIfLinksChangedSincePlan(host, links);
 
+  // The snapshot must fit: the old files, the old sets (about 48 bytes a network in `ipset save`
+  // text), and room for the firewall rules, the manifest and the journal.
+  await store.requireSpace(allFiles.reduce((sum, f) => sum + Buffer.byteLength(f.before ?? ''), 0) + sets.reduce((sum, s) => sum + s.entries * 48, 0) + STATE_HEADROOM);
   progress({ phase: 'snapshot', detail: `${allFiles.length} file(s)${firewall.length > 0 ? ', the running firewall (IPv4 and IPv6)' : ''}` });
   // Saved below, once the firewall, the sets and the service undo are in it, before anything changes.
   const manifest = await store.capture(host, [...allFiles.map((f) => f.path), ...links.map((l) => l.path), ...commands.flatMap((c) => c.creates)], { step, label: `before apply of ${step}` }, { save: false });
@@ -128,6 +132,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     throw saved.reason;
   }
   if (started.status === 'rejected') throw started.reason;
+  await failpoint('after-snapshot');
 
   const createdDirs: string[] = [];
   try {
@@ -140,7 +145,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
         const owner = change.owner ? await host.lookupOwner(change.owner.user, change.owner.group) : undefined;
         createdDirs.push(...(await host.writeAtomic(change.path, change.after, { mode: change.mode, uid: owner?.uid, gid: owner?.gid })));
       }
-      await faultPoint('after-write');
+      await failpoint('after-write');
     }
     // Links: under --root all of them; on the live system those the box's own tool makes (madeBy)
     // are made by their service change below.
@@ -149,12 +154,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       progress({ phase: 'write', detail: change.after === null ? `remove link ${change.path}` : `link ${change.path} -> ${change.after}` });
       if (change.after === null) await host.remove(change.path);
       else createdDirs.push(...(await host.symlink(change.path, change.after)));
+      await failpoint('after-write');
     }
     // Sets first: the rules that follow refer to them. Each set is its own `ipset restore`, all at
     // once (the kernel takes them in parallel: with two families, about half the wait). Every load
     // is waited for, failed or not, before a restore can start.
     for (const change of sets) progress({ phase: 'write', detail: `set ${change.name}: ${change.entries.toLocaleString('en')} networks (filled aside, then swapped in)` });
     await settled(sets.map((change) => loadSetScript(host, change.script)));
+    if (sets.length > 0) await failpoint('after-ipset');
     // Every family's rules are checked before the first is loaded. The families are independent
     // tables: checked together, then loaded together (over SSH, one round trip each time).
     for (const change of firewall) progress({ phase: 'validate', detail: `${change.family} rules (iptables-restore --test, jump targets)` });
@@ -162,14 +169,23 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     for (const change of firewall) progress({ phase: 'write', detail: `${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules (one atomic iptables-restore)` });
     // Checked above, for every family, just before: nothing else loads rules in between.
     await settled(firewall.map((change) => loadScript(host, change.family, change.script, { checked: true })));
+    if (firewall.length > 0) await failpoint('after-firewall');
     for (const change of files) await validateInstalled(host, change, progress, notes);
-    for (const change of services) await runService(host, system, change, progress, notes);
+    await failpoint('after-validate');
+    for (const change of services) {
+      await runService(host, system, change, progress, notes);
+      await failpoint('after-service');
+    }
     for (const change of commands) {
       // The directories it writes into (AIDE's /var/lib/aide when aide-common is not installed).
       if (host.live) for (const file of change.creates) createdDirs.push(...(await host.ensureDir(path.posix.dirname(file))));
       await runCommand(host, change, progress, notes);
+      await failpoint('after-service');
     }
-    for (const change of packages.filter((p) => p.action === 'remove')) await runPackages(host, change, progress, notes);
+    for (const change of packages.filter((p) => p.action === 'remove')) {
+      await runPackages(host, change, progress, notes);
+      await failpoint('after-service');
+    }
     // What bulwark (and the tools it ran) left, for drift detection at a later rollback.
     // Recorded while the step verifies (over SSH the two share round trips).
     const recorded = store.recordWritten(host, manifest, createdDirs);
@@ -178,6 +194,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     progress({ phase: 'verify', detail: step });
     const checks = await input.verify();
     await recorded;
+    await failpoint('during-verify');
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw new UserError(`verification failed: ${failed.map((c) => `${c.label}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, undefined, 1);
     if (input.guard) {
@@ -190,12 +207,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
           draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
         }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${guard.deadline})`),
       );
+      await failpoint('after-commit');
       return { snapshotId: manifest.id, checks, notes, guard: armed };
     }
     await journal.update((draft) => {
       draft.inflight = null;
       draft.steps[step] = { status: 'applied', snapshotId: manifest.id, at: new Date().toISOString(), note: checks.map((c) => c.label).join('; ') };
     }, `applied ${step} (snapshot ${manifest.id})`);
+    await failpoint('after-commit');
     return { snapshotId: manifest.id, checks, notes };
   } catch (error) {
     progress({ phase: 'restore', detail: `snapshot ${manifest.id}` });
@@ -209,6 +228,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     throw new ApplyFailed(step, error, report, manifest.id);
   }
 }
+
+/** Room a change needs in the state directory besides its saved files: rules, manifest, journal. */
+const STATE_HEADROOM = 512 * 1024;
 
 /** The directories above these paths that do not exist yet, deepest first. */
 async function missingParents(host: Host, paths: readonly string[]): Promise<string[]> {
@@ -244,6 +266,7 @@ export async function restoreSnapshot(
       progress({ phase: 'restore', detail: 'the running firewall (IPv4 and IPv6)' });
       const families = await restoreFirewall(host, store, manifest);
       report.restored.push(...families.map((f) => `firewall ${f}`));
+      await failpoint('during-restore');
     } catch (error) {
       report.failed.push({ path: 'firewall', error: error instanceof Error ? error.message : String(error) });
     }
@@ -253,6 +276,7 @@ export async function restoreSnapshot(
     try {
       progress({ phase: 'restore', detail: 'kernel sets' });
       report.restored.push(...(await restoreSets(host, store, manifest)));
+      await failpoint('during-restore');
     } catch (error) {
       report.failed.push({ path: 'ipset', error: error instanceof Error ? error.message : String(error) });
     }
@@ -264,6 +288,7 @@ export async function restoreSnapshot(
   for (const undo of manifest.serviceUndo ?? []) {
     try {
       await runService(host, system, { names: undo.names, action: undo.action, command: undo.command }, progress, []);
+      await failpoint('during-restore');
     } catch (error) {
       report.failed.push({ path: `service ${undo.names[0]}`, error: error instanceof Error ? error.message : String(error) });
     }
@@ -442,17 +467,4 @@ async function runService(host: Host, system: SystemFacts, change: Pick<ServiceC
   const command = await serviceCommand(host, system, name, change.action);
   progress({ phase: 'service', detail: [command.file, ...command.args].join(' ') });
   await host.run(command);
-}
-
-// Fault injection for the crash tests, off unless the variable is set. Right after the first file is
-// written (the worst moment): BULWARK_FAULT=kill-after-write kills this process with SIGKILL;
-// BULWARK_FAULT=pause-after-write waits four seconds, so a test can send a signal mid-transaction
-// (long enough for a loaded CI machine to deliver the progress line the test waits for).
-async function faultPoint(point: 'after-write'): Promise<void> {
-  const fault = process.env.BULWARK_FAULT;
-  if (fault === `kill-${point}`) process.kill(process.pid, 'SIGKILL');
-  if (fault === `pause-${point}`) {
-    process.env.BULWARK_FAULT = ''; // once per run
-    await new Promise((resolve) => setTimeout(resolve, 4000));
-  }
 }

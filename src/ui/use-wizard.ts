@@ -97,7 +97,9 @@ export function resumeIndex(rows: readonly StepRow[], withAnswers: readonly stri
 export function recoveryBanner(recovery: RecoveryReport | null): string | null {
   if (!recovery) return null;
   const files = recovery.restore.restored.length + recovery.restore.removed.length;
-  return `bulwark was interrupted during an ${recovery.kind}${recovery.step ? ` of ${recovery.step}` : ''} (pid ${recovery.pid}). It has put ${files} file(s) back from snapshot ${recovery.snapshotId}; nothing is left half-done. You can run the step again.`;
+  const what = `${recovery.kind === 'apply' ? 'an apply' : 'a rollback'}${recovery.step ? ` of ${recovery.step}` : ''}`;
+  const next = recovery.kind === 'apply' ? 'You can run the step again.' : 'The rollback is complete.';
+  return `bulwark was interrupted during ${what} (pid ${recovery.pid}). It has put ${files} file(s) back from snapshot ${recovery.snapshotId}; nothing is left half-done. ${next}`;
 }
 
 export function useWizard(engine: Engine, recovery: RecoveryReport | null, waiting: GuardRecord | null = null, confirmTimeout = DEFAULT_CONFIRM_TIMEOUT) {

@@ -126,7 +126,7 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     // seconds after the first file it writes (BULWARK_FAULT): the moment to cut its connection.
     const tmp = `${box.tmp}/workstation-tmp`;
     mkdirSync(tmp, { recursive: true });
-    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${tmp}`, 'BULWARK_FAULT=pause-after-write', process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'htaccess', '--yes', '--answers', answers, '--no-color'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${tmp}`, 'BULWARK_FAULT=pause@after-write', process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'htaccess', '--yes', '--answers', answers, '--no-color'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

@@ -342,7 +342,7 @@ describe('the wizard in an 80x24 terminal', () => {
     // Given an apply killed (SIGKILL) right after its first write: the box is half-changed
     const { root, state } = await box('elastix-centos5');
     const pristineTree = await snapshotTree(await pristine('elastix-centos5'));
-    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', '--root', root, '--state-dir', state], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', '--root', root, '--state-dir', state], { env: { BULWARK_FAULT: 'kill@after-write' } });
     expect(crashed.signal).toBe('SIGKILL');
     expect(await snapshotTree(root)).not.toEqual(pristineTree);
 

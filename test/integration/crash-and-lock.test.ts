@@ -31,7 +31,7 @@ const g = () => ['--root', root, '--state-dir', state];
 describe('a crash in the middle of an apply', () => {
   it('history shows the interrupted change as such, never in effect; a rollback to its snapshot recovers and says it is done (exit 0)', async () => {
     const pristine = await snapshotTree(root);
-    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill@after-write' } });
     expect(crashed.signal).toBe('SIGKILL');
     const history = JSON.parse((await bulwark(['history', '--json', ...g()])).stdout) as { id: string; inEffect: boolean; interrupted: boolean }[];
     expect(history).toHaveLength(1);
@@ -59,7 +59,7 @@ describe('a crash in the middle of an apply', () => {
     const pristine = await snapshotTree(root);
 
     // When bulwark is killed (SIGKILL: no handler runs) right after its first write...
-    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill@after-write' } });
     expect(crashed.signal).toBe('SIGKILL');
     // ...the box is half-changed: exactly one of the three files was written.
     expect(await snapshotTree(root)).not.toEqual(pristine);
@@ -119,7 +119,7 @@ describe('one bulwark at a time', () => {
   });
 
   it('a lock left by a killed bulwark is taken over', async () => {
-    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill-after-write' } });
+    const crashed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: 'kill@after-write' } });
     expect(crashed.signal).toBe('SIGKILL');
     await expect(fs.access(path.join(state, 'lock'))).resolves.toBeUndefined(); // SIGKILL left it behind
     const next = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()]);
@@ -131,7 +131,7 @@ describe('one bulwark at a time', () => {
 describe('signals during an apply', () => {
   it.each(['SIGHUP', 'SIGTERM', 'SIGINT'] as const)('%s mid-transaction is held until the change is complete', async (signal) => {
     // Given an apply that is between its first and second write...
-    const child = spawn(process.execPath, [BULWARK, 'apply', '--step', 'exposure', '--yes', ...g()], { env: { ...process.env, BULWARK_FAULT: 'pause-after-write', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BULWARK, 'apply', '--step', 'exposure', '--yes', ...g()], { env: { ...process.env, BULWARK_FAULT: 'pause@after-write', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
