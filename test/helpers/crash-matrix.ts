@@ -36,7 +36,7 @@ export interface MatrixReport {
 }
 
 /** Answers that give every step something to do on the fixture roots. */
-async function answersFile(dir: string): Promise<string> {
+export async function answersFile(dir: string): Promise<string> {
   const password = path.join(dir, 'ops.pw');
   await fs.writeFile(password, 'crash-test-password-7\n', { mode: 0o600 });
   const file = path.join(dir, 'answers.json');
