@@ -132,10 +132,11 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     throw saved.reason;
   }
   if (started.status === 'rejected') throw started.reason;
-  await failpoint('after-snapshot');
 
   const createdDirs: string[] = [];
+  let result: ApplyResult;
   try {
+    await failpoint('after-snapshot');
     for (const change of files) await validateCandidate(host, change, progress);
     for (const change of files) {
       progress({ phase: 'write', detail: change.path });
@@ -207,15 +208,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
           draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
         }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${guard.deadline})`),
       );
-      await failpoint('after-commit');
-      return { snapshotId: manifest.id, checks, notes, guard: armed };
+      result = { snapshotId: manifest.id, checks, notes, guard: armed };
+    } else {
+      await journal.update((draft) => {
+        draft.inflight = null;
+        draft.steps[step] = { status: 'applied', snapshotId: manifest.id, at: new Date().toISOString(), note: checks.map((c) => c.label).join('; ') };
+      }, `applied ${step} (snapshot ${manifest.id})`);
+      result = { snapshotId: manifest.id, checks, notes };
     }
-    await journal.update((draft) => {
-      draft.inflight = null;
-      draft.steps[step] = { status: 'applied', snapshotId: manifest.id, at: new Date().toISOString(), note: checks.map((c) => c.label).join('; ') };
-    }, `applied ${step} (snapshot ${manifest.id})`);
-    await failpoint('after-commit');
-    return { snapshotId: manifest.id, checks, notes };
   } catch (error) {
     progress({ phase: 'restore', detail: `snapshot ${manifest.id}` });
     manifest.createdDirs = [...new Set([...(manifest.createdDirs ?? []), ...createdDirs])];
@@ -227,6 +227,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }, `apply of ${step} failed and was rolled back`);
     throw new ApplyFailed(step, error, report, manifest.id);
   }
+  // Outside the try: from here on the change is complete, and nothing undoes it.
+  await failpoint('after-commit');
+  return result;
 }
 
 /** Room a change needs in the state directory besides its saved files: rules, manifest, journal. */

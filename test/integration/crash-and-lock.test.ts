@@ -157,3 +157,29 @@ describe('signals during an apply', () => {
     expect(status.steps.find((s: { id: string }) => s.id === 'exposure').status).toBe('applied');
   });
 });
+
+describe('a failure at any phase of an apply', () => {
+  it('is rolled back at once: exit 1, the cause named, the tree as before, the step marked failed', async () => {
+    const pristine = await snapshotTree(root);
+    const trace = path.join(state, 'trace');
+    const clean = await bulwark(['apply', '--step', 'exposure', '--yes', '--root', root, '--state-dir', path.join(state, 'traced')], { env: { BULWARK_FAULT_TRACE: trace } });
+    expect(clean.code).toBe(0);
+    const moments = (await fs.readFile(trace, 'utf8')).split('\n').filter((m) => m !== '' && !m.startsWith('after-commit'));
+    expect(moments).toEqual(expect.arrayContaining(['after-snapshot#1', 'after-write#3', 'after-validate#1', 'after-service#1', 'during-verify#1']));
+    // the traced run changed its root: start each try from a fresh copy of the fixture
+    await removeFixture(root);
+    for (const moment of moments) {
+      root = await materializeFixture('elastix-centos5');
+      const failed = await bulwark(['apply', '--step', 'exposure', '--yes', ...g()], { env: { BULWARK_FAULT: `fail@${moment}` } });
+      expect(failed.code, `${moment}: ${failed.stdout}\n${failed.stderr}`).toBe(1);
+      expect(failed.stderr).toContain(`exposure: injected fault at ${moment} (BULWARK_FAULT)`);
+      expect(failed.stderr).toMatch(/exposure: rolled back to snapshot \S+/);
+      expect(await snapshotTree(root), moment).toEqual(pristine);
+      const status = JSON.parse((await bulwark(['status', '--json', ...g()])).stdout);
+      expect(status.interrupted, moment).toBeNull();
+      expect(status.steps.find((s: { id: string }) => s.id === 'exposure').status, moment).toBe('failed');
+      await removeFixture(root);
+    }
+    root = await materializeFixture('elastix-centos5');
+  });
+});
