@@ -1,9 +1,13 @@
 // Bundles the CLI into dist/bulwark.js (the package's bin) and the chunks it loads on demand beside it.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+// The country data shipped with bulwark: its version (2.3.YYYYMMDDhh) says when it was made.
+const GEO_PACKAGE_DIR = fileURLToPath(new URL('../node_modules/@ip-location-db/geo-whois-asn-country/', import.meta.url));
+const geoPackage = JSON.parse(readFileSync(`${GEO_PACKAGE_DIR}package.json`, 'utf8'));
 
 const stub = fileURLToPath(new URL('../src/ui/devtools-stub.ts', import.meta.url));
 
@@ -49,8 +53,10 @@ const plugins = [
   for (const name of (existsSync('dist') ? readdirSync('dist', { withFileTypes: true }) : []).filter((e) => e.isFile() && /^chunk-[A-Z0-9]+\.js$/.test(e.name))) rmSync(`dist/${name.name}`);
 }
 
-await build({
+const result = await build({
   entryPoints: { bulwark: 'src/cli.ts' },
+  // Which packages went into the bundle: their licences go into dist/NOTICE below.
+  metafile: true,
   outdir: 'dist',
   // What only some commands use (the password-strength dictionaries of the voip step, imported
   // dynamically) goes into chunks of its own beside the bundle: the others never read it.
@@ -77,6 +83,7 @@ await build({
   define: {
     'process.env.NODE_ENV': '"production"',
     __BULWARK_VERSION__: JSON.stringify(pkg.version),
+    __BULWARK_GEO_VERSION__: JSON.stringify(geoPackage.version),
   },
   legalComments: 'none',
   minify: true,
@@ -85,8 +92,16 @@ await build({
 });
 
 // npm links the bin; make the bundle runnable by itself too (./dist/bulwark.js).
-const { chmodSync } = await import('node:fs');
 chmodSync('dist/bulwark.js', 0o755);
+
+// The package installs nothing besides itself (package.json has no dependencies: the bundle holds
+// them), so the country data goes beside the bundle: dist/geo/, with its package.json (the version
+// dates the data) and licence. steps/geoblock/source.ts looks there first.
+{
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync('dist/geo', { recursive: true });
+  for (const name of ['package.json', 'NRO_LICENSE', 'README.md', 'geo-whois-asn-country-ipv4.csv', 'geo-whois-asn-country-ipv6.csv']) copyFileSync(`${GEO_PACKAGE_DIR}${name}`, `dist/geo/${name}`);
+}
 
 // The shipped country data, parsed once here into the index a geoblock compile reads
 // (steps/geoblock/compile.ts): the CSVs are not parsed again at each apply.
@@ -94,5 +109,39 @@ const { execFileSync } = await import('node:child_process');
 execFileSync(process.execPath, ['dist/bulwark.js', '__geo-index', 'dist/geo-index.bin'], { stdio: 'inherit' });
 
 // Remote mode's box-side helper (POSIX sh), read beside the bundle and sent to the box with each call.
-const { copyFileSync } = await import('node:fs');
 copyFileSync('src/remote/helper.sh', 'dist/helper.sh');
+
+// The launcher npm links as the `bulwark` command: plain ES5, so that an old Node says in one line
+// which version bulwark needs instead of failing on the bundle's syntax.
+copyFileSync('src/launcher.cjs', 'dist/cli.cjs');
+chmodSync('dist/cli.cjs', 0o755);
+
+// The licences of what the bundle contains (the bundle keeps no legal comments), and the data's
+// attribution: dist/NOTICE, shipped with the package.
+{
+  const { writeFileSync, existsSync: exists, readdirSync: list } = await import('node:fs');
+  const packages = new Map();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (!match) continue;
+    const dir = input.slice(0, match.index + match[0].length);
+    if (!packages.has(match[1])) packages.set(match[1], dir);
+  }
+  const sections = [...packages.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, dir]) => {
+    const meta = JSON.parse(readFileSync(`${dir}package.json`, 'utf8'));
+    const licenceFile = list(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    const text = licenceFile ? readFileSync(`${dir}${licenceFile}`, 'utf8').trim() : `${meta.license ?? 'see the package'} (no licence file in the package)`;
+    return `## ${name} ${meta.version} (${meta.license ?? 'unknown'})\n\n${text}\n`;
+  });
+  const head = [
+    'bulwark bundles the following. Their licences ask that these notices go with every copy.',
+    '',
+    '## Country data',
+    '',
+    'Country data: ip-location-db geo-whois-asn-country, statistics by the Number Resource Organization (nro.net), CC BY 4.0.',
+    `Package ${geoPackage.name} ${geoPackage.version}; the data's own licence notice is in geo/NRO_LICENSE.`,
+    '',
+  ];
+  if (!exists('dist/geo/NRO_LICENSE')) throw new Error('the country data licence is missing from dist/geo');
+  writeFileSync('dist/NOTICE', [...head, ...sections].join('\n'));
+}

@@ -175,7 +175,7 @@ export async function loadAnswersFile(file: string): Promise<Answers> {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`The answers file ${file} is not valid JSON: ${(error as Error).message}.`, 'See "Answers file" in the README for the accepted form.');
+    throw new UserError(`The answers file ${file} is not valid JSON: ${(error as Error).message}.`, 'docs/answers.md gives every key and its accepted form.');
   }
   return validateAnswers(data, `answers file ${file}`);
 }
@@ -183,7 +183,7 @@ export async function loadAnswersFile(file: string): Promise<Answers> {
 export function validateAnswers(data: unknown, source: string): Answers {
   const result = answersSchema.safeParse(data);
   if (result.success) return result.data;
-  throw new UserError(`${source}: ${describeIssue(result.error.issues[0]!, data)}`, 'Nothing was changed. See "Answers file" in the README for every key and its accepted form.');
+  throw new UserError(`${source}: ${describeIssue(result.error.issues[0]!, data)}`, 'Nothing was changed. docs/answers.md gives every key and its accepted form.');
 }
 
 /** Validates one step's answers (from the wizard or the journal) the same way. */

@@ -18,7 +18,13 @@ import { STEP_IDS } from '../steps/catalog.js';
 const commands = () => import('./commands.js');
 
 declare const __BULWARK_VERSION__: string | undefined;
-const VERSION = typeof __BULWARK_VERSION__ === 'string' ? __BULWARK_VERSION__ : 'dev';
+declare const __BULWARK_GEO_VERSION__: string | undefined;
+/** bulwark's version, and the date of the country data built in (its package version: 2.3.YYYYMMDDhh). */
+const VERSION = (() => {
+  const own = typeof __BULWARK_VERSION__ === 'string' ? __BULWARK_VERSION__ : 'dev';
+  const geo = typeof __BULWARK_GEO_VERSION__ === 'string' ? /^\d+\.\d+\.(\d{4})(\d{2})(\d{2})/.exec(__BULWARK_GEO_VERSION__) : null;
+  return geo ? `${own} (country data of ${geo[1]}-${geo[2]}-${geo[3]})` : own;
+})();
 
 interface GlobalOptions {
   root: string;
@@ -253,7 +259,7 @@ function reportError(error: unknown): number {
 }
 
 // Run when executed (the bundle, or tsx), not when imported by tests.
-const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/bulwark.js') || process.argv[1]?.endsWith('/bulwark');
+const isEntry = (globalThis as { __bulwarkLauncher?: boolean }).__bulwarkLauncher === true || import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/bulwark.js') || process.argv[1]?.endsWith('/bulwark');
 if (isEntry) {
   // The reader left (`bulwark plan | head`) or the terminal hung up (a dropped SSH connection):
   // output is lost, but a change in progress must still finish, so these are not fatal.

@@ -86,8 +86,10 @@ async function keepInCache(dir: string, files: Record<Family, string | Buffer>, 
 }
 
 async function packageSource(): Promise<DataSource> {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve(`${PACKAGE}/package.json`);
+  // Beside the bundle in an installed bulwark (scripts/build.mjs copies it to dist/geo: the package
+  // has no dependencies to install); from node_modules when run from the sources.
+  const beside = fileURLToPath(new URL('./geo/package.json', import.meta.url));
+  const manifest = (await fs.access(beside).then(() => true, () => false)) ? beside : createRequire(import.meta.url).resolve(`${PACKAGE}/package.json`);
   const version = (JSON.parse(await fs.readFile(manifest, 'utf8')) as { version: string }).version;
   const stamp = /(\d{4})(\d{2})(\d{2})\d*$/.exec(version);
   return {
