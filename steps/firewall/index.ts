@@ -38,7 +38,7 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
   guarded: true,
   why: [
     'Even with only the needed programs listening, a firewall is a second wall: it blocks everything from everywhere, and then opens only the ports this server must offer — SSH for you, the web interfaces, SIP, IAX and the audio (RTP) of calls.',
-    'It also slows down attackers: new SSH and SIP connections from one address are rate-limited, and the well-known SIP scanners are dropped by the name they announce. Fewer attempts also means smaller logs, so intrusion detection (step 5, fail2ban) reads them as fast as they grow instead of falling behind and banning late.',
+    'It also slows down attackers: new SSH and SIP connections from one address are rate-limited, and the well-known SIP scanners are dropped by the name they announce. Fewer attempts also means smaller logs, so intrusion detection (the ids step, fail2ban) reads them as fast as they grow instead of falling behind and banning late.',
     'A firewall mistake can lock you out, so bulwark applies it under a dead-man switch: unless you log in again from a NEW SSH connection and confirm within the time shown, the old rules come back by themselves. Rules are saved for the next boot only after you confirm.',
   ],
 

@@ -65,7 +65,8 @@ describe('README and docs/', () => {
   it('every relative link resolves, anchors included', () => {
     const broken: string[] = [];
     for (const file of ['README.md', 'CHANGELOG.md', ...markdownFiles('docs')]) {
-      const text = read(file).replace(/```[\s\S]*?```/g, '');
+      // Code is not a link: `[name](tpl)` is Asterisk's template syntax.
+      const text = read(file).replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
       for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
         const link = match[1]!;
         if (/^[a-z]+:/i.test(link)) continue; // https:, mailto:
