@@ -26,9 +26,12 @@ export interface StatusJson {
   steps: { id: string; status: string; note?: string }[];
 }
 
-/** bulwark at the box's console: no SSH_CONNECTION, as an admin at the (virtual) screen of the server. */
-export function atConsole(box: Box, args: readonly string[]): Promise<RunResult> {
-  return box.exec(process.execPath, [BULWARK, ...args, '--no-color'], { reject: false, timeoutMs: 30_000 });
+/**
+ * bulwark at the box's console: no SSH_CONNECTION, as an admin at the (virtual) screen of the server.
+ * `env` is added to its environment (the crash tests set BULWARK_FAULT there).
+ */
+export function atConsole(box: Box, args: readonly string[], options: { env?: Record<string, string> } = {}): Promise<RunResult> {
+  return box.exec(process.execPath, [BULWARK, ...args, '--no-color'], { reject: false, timeoutMs: 30_000, env: options.env });
 }
 
 /** bulwark over a NEW ssh connection from the admin's namespace (sshd sets SSH_CONNECTION). */
