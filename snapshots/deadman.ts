@@ -1,15 +1,16 @@
-// Arming the dead-man switch: the rollback of a guarded change, computed now from the snapshot and
-// the box as the apply left it, written as a POSIX sh script into the state directory and started
-// detached on the box (snapshots/rollback-script.ts). From then on that script, not bulwark, keeps
-// the deadline — on the box itself, whether bulwark ran there or on the admin's workstation.
+// Arming the dead-man switch: the rollback of a guarded change, computed from the snapshot alone (it
+// fits whatever the change loads: the switch is armed before the first write), written as a POSIX sh
+// script into the state directory and started detached on the box (snapshots/rollback-script.ts).
+// From then on that script, not bulwark, keeps watch — over the apply while it runs, then over the
+// deadline — on the box itself, whether bulwark ran there or on the admin's workstation.
 import * as path from 'node:path';
 import type { Command } from '../src/change.js';
 import type { Host } from '../src/host.js';
 import { findService, serviceCommand } from '../src/services.js';
 import type { StateFs } from '../src/state-fs.js';
 import type { SystemFacts } from '../src/system.js';
-import { listSets, setRestorePlan } from './ipset.js';
-import { firewallRestoreScripts } from './netfilter.js';
+import { switchSetPlan } from './ipset.js';
+import { firewallRestoreParts } from './netfilter.js';
 import { rollbackScript, type RollbackPlan } from './rollback-script.js';
 import type { Manifest, SnapshotStore } from './store.js';
 
@@ -17,8 +18,7 @@ export function scriptPath(stateDir: string, guardId: string): string {
   return path.posix.join(stateDir, `guard-${guardId}.sh`);
 }
 
-export async function rollbackPlanFor(host: Host, system: SystemFacts, store: SnapshotStore, manifest: Manifest, guard: { id: string; stateDir: string; deadline: string }): Promise<RollbackPlan> {
-  const sets = manifest.ipsets ? await setRestorePlan(await listSets(host), store, manifest) : null;
+export async function rollbackPlanFor(host: Host, system: SystemFacts, store: SnapshotStore, manifest: Manifest, guard: { id: string; stateDir: string; deadline: string; applier?: { pid: number; startTime: string | null } }): Promise<RollbackPlan> {
   const services: Command[] = [];
   for (const undo of manifest.serviceUndo ?? []) {
     if (undo.command) {
@@ -36,9 +36,10 @@ export async function rollbackPlanFor(host: Host, system: SystemFacts, store: Sn
     deadlineMs: Date.parse(guard.deadline),
     files: manifest.files,
     createdDirs: manifest.createdDirs ?? [],
-    firewall: manifest.firewall ? await firewallRestoreScripts(host, store, manifest) : [],
-    ipset: sets ? { restore: sets.scripts.join(''), destroy: sets.destroyFirst } : null,
+    firewall: await firewallRestoreParts(store, manifest),
+    ipset: manifest.ipsets ? await switchSetPlan(store, manifest) : null,
     services,
+    ...(guard.applier ? { applier: guard.applier } : {}),
   };
 }
 

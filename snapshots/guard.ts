@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import type { FileChange, StepId } from '../src/change.js';
 import { localStateFs, readJsonFrom, updateLocked, type StateFs } from '../src/state-fs.js';
 
-export type GuardStatus = 'armed' | 'confirmed' | 'rolled-back' | 'failed';
+/** `applying`: the switch watches the apply itself (armed before the first write); `armed`: the change
+ *  is in place and waits for confirmation. */
+export type GuardStatus = 'applying' | 'armed' | 'confirmed' | 'rolled-back' | 'failed';
 
 export interface GuardRecord {
   readonly id: string;
@@ -27,6 +29,8 @@ export interface GuardRecord {
   readonly pendingFiles: readonly FileChange[];
   readonly root: string;
   watchdogPid?: number;
+  /** The process applying the change (on the box), while it does. */
+  applier?: { pid: number; startTime: string | null };
   status: GuardStatus;
   decidedAt?: string;
   /** Who decided: "confirmed from 10.0.0.2 (new SSH connection)", "deadline passed". */
@@ -34,7 +38,8 @@ export interface GuardRecord {
   note?: string;
 }
 
-export type Decision = 'confirmed' | 'expired';
+/** `interrupted`: the apply ended before handing over, and the switch (or a recovery) put it back. */
+export type Decision = 'confirmed' | 'expired' | 'interrupted';
 
 export class GuardFile {
   readonly file: string;

@@ -67,3 +67,20 @@ export async function setRestorePlan(existing: ReadonlySet<string>, store: Snaps
   }
   return plan;
 }
+
+/**
+ * The sets' part of the dead-man switch, fit for whatever the box has when it runs (it is written
+ * before the change is loaded): the temporary sets a load may have left are destroyed first
+ * (`ipset destroy` of a set that is not there just fails, quietly), the sets that existed are
+ * refilled under a temporary name and swapped in, the others destroyed once the rules are gone.
+ */
+export async function switchSetPlan(store: SnapshotStore, manifest: Manifest): Promise<{ clear: string[]; restore: string; destroy: string[] }> {
+  const saved = Object.entries(manifest.ipsets ?? {});
+  const existed = new Set(saved.filter(([, hash]) => hash !== null).map(([name]) => name));
+  const plan = await setRestorePlan(existed, store, manifest);
+  return {
+    clear: saved.flatMap(([name]) => (existed.has(name) ? [`${name}-restore`, `${name}-new`] : [`${name}-new`])),
+    restore: plan.scripts.join(''),
+    destroy: saved.filter(([name]) => !existed.has(name)).map(([name]) => name),
+  };
+}

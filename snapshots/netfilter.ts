@@ -78,24 +78,41 @@ export function ownershipOf(manifest: Manifest): FilterOwnership {
  */
 export function restoreScript(current: Table, saved: Table, owner: FilterOwnership): string {
   const now = filterTable(new Map([['filter', current]]));
+  const { head, tail } = restoreParts(saved, owner);
+  const deletes = (now.rules.get('INPUT') ?? []).filter((rule) => ownsRule(owner.comment, rule)).map((rule) => `-D INPUT ${rule}`);
+  return [...head, ...deletes, ...tail].join('\n') + '\n';
+}
+
+/**
+ * restoreScript in the two parts that do not depend on the rules in force — before and after the
+ * deletion of the owner's INPUT rules — so that the dead-man switch can be written before the change
+ * is loaded and still fit whatever is loaded then: its sh script finds the rules to delete at the
+ * moment it runs (ownedInputPattern). Every owned chain is declared (which empties it, or makes it)
+ * and removed again if the snapshot did not have it.
+ */
+export function restoreParts(saved: Table, owner: FilterOwnership): { head: string[]; tail: string[] } {
   const before = filterTable(new Map([['filter', saved]]));
   const owns = (rule: string) => ownsRule(owner.comment, rule);
-  const lines = ['*filter'];
-  if (owner.policies) for (const name of ['INPUT', 'FORWARD', 'OUTPUT']) lines.push(`:${name} ${before.chains.find((c) => c.name === name)?.policy ?? 'ACCEPT'} [0:0]`);
-  for (const rule of now.rules.get('INPUT') ?? []) if (owns(rule)) lines.push(`-D INPUT ${rule}`);
+  const head = ['*filter'];
+  if (owner.policies) for (const name of ['INPUT', 'FORWARD', 'OUTPUT']) head.push(`:${name} ${before.chains.find((c) => c.name === name)?.policy ?? 'ACCEPT'} [0:0]`);
+  const tail: string[] = [];
   for (const chain of owner.chains) {
-    const wasThere = before.chains.some((c) => c.name === chain);
-    const isThere = now.chains.some((c) => c.name === chain);
-    if (isThere || wasThere) lines.push(`:${chain} - [0:0]`);
-    if (isThere && !wasThere) lines.push(`-X ${chain}`);
+    tail.push(`:${chain} - [0:0]`);
+    if (!before.chains.some((c) => c.name === chain)) tail.push(`-X ${chain}`);
   }
-  for (const chain of owner.chains) for (const rule of before.rules.get(chain) ?? []) if (before.chains.some((c) => c.name === chain)) lines.push(`-A ${chain} ${rule}`);
+  for (const chain of owner.chains) for (const rule of before.rules.get(chain) ?? []) if (before.chains.some((c) => c.name === chain)) tail.push(`-A ${chain} ${rule}`);
   (before.rules.get('INPUT') ?? []).forEach((rule, index) => {
     if (!owns(rule)) return;
-    lines.push(rule.endsWith('-j ACCEPT') ? `-A INPUT ${rule}` : `-I INPUT ${index + 1} ${rule}`);
+    tail.push(rule.endsWith('-j ACCEPT') ? `-A INPUT ${rule}` : `-I INPUT ${index + 1} ${rule}`);
   });
-  lines.push('COMMIT');
-  return lines.join('\n') + '\n';
+  tail.push('COMMIT');
+  return { head, tail };
+}
+
+/** An extended regular expression (grep -E) for the owner's rules in INPUT as iptables-save prints them. */
+export function ownedInputPattern(owner: FilterOwnership): string {
+  const escaped = owner.comment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `^-A INPUT .*--comment "?${escaped}(:[0-9a-f]+)?"?( |$)`;
 }
 
 /** Chains a script jumps to that neither it nor the kernel defines. iptables-restore --test misses
@@ -111,17 +128,19 @@ export function undefinedTargets(script: string, current: Table): string[] {
   return [...missing];
 }
 
-/** The iptables-restore input, per family, that would put the step's part back now (the dead-man switch runs it later). */
-export async function firewallRestoreScripts(host: Host, store: SnapshotStore, manifest: Manifest): Promise<{ family: IpFamily; script: string }[]> {
-  const scripts: { family: IpFamily; script: string }[] = [];
+/**
+ * What the dead-man switch runs to put the step's part back, per family: the fixed parts of the
+ * restore script and the pattern of the INPUT rules to delete, found when it runs (restoreParts).
+ */
+export async function firewallRestoreParts(store: SnapshotStore, manifest: Manifest): Promise<{ family: IpFamily; head: string[]; tail: string[]; ownedInput: string }[]> {
+  const parts: { family: IpFamily; head: string[]; tail: string[]; ownedInput: string }[] = [];
   for (const family of FAMILIES) {
     const hash = manifest.firewall?.[family];
     if (hash === undefined) continue;
-    const saved = filterTable(parseSave(await store.getText(hash)));
-    const current = filterTable(parseSave(await saveRules(host, family)));
-    scripts.push({ family, script: restoreScript(current, saved, ownershipOf(manifest)) });
+    const owner = ownershipOf(manifest);
+    parts.push({ family, ...restoreParts(filterTable(parseSave(await store.getText(hash))), owner), ownedInput: ownedInputPattern(owner) });
   }
-  return scripts;
+  return parts;
 }
 
 /** Puts the step's part of the running firewall back as the snapshot recorded it, both families. */

@@ -24,10 +24,22 @@ export interface RollbackPlan {
   readonly files: readonly FileEntry[];
   /** Directories the apply created: removed when empty, deepest first. */
   readonly createdDirs: readonly string[];
-  /** iptables-restore --noflush input per family that puts the step's chains back (computed after the apply). */
-  readonly firewall: readonly { readonly family: 'ipv4' | 'ipv6'; readonly script: string }[];
-  /** `ipset restore` input that puts the step's sets back, and sets to destroy once the rules are gone. */
-  readonly ipset: { readonly restore: string; readonly destroy: readonly string[] } | null;
+  /**
+   * iptables-restore --noflush input per family that puts the step's chains back: its fixed parts,
+   * and the pattern (grep -E) of the step's INPUT rules, deleted as they are when the script runs.
+   */
+  readonly firewall: readonly { readonly family: 'ipv4' | 'ipv6'; readonly head: readonly string[]; readonly tail: readonly string[]; readonly ownedInput: string }[];
+  /**
+   * The step's sets: temporary sets a load may have left (destroyed first, quietly), `ipset restore`
+   * input that refills the sets that existed, and the sets to destroy once the rules are gone.
+   */
+  readonly ipset: { readonly clear: readonly string[]; readonly restore: string; readonly destroy: readonly string[] } | null;
+  /**
+   * The process applying the change, while it does (the switch is armed before the first write):
+   * if it dies before handing over (a kill, a crash, a dropped SSH connection), the switch puts the
+   * snapshot back at once — nobody may be able to log in and run bulwark again.
+   */
+  readonly applier?: { readonly pid: number; readonly startTime: string | null };
   /** The service actions that make the programs read the old files again. */
   readonly services: readonly Command[];
 }
@@ -58,6 +70,10 @@ export function rollbackScript(plan: RollbackPlan): string {
     `id=${q(plan.guardId)}`,
     `snapshot=${q(plan.snapshotId)}`,
     `deadline_ms=${Math.ceil(plan.deadlineMs)}`,
+    // Written by bulwark once the change is in place: the deadline counts from then.
+    'deadline_file="$state/guard-$id.deadline"',
+    `applier_pid=${plan.applier?.pid ?? ''}`,
+    `applier_start=${q(plan.applier?.startTime ?? '')}`,
     `objects=${q(objects)}`,
     'decision="$state/guard-$id.decision"',
     'failures=',
@@ -80,6 +96,17 @@ export function rollbackScript(plan: RollbackPlan): string {
     "log() { printf '%s [%s] %s\\n' \"$(stamp)\" \"$$\" \"$*\" >>\"$state/watchdog.log\"; }",
     // The guard record is JSON written by bulwark with two-space indentation: these two lines are enough.
     'armed() { grep -q "\\"id\\": \\"$id\\"" "$state/guard.json" 2>/dev/null && grep -q \'"status": "armed"\' "$state/guard.json"; }',
+    'applying() { grep -q "\\"id\\": \\"$id\\"" "$state/guard.json" 2>/dev/null && grep -q \'"status": "applying"\' "$state/guard.json"; }',
+    '# The process applying the change, the same one (its start time, where /proc tells: a pid is reused).',
+    'applier_alive() {',
+    '  [ -n "$applier_pid" ] || return 1',
+    '  kill -0 "$applier_pid" 2>/dev/null || return 1',
+    '  [ -r "/proc/$applier_pid/stat" ] || return 0',
+    '  # After the command name: the state (Z: ended, not yet collected), and field 20, the start time.',
+    '  applier_stat=$(sed \'s/.*) //\' "/proc/$applier_pid/stat")',
+    '  [ "${applier_stat%% *}" = Z ] && return 1',
+    '  [ -z "$applier_start" ] || [ "$(printf \'%s\\n\' "$applier_stat" | cut -d\' \' -f20)" = "$applier_start" ]',
+    '}',
     'failed() {',
     '  failures="$failures$1',
     '"',
@@ -111,23 +138,36 @@ export function rollbackScript(plan: RollbackPlan): string {
     '}',
     '',
     'log "watching guard $id"',
+    'reason=expired',
     'while :; do',
     '  if [ -e "$decision" ]; then',
     '    log "guard $id decided: $(cat "$decision"); leaving"',
     '    exit 0',
     '  fi',
+    '  if applying; then',
+    '    # Asked again once the process is gone: it may have handed over just before it ended.',
+    '    if ! applier_alive && applying; then',
+    '      log "the process applying the change ($applier_pid) is gone: $(if [ -r "/proc/$applier_pid/stat" ]; then sed \'s/.*) //\' "/proc/$applier_pid/stat" | cut -d\' \' -f1,20; else echo no such process; fi)"',
+    '      reason=interrupted',
+    '      break',
+    '    fi',
+    '    sleep 0.2 2>/dev/null || sleep 1',
+    '    continue',
+    '  fi',
     '  if ! armed; then',
     '    log "guard $id is no longer armed; leaving"',
     '    exit 0',
     '  fi',
+    '  if [ -r "$deadline_file" ]; then deadline_ms=$(cat "$deadline_file"); fi',
     '  left=$((deadline_ms - $(now_ms)))',
     '  [ "$left" -le 0 ] && break',
     '  [ "$left" -gt 200 ] && left=200',
     "  sleep \"0.$(printf '%03d' \"$left\")\" 2>/dev/null || sleep 1",
     'done',
     '',
-    '# The deadline passed: claim the decision (confirm claims the same file; one of us wins).',
-    "if ! (set -C && printf 'expired' >\"$decision\") 2>/dev/null; then",
+    '# The deadline passed, or the apply died half-way: claim the decision (confirm, and a recovery by',
+    '# the next bulwark, claim the same file; one of us wins).',
+    "if ! (set -C && printf '%s' \"$reason\" >\"$decision\") 2>/dev/null; then",
     '  log "guard $id decided: $(cat "$decision" 2>/dev/null); leaving"',
     '  exit 0',
     'fi',
@@ -140,13 +180,10 @@ export function rollbackScript(plan: RollbackPlan): string {
     else lines.push(`chmod ${entry.mode.toString(8)} ${q(entry.path)} || failed ${q(entry.path)}`);
   }
   for (const dir of [...plan.createdDirs].sort((a, b) => b.length - a.length)) lines.push(`rmdir -- ${q(dir)} 2>/dev/null`);
-  for (const { family, script } of plan.firewall) {
-    const tool = family === 'ipv4' ? 'iptables-restore' : 'ip6tables-restore';
-    const end = delimiter(script);
-    lines.push(`${tool} --noflush <<'${end}' || failed 'firewall ${family}'`, ...script.replace(/\n$/, '').split('\n'), end);
-  }
+  for (const part of plan.firewall) lines.push(...firewallRestoreShell(part));
   // After the rules: a set still referenced by a rule cannot be destroyed.
   if (plan.ipset) {
+    for (const name of plan.ipset.clear) lines.push(`ipset destroy ${q(name)} 2>/dev/null`);
     if (plan.ipset.restore.trim() !== '') {
       const end = delimiter(plan.ipset.restore);
       lines.push(`ipset restore <<'${end}' || failed 'kernel sets'`, ...plan.ipset.restore.replace(/\n$/, '').split('\n'), end);
@@ -160,10 +197,30 @@ export function rollbackScript(plan: RollbackPlan): string {
     "{ printf '%s %s\\n' \"$outcome\" \"$(stamp)\"; printf '%s' \"$failures\"; } >\"$state/guard-$id.outcome.tmp\" &&",
     '  mv -f -- "$state/guard-$id.outcome.tmp" "$state/guard-$id.outcome"',
     'if command -v sync >/dev/null 2>&1; then sync; fi',
-    'log "deadline passed: restored snapshot $snapshot ($outcome)"',
+    'if [ "$reason" = interrupted ]; then log "the apply ended before handing over: restored snapshot $snapshot ($outcome)"; else log "deadline passed: restored snapshot $snapshot ($outcome)"; fi',
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * The sh lines that put one family's part of the firewall back: the step's INPUT rules as they are
+ * when it runs (whatever was loaded by then) deleted between the fixed parts, in one iptables-restore.
+ */
+export function firewallRestoreShell(part: RollbackPlan['firewall'][number]): string[] {
+  const [save, restore] = part.family === 'ipv4' ? ['iptables-save', 'iptables-restore'] : ['ip6tables-save', 'ip6tables-restore'];
+  const end = delimiter([...part.head, ...part.tail].join('\n'));
+  return [
+    '{',
+    `  cat <<'${end}'`,
+    ...part.head,
+    end,
+    `  ${save} -t filter | grep -E -- ${q(part.ownedInput)} | sed 's/^-A INPUT /-D INPUT /'`,
+    `  cat <<'${end}'`,
+    ...part.tail,
+    end,
+    `} | ${restore} --noflush || failed ${q(`firewall ${part.family}`)}`,
+  ];
 }
 
 /** What the watchdog left in guard-ID.outcome: its verdict, when, and what failed. */

@@ -190,6 +190,8 @@ export async function rollbackCommand(
     // recovery of an interrupted change): that is what the admin wants, and it is done.
     const asked = target.snapshot ? await engine.store.get(target.snapshot) : null;
     if (asked?.rolledBackAt) {
+      // ...unless the recovery that restored it could not put everything back (it said what, above).
+      if (recovery && recovery.restore.failed.length > 0) return EXIT.failed;
       io.out(`Snapshot ${asked.id} is already restored (${asked.rolledBackAt}): the box is as it was before ${asked.label.replace(/^before /, '')}. Nothing to do.`);
       return EXIT.ok;
     }

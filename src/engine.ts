@@ -237,18 +237,24 @@ export class Engine {
     const seen = this.lockHandle ? this.unarmedSeen : undefined;
     this.unarmedSeen = undefined;
     const record = known !== undefined ? known : seen !== undefined ? seen : await this.guard.read();
-    if (!record || record.status !== 'armed' || (await this.guard.decided(record.id)) !== 'expired') return record;
+    if (!record || (record.status !== 'armed' && record.status !== 'applying')) return record;
+    const decision = await this.guard.decided(record.id);
+    if (decision !== 'expired' && decision !== 'interrupted') return record;
     const text = await this.state.readFile(path.posix.join(this.stateDir, `guard-${record.id}.outcome`));
     const outcome = text === null ? null : parseOutcome(text.toString('utf8'));
     if (!outcome) return record;
     const failures = outcome.failures.map((failed) => ({ path: failed, error: 'not put back by the dead-man switch' }));
-    return (await this.recordExpired(record, failures, 'not confirmed before the deadline: rolled back by the watchdog', outcome.at)) ?? record;
+    const reason = decision === 'interrupted' ? 'the apply was interrupted before it finished: the dead-man switch on the box put the snapshot back at once' : 'not confirmed before the deadline: rolled back by the watchdog';
+    return (await this.recordExpired(record, failures, reason, outcome.at)) ?? record;
   }
 
   private async recoverInflight(): Promise<RecoveryReport | null> {
     const inflight = this.session.inflight;
     if (!inflight) return null;
     const manifest = await this.store.get(inflight.snapshotId);
+    // A guarded apply has its switch watching since before its first write: it may be putting the
+    // box back right now. Whoever claims the decision first restores; the other waits for it.
+    if (inflight.kind === 'apply') await this.settleInterruptedGuard(inflight.snapshotId);
     let restore: RestoreReport = { restored: [], removed: [], drifted: [], failed: [] };
     if (manifest) restore = await restoreSnapshot(this.host, this.system, this.store, manifest);
     const event = `recovered an interrupted ${inflight.kind} (pid ${inflight.pid}) from snapshot ${inflight.snapshotId}`;
@@ -269,6 +275,27 @@ export class Engine {
       }, event);
     }
     return { kind: inflight.kind, step: inflight.step, snapshotId: inflight.snapshotId, pid: inflight.pid, restore };
+  }
+
+  /**
+   * The switch of an interrupted guarded apply: claimed here (it then leaves without restoring), or,
+   * if it claimed first, waited for until it has written its outcome; then recorded as undone. The
+   * recovery's own restore follows either way (restoring twice gives the same tree).
+   */
+  private async settleInterruptedGuard(snapshotId: string): Promise<void> {
+    const record = await this.guard.read();
+    if (!record || record.snapshotId !== snapshotId || record.status !== 'applying') return;
+    const claim = await this.guard.claim(record.id, 'interrupted');
+    if (!claim.won) {
+      const outcome = path.posix.join(this.stateDir, `guard-${record.id}.outcome`);
+      for (let waited = 0; waited < 60_000 && !(await this.state.exists(outcome)); waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await this.guard.update((r) => {
+      if (r.id !== record.id || r.status !== 'applying') return;
+      r.status = 'rolled-back';
+      r.decidedAt = new Date().toISOString();
+      r.decidedBy = claim.won ? 'the apply was interrupted before it finished: undone by the next bulwark' : 'the apply was interrupted before it finished: the dead-man switch on the box put the snapshot back at once';
+    });
   }
 
   builtStep(id: StepId): Step<unknown, unknown> {
@@ -390,7 +417,7 @@ export class Engine {
       answers: plan.answers,
       verify: () => plan.step.verify(this.context(), plan.answers, plan.changes),
       onProgress,
-      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: this.sshConnection, stateDir: this.stateDir, state: this.state, ...confirmPortOf(plan), changesInPlace: () => this.startEarlyProof(confirmPortOf(plan).confirmPort) } : undefined,
+      guard: guarded ? { timeoutSeconds: options.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT, sshConnection: this.sshConnection, stateDir: this.stateDir, state: this.state, ...confirmPortOf(plan), changesInPlace: () => this.startEarlyProof(confirmPortOf(plan).confirmPort), ...(this.lockHandle ? { applier: this.lockHandle.owner } : {}) } : undefined,
     }).catch((error: unknown) => {
       this.earlyProof = null; // the change was undone: what the proof saw proves nothing now
       throw error;
@@ -472,6 +499,11 @@ export class Engine {
     if (!claim.won && claim.decision === 'confirmed') return { restored: false, record };
     if (!record || record.id !== id || record.status !== 'armed') return { restored: false, record };
     const manifest = await this.store.get(record.snapshotId);
+    // In flight while it restores: killed half-way, status and history say so, and the next command
+    // that takes the lock finishes it.
+    await this.journal.update((draft) => {
+      draft.inflight = { kind: 'rollback', step: record.step, snapshotId: record.snapshotId, pid: process.pid, startedAt: new Date().toISOString() };
+    }, `rollback of ${record.step} (snapshot ${record.snapshotId}) started: ${reason}`);
     const report = manifest ? await restoreSnapshot(this.host, this.system, this.store, manifest) : undefined;
     const decided = await this.recordExpired(record, report?.failed ?? [], reason, new Date().toISOString());
     return { restored: true, record: decided, report };
@@ -483,7 +515,8 @@ export class Engine {
     if (manifest && !manifest.rolledBackAt) await this.store.markRolledBack(manifest, undefined);
     const failed = failures.length > 0;
     // Never before the deadline: a clock with whole seconds (busybox date) must not make it look early.
-    const decidedAt = new Date(Math.max(Date.parse(at) || Date.now(), Date.parse(record.deadline))).toISOString();
+    // (An apply interrupted before it handed over had no deadline yet: its time is when it was undone.)
+    const decidedAt = record.status === 'applying' ? new Date(Date.parse(at) || Date.now()).toISOString() : new Date(Math.max(Date.parse(at) || Date.now(), Date.parse(record.deadline))).toISOString();
     const decided = await this.guard.update((r) => {
       r.status = failed ? 'failed' : 'rolled-back';
       r.decidedAt = decidedAt;
@@ -491,6 +524,7 @@ export class Engine {
       if (failed) r.note = failures.map((f) => `${f.path}: ${f.error}`).join('; ');
     });
     await this.journal.update((draft) => {
+      if (draft.inflight?.snapshotId === record.snapshotId) draft.inflight = null;
       draft.steps[record.step] = { status: 'rolled-back', snapshotId: record.snapshotId, at: decidedAt, note: `${reason}${failed ? ` — restore FAILED for ${failures.map((f) => f.path).join(', ')}` : ''}` };
     }, `${record.step} rolled back: ${reason}`);
     return decided;

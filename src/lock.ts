@@ -14,6 +14,8 @@ interface LockOwner {
 }
 
 export interface Lock {
+  /** The process that holds it on the box (this one, or remote mode's helper session). */
+  readonly owner: { readonly pid: number; readonly startTime: string | null };
   release(): void;
 }
 
@@ -33,7 +35,7 @@ export async function acquireLock(stateDir: string, command: string, state: Stat
   const owner = holder ?? { pid: process.pid, startTime: (await state.process(process.pid)).startTime };
   const me: LockOwner = { pid: owner.pid, startTime: owner.startTime, command, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (await state.createExclusive(file, JSON.stringify(me))) return makeLock(file, holder?.release);
+    if (await state.createExclusive(file, JSON.stringify(me))) return makeLock(file, { pid: me.pid, startTime: me.startTime }, holder?.release);
     const owner = await readOwner(state, file);
     if (owner && (await isRunning(state, owner))) {
       throw new UserError(
@@ -71,7 +73,7 @@ async function isRunning(state: StateFs, owner: LockOwner): Promise<boolean> {
   return owner.startTime === null || now.startTime === owner.startTime;
 }
 
-function makeLock(file: string, remove: (file: string) => void = unlinkFile): Lock {
+function makeLock(file: string, owner: Lock['owner'], remove: (file: string) => void = unlinkFile): Lock {
   let released = false;
   const release = (): void => {
     if (released) return;
@@ -80,7 +82,7 @@ function makeLock(file: string, remove: (file: string) => void = unlinkFile): Lo
     process.off('exit', release);
   };
   process.on('exit', release);
-  return { release };
+  return { owner, release };
 }
 
 function unlinkFile(file: string): void {

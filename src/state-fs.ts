@@ -133,7 +133,10 @@ export const localStateFs: StateFs = {
     try {
       const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
       // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-      return { alive, startTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null };
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // A zombie has ended (its parent has not collected it yet): it watches nothing, holds nothing.
+      if (fields[0] === 'Z') return { alive: false, startTime: null };
+      return { alive, startTime: fields[19] ?? null };
     } catch {
       return { alive, startTime: null };
     }

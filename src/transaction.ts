@@ -41,6 +41,12 @@ export interface GuardOptions {
    * proof of access (a new SSH login, the slowest part) then, so that it overlaps the rest.
    */
   readonly changesInPlace?: () => void;
+  /**
+   * The process applying the change, on the box (this one, or remote mode's helper session): the
+   * switch, armed before the first write, puts the snapshot back at once if it dies before handing
+   * over — a kill, a crash, a dropped connection — since nobody may be able to log in afterwards.
+   */
+  readonly applier?: { readonly pid: number; readonly startTime: string | null };
 }
 
 export interface ApplyInput {
@@ -135,8 +141,11 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   const createdDirs: string[] = [];
   let result: ApplyResult;
+  // A guarded change is watched by the dead-man switch from before its first write (armGuard).
+  let guard: GuardRecord | undefined;
   try {
     await failpoint('after-snapshot');
+    if (input.guard) guard = await coverWithSwitch(input.guard, guardRecord(input.guard, host, step, manifest, pending), host, system, store, manifest);
     for (const change of files) await validateCandidate(host, change, progress);
     for (const change of files) {
       progress({ phase: 'write', detail: change.path });
@@ -198,15 +207,14 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     await failpoint('during-verify');
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw new UserError(`verification failed: ${failed.map((c) => `${c.label}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, undefined, 1);
-    if (input.guard) {
-      const guard = guardRecord(input.guard, host, step, manifest, pending);
-      // The journal leaves "in flight" only once the guard record is on disk (from then on the switch,
-      // not a recovery, undoes the change); it is written while the switch starts.
-      const armed = await armGuard(input.guard, guard, host, system, store, manifest, () =>
+    if (input.guard && guard) {
+      // The journal leaves "in flight" only once the armed record is on disk (from then on the switch,
+      // not a recovery, undoes the change).
+      const armed = await armGuard(input.guard, host, guard, (record) =>
         journal.update((draft) => {
           draft.inflight = null;
-          draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${guard.deadline} with: bulwark confirm ${guard.token}` };
-        }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${guard.deadline})`),
+          draft.steps[step] = { status: 'awaiting-confirmation', snapshotId: manifest.id, at: new Date().toISOString(), note: `confirm before ${record.deadline} with: bulwark confirm ${record.token}` };
+        }, `applied ${step} under the dead-man switch (snapshot ${manifest.id}, deadline ${record.deadline})`),
       );
       result = { snapshotId: manifest.id, checks, notes, guard: armed };
     } else {
@@ -220,6 +228,13 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     progress({ phase: 'restore', detail: `snapshot ${manifest.id}` });
     manifest.createdDirs = [...new Set([...(manifest.createdDirs ?? []), ...createdDirs])];
     const report = await restoreSnapshot(host, system, store, manifest, progress);
+    // The switch watching this apply has nothing left to do: it leaves when it sees the record.
+    if (guard && input.guard) await new GuardFile(input.guard.stateDir, input.guard.state ?? localStateFs).update((r) => {
+      if (r.id !== guard!.id || r.status !== 'applying') return;
+      r.status = 'rolled-back';
+      r.decidedAt = new Date().toISOString();
+      r.decidedBy = 'the apply failed and bulwark put the snapshot back';
+    }).catch(() => undefined);
     await store.markRolledBack(manifest, undefined);
     await journal.update((draft) => {
       draft.inflight = null;
@@ -316,32 +331,51 @@ function guardRecord(options: GuardOptions, host: Host, step: StepId, manifest: 
     // and a set file of 100,000 networks has no place in a small state file that is rewritten.
     pendingFiles: pending.map((f) => ({ ...f, before: null, after: null, summary: undefined })),
     root: host.root,
-    status: 'armed',
+    status: 'applying',
+    ...(options.applier ? { applier: { pid: options.applier.pid, startTime: options.applier.startTime } } : {}),
   };
 }
 
 /**
- * Arms the dead-man switch: the guard record on disk, then the detached watchdog, then its pid in the
- * record. From here on the watchdog, not this process, is responsible for undoing the change if
- * nobody confirms it.
+ * Starts the dead-man switch before the first write: the guard record ("applying", with the process
+ * that applies), then the detached watchdog. Its rollback is computed from the snapshot alone and
+ * fits whatever is loaded by then (snapshots/deadman.ts), so from the first write on, a change that
+ * can lock the admin out is never without a watchdog on the box: if this process dies before it
+ * hands over (armGuard), the switch puts the snapshot back at once.
  */
-async function armGuard(options: GuardOptions, record: GuardRecord, host: Host, system: SystemFacts, store: SnapshotStore, manifest: Manifest, onRecorded: () => Promise<unknown>): Promise<GuardRecord> {
+async function coverWithSwitch(options: GuardOptions, record: GuardRecord, host: Host, system: SystemFacts, store: SnapshotStore, manifest: Manifest): Promise<GuardRecord> {
   const state = options.state ?? localStateFs;
-  const guard = new GuardFile(options.stateDir, state);
-  // The rollback is computed now, from the snapshot and the box as the apply left it, and handed to
-  // a POSIX sh script on the box: no Node is needed at the deadline.
-  const plan = await rollbackPlanFor(host, system, store, manifest, { id: record.id, stateDir: options.stateDir, deadline: record.deadline });
-  // The record first, then the switch (it leaves at once if the guard is not armed): sent in this
+  const plan = await rollbackPlanFor(host, system, store, manifest, { id: record.id, stateDir: options.stateDir, deadline: record.deadline, ...(record.applier ? { applier: record.applier } : {}) });
+  // The record first, then the switch (it leaves at once if the record is not its own): sent in this
   // order, together (over SSH, one round trip).
-  const written = guard.write(record);
+  const written = new GuardFile(options.stateDir, state).write(record);
   written.catch(() => undefined);
-  const recorded = written.then(onRecorded);
-  recorded.catch(() => undefined);
   const started = startDeadManSwitch(host, state, plan, written);
   await written;
-  record.watchdogPid = await started;
-  await Promise.all([guard.write(record), recorded]);
-  return record;
+  return { ...record, watchdogPid: await started };
+}
+
+/**
+ * Hands the change over to the switch that watched the apply: the deadline, counted from now, in the
+ * file its script reads, then the record "armed". From here on the watchdog, not this process, undoes
+ * the change if nobody confirms it.
+ */
+async function armGuard(options: GuardOptions, host: Host, covering: GuardRecord, onRecorded: (record: GuardRecord) => Promise<unknown>): Promise<GuardRecord> {
+  const state = options.state ?? localStateFs;
+  const now = Date.now();
+  const deadlineMs = now + options.timeoutSeconds * 1000;
+  const { applier: _applier, ...rest } = covering;
+  const armed: GuardRecord = { ...rest, status: 'armed', armedAt: new Date(now).toISOString(), deadline: new Date(deadlineMs).toISOString() };
+  // In this order (over SSH sent together: the box answers in order): the deadline before the
+  // record that makes the switch read it, the journal once the record is on disk.
+  const deadline = state.writeDurable(path.posix.join(options.stateDir, `guard-${armed.id}.deadline`), `${deadlineMs}\n`);
+  deadline.catch(() => undefined);
+  const written = (host.pipelined ? Promise.resolve() : deadline).then(() => new GuardFile(options.stateDir, state).write(armed));
+  written.catch(() => undefined);
+  const recorded = written.then(() => onRecorded(armed));
+  recorded.catch(() => undefined);
+  await Promise.all([deadline, written, recorded]);
+  return armed;
 }
 
 async function resolveFileChanges(host: Host, changes: FileChange[]): Promise<FileChange[]> {

@@ -165,6 +165,8 @@ start_time() {
   read -r stat_line <"/proc/$1/stat" 2>/dev/null || return 1
   # shellcheck disable=SC2086 # the fields after the command name, split on spaces
   set -- ${stat_line##*) }
+  # A zombie (Z) has ended; only its parent has not collected it yet.
+  [ "$1" = Z ] && return 1
   shift 19
   printf '%s\n' "$1"
 }

@@ -158,6 +158,43 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     expect(await apacheTree()).toBe(before);
   }, 180_000);
 
+  it('the connection dies once a guarded change is loaded: the dead-man switch on the box puts it back at once, with no bulwark anywhere', async () => {
+    const rules = async () => (await box.exec('sh', ['-c', 'iptables-save | grep -v "^#" | sed "s/\\[[0-9]*:[0-9]*\\]//"; ip6tables-save | grep -v "^#" | sed "s/\\[[0-9]*:[0-9]*\\]//"'])).stdout;
+    // A rule of the box's own in each family: with none, the kernel has no filter table to print
+    // before, and an empty one (the same filtering) after anything touched it.
+    for (const tool of ['iptables', 'ip6tables']) await box.exec(tool, ['-A', 'INPUT', '-p', 'tcp', '--dport', '9999', '-j', 'ACCEPT']);
+    const before = await rules();
+    const tmp = `${box.tmp}/workstation-tmp-guarded`;
+    mkdirSync(tmp, { recursive: true });
+    // The workstation's bulwark pauses four seconds once the rules are loaded (before the step's
+    // checks and the hand-over to the switch): the moment to cut its connection.
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${tmp}`, 'BULWARK_FAULT=pause@after-firewall', process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'firewall', '--yes', '--confirm-timeout', '300', '--no-color'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    expect(await eventually(async () => /IPv6 firewall rules \(one atomic iptables-restore\)/.test(out), 60_000, 20), out + err).toBe(true);
+    expect(await eventually(async () => (await rules()) !== before, 10_000, 50)).toBe(true);
+
+    // When the master connection dies
+    const control = readdirSync(tmp).find((name) => name.startsWith('bulwark-ssh-'));
+    const check = await box.admin('ssh', ['-o', `ControlPath=${tmp}/${control}/master`, '-O', 'check', 'box'], { reject: false });
+    process.kill(Number(/pid=(\d+)/.exec(check.stderr)?.[1]), 'SIGKILL');
+    expect(await exited, out + err).toBe(1);
+
+    // Then the switch on the box saw the apply's session end before the hand-over and put the rules
+    // back by itself, long before the five-minute deadline: nobody had to log in again
+    expect(await eventually(async () => (await rules()) === before, 10_000, 100)).toBe(true);
+    expect(await box.readFile('/var/lib/bulwark/watchdog.log')).toMatch(/the apply ended before handing over: restored snapshot \S+ \(rolled-back\)/);
+    // and the next command records it: rolled back, why, nothing in effect or waiting
+    const state = JSON.parse((await remote(['status', '--json'])).stdout) as { interrupted: unknown; awaitingConfirmation: unknown; steps: { id: string; status: string; note?: string }[] };
+    expect(state.interrupted).toBeNull();
+    expect(state.awaitingConfirmation).toBeNull();
+    expect(state.steps.find((step) => step.id === 'firewall')).toMatchObject({ status: 'rolled-back', note: expect.stringContaining('the dead-man switch on the box put the snapshot back at once') });
+    for (const tool of ['iptables', 'ip6tables']) await box.exec(tool, ['-D', 'INPUT', '-p', 'tcp', '--dport', '9999', '-j', 'ACCEPT']);
+  }, 180_000);
+
   it('applies the firewall from the workstation and confirms it itself through a NEW connection; persisted only then', async () => {
     const applied = await remote(['apply', '--step', 'firewall', '--yes', '--confirm-timeout', '60']);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);

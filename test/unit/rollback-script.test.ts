@@ -7,7 +7,11 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseOutcome, rollbackScript, type RollbackPlan } from '../../snapshots/rollback-script.js';
+import { firewallRestoreShell, parseOutcome, rollbackScript, type RollbackPlan } from '../../snapshots/rollback-script.js';
+import { ownedInputPattern, restoreParts, restoreScript, type FilterOwnership } from '../../snapshots/netfilter.js';
+import { parseSave } from '../../src/iptables-save.js';
+
+const FIREWALL_OWNER: FilterOwnership = { chains: ['BULWARK-INPUT', 'BULWARK-SIPLIMIT'], comment: 'bulwark', policies: true };
 
 const SHELLS = { dash: ['/usr/bin/dash'], 'busybox ash': ['/usr/bin/busybox', 'sh'] } as const;
 const dirs: string[] = [];
@@ -64,11 +68,12 @@ function runScript(shell: readonly string[], script: string): Promise<number> {
 describe('the dead-man switch script', () => {
   it('passes shellcheck as POSIX sh, with firewall and set restores in it', async () => {
     const { plan } = await scene(1000);
-    const script = rollbackScript({ ...plan, firewall: [{ family: 'ipv4', script: '*filter\n:BULWARK-INPUT - [0:0]\n-X BULWARK-INPUT\nCOMMIT\n' }], ipset: { restore: 'create bulwark-geo-v4 hash:net\n', destroy: ['bulwark-geo-v6'] } });
+    const script = rollbackScript({ ...plan, applier: { pid: process.pid, startTime: '12345' }, firewall: [{ family: 'ipv4', head: ['*filter', ':INPUT ACCEPT [0:0]'], tail: [':BULWARK-INPUT - [0:0]', '-X BULWARK-INPUT', 'COMMIT'], ownedInput: ownedInputPattern(FIREWALL_OWNER) }], ipset: { clear: ['bulwark-geo-v4-new'], restore: 'create bulwark-geo-v4 hash:net\n', destroy: ['bulwark-geo-v6'] } });
     const result = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: script, encoding: 'utf8' });
     if (result.error) throw new Error('shellcheck is not installed (Debian package shellcheck).');
     expect(result.stdout + result.stderr).toBe('');
-    expect(script).toContain("iptables-restore --noflush <<'BULWARK_END'");
+    expect(script).toContain("iptables-save -t filter | grep -E -- '^-A INPUT .*--comment \"?bulwark(:[0-9a-f]+)?\"?( |$)' | sed 's/^-A INPUT /-D INPUT /'");
+    expect(script).toContain("} | iptables-restore --noflush || failed 'firewall ipv4'");
     expect(script).toContain("ipset restore <<'BULWARK_END'");
   });
 
@@ -127,5 +132,67 @@ describe('the dead-man switch script', () => {
     expect(outcome?.status).toBe('failed');
     expect(outcome?.failures).toEqual([path.join(root, 'etc', 'missing-object.conf')]);
     expect(await fs.readFile(path.join(root, 'etc', 'changed.conf'), 'utf8')).toContain('original content');
+  });
+
+  it('while the change is being applied: waits as long as the applying process lives, past the deadline, restoring nothing', async () => {
+    const { root, state, plan } = await scene(-1);
+    await fs.writeFile(path.join(state, 'guard.json'), JSON.stringify({ id: 'g1', status: 'applying' }, null, 2) + '\n');
+    const running = runScript(SHELLS.dash, rollbackScript({ ...plan, applier: { pid: process.pid, startTime: null } }));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await fs.readFile(path.join(root, 'etc', 'changed.conf'), 'utf8')).toBe('written by the apply\n');
+    await expect(fs.access(path.join(state, 'guard-g1.decision'))).rejects.toThrow();
+    // handed over: armed, with the deadline counted from now in the deadline file
+    await fs.writeFile(path.join(state, 'guard-g1.deadline'), String(Date.now() + 600));
+    await fs.writeFile(path.join(state, 'guard.json'), JSON.stringify({ id: 'g1', status: 'armed' }, null, 2) + '\n');
+    const handedOver = Date.now();
+    expect(await running).toBe(0);
+    expect(Date.now() - handedOver).toBeGreaterThanOrEqual(550);
+    expect(await fs.readFile(path.join(state, 'guard-g1.decision'), 'utf8')).toBe('expired');
+    expect(await fs.readFile(path.join(root, 'etc', 'changed.conf'), 'utf8')).toContain('original content');
+  });
+
+  for (const [name, shell] of Object.entries(SHELLS)) {
+    it(`under ${name}: when the applying process dies before handing over, restores at once and says why`, async () => {
+      const { root, state, plan } = await scene(60_000);
+      await fs.writeFile(path.join(state, 'guard.json'), JSON.stringify({ id: 'g1', status: 'applying' }, null, 2) + '\n');
+      const applier = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const startTime = (await fs.readFile(`/proc/${applier.pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[19]!;
+      const running = runScript(shell, rollbackScript({ ...plan, applier: { pid: applier.pid!, startTime } }));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await fs.readFile(path.join(root, 'etc', 'changed.conf'), 'utf8')).toBe('written by the apply\n');
+      applier.kill('SIGKILL');
+      const killed = Date.now();
+      expect(await running).toBe(0);
+      expect(Date.now() - killed).toBeLessThan(2000); // at once, not at the deadline a minute away
+      expect(await fs.readFile(path.join(state, 'guard-g1.decision'), 'utf8')).toBe('interrupted');
+      expect(await fs.readFile(path.join(root, 'etc', 'changed.conf'), 'utf8')).toContain('original content');
+      expect(parseOutcome(await fs.readFile(path.join(state, 'guard-g1.outcome'), 'utf8'))?.status).toBe('rolled-back');
+      expect(await fs.readFile(path.join(state, 'watchdog.log'), 'utf8')).toMatch(/the apply ended before handing over: restored snapshot s1 \(rolled-back\)/);
+    });
+  }
+
+  it('a reused pid is not the applying process: its start time differs', async () => {
+    const { root, state, plan } = await scene(60_000);
+    await fs.writeFile(path.join(state, 'guard.json'), JSON.stringify({ id: 'g1', status: 'applying' }, null, 2) + '\n');
+    // this test process is alive, but it started at another time than the one recorded
+    expect(await runScript(SHELLS.dash, rollbackScript({ ...plan, applier: { pid: process.pid, startTime: '1' } }))).toBe(0);
+    expect(await fs.readFile(path.join(state, 'guard-g1.decision'), 'utf8')).toBe('interrupted');
+    expect(await fs.readFile(path.join(root, 'etc', 'changed.conf'), 'utf8')).toContain('original content');
+  });
+
+  it('puts the firewall back with exactly the restore bulwark itself would run, whatever rules are loaded when it runs', async () => {
+    const saved = parseSave('*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:BULWARK-INPUT - [0:0]\n-A INPUT -m comment --comment "bulwark:aaaa" -j BULWARK-INPUT\n-A INPUT -p tcp --dport 22 -j f2b-sshd\n-A INPUT -m comment --comment bulwark -j ACCEPT\n-A BULWARK-INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n').get('filter')!;
+    const loaded = '*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:BULWARK-INPUT - [0:0]\n:BULWARK-SIPLIMIT - [0:0]\n:f2b-sshd - [0:0]\n-A INPUT -m comment --comment "bulwark:bbbb" -j BULWARK-INPUT\n-A INPUT -p tcp --dport 22 -j f2b-sshd\n-A INPUT -m comment --comment bulwark-geo -j BULWARK-GEO\n-A INPUT -m comment --comment bulwark -j ACCEPT\n-A BULWARK-INPUT -j BULWARK-SIPLIMIT\nCOMMIT\n';
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-fw-'));
+    dirs.push(dir);
+    // iptables-save prints what is loaded now; iptables-restore keeps what it is given
+    await fs.writeFile(path.join(dir, 'iptables-save'), `#!/bin/sh\ncat <<'EOF'\n${loaded}EOF\n`, { mode: 0o755 });
+    await fs.writeFile(path.join(dir, 'iptables-restore'), `#!/bin/sh\ncat > ${dir}/restored\n`, { mode: 0o755 });
+    const lines = firewallRestoreShell({ family: 'ipv4', ...restoreParts(saved, FIREWALL_OWNER), ownedInput: ownedInputPattern(FIREWALL_OWNER) });
+    const result = spawnSync('/usr/bin/dash', ['-c', ['failed() { echo "FAILED $1"; }', ...lines].join('\n')], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+    expect(result.stdout).toBe('');
+    expect(await fs.readFile(path.join(dir, 'restored'), 'utf8')).toBe(restoreScript(parseSave(loaded).get('filter')!, saved, FIREWALL_OWNER));
+    // the rule of another owner (bulwark-geo) is not the firewall step's to delete
+    expect(await fs.readFile(path.join(dir, 'restored'), 'utf8')).not.toContain('bulwark-geo');
   });
 });
