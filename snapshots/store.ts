@@ -184,6 +184,7 @@ export class SnapshotStore {
         report.failed.push({ path: entry.path, error: error instanceof Error ? error.message : String(error) });
       }
     }
+    await sweepTemporaries(host, manifest, report);
     // Deepest first, so nested new directories go before their parents.
     for (const dir of [...(manifest.createdDirs ?? [])].sort((a, b) => b.length - a.length)) {
       if (await host.removeEmptyDir(dir)) report.removed.push(dir + '/');
@@ -279,6 +280,33 @@ export class SnapshotStore {
   private manifestPath(id: string): string {
     return path.join(this.dir, `${id}.json`);
   }
+}
+
+/**
+ * The temporary files a write leaves beside its target when the process is killed between creating
+ * and renaming it: bulwark's atomic writes (.NAME.bulwark-1a2b3c4d; over SSH .NAME.bulwark-PID[-N]),
+ * its candidate checks (.NAME.bulwark-check-1a2b3c), the dead-man switch's (.NAME.bulwark-restore-PID). Removed with the
+ * restore, so a tree put back has nothing of the change, not even a half-written copy.
+ */
+async function sweepTemporaries(host: Host, manifest: Manifest, report: RestoreReport): Promise<void> {
+  const byDir = new Map<string, Set<string>>();
+  for (const entry of manifest.files) {
+    const dir = path.posix.dirname(entry.path);
+    byDir.set(dir, (byDir.get(dir) ?? new Set()).add(path.posix.basename(entry.path)));
+  }
+  await Promise.all(
+    [...byDir].map(async ([dir, names]) => {
+      for (const name of await host.list(dir).catch(() => [])) {
+        const match = /^\.(.+)\.bulwark-(?:[0-9a-f]{8}|check-[0-9a-f]{6}|restore-\d+|\d+(?:-\d+)?)$/.exec(name);
+        if (!match || !names.has(match[1]!)) continue;
+        const leftover = path.posix.join(dir, name);
+        // Only a plain file: a name that merely looks like one of ours is left alone otherwise.
+        if ((await host.lstat(leftover))?.type !== 'file') continue;
+        await host.remove(leftover);
+        report.removed.push(leftover);
+      }
+    }),
+  );
 }
 
 export function sha256(content: Buffer | string): string {

@@ -14,6 +14,8 @@ import { appendFileSync } from 'node:fs';
 export const FAULT_POINTS = [
   /** The snapshot and the in-flight record are on disk; nothing is changed yet. */
   'after-snapshot',
+  /** A file's new content is written beside it, not yet renamed into place. */
+  'during-write',
   /** A file or link was written (or removed). */
   'after-write',
   /** Kernel sets were loaded (ipset restore). */

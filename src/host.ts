@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Command } from './change.js';
 import { CommandError, UserError } from './errors.js';
 import { withPath } from './state-fs.js';
+import { failpoint } from './faults.js';
 
 export interface FileMeta {
   readonly type: 'file' | 'symlink' | 'dir' | 'other';
@@ -166,6 +167,8 @@ export class Host {
       throw withPath(error, temp);
     }
     await handle.close();
+    // The new content is whole beside the target, not yet in its place (a kill here leaves it).
+    await failpoint('during-write');
     try {
       if (existing?.type === 'symlink' && options.noFollow) await fs.rm(this.hostPath(real));
       await fs.rename(temp, this.hostPath(real));

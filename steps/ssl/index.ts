@@ -4,8 +4,7 @@
 // then installs a 443 virtual host and sends HTTP to HTTPS. Self-signed only when asked.
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Change, FileChange, LinkChange, PackageChange, ServiceChange } from '../../src/change.js';
 import type { Host } from '../../src/host.js';
@@ -352,24 +351,21 @@ function generateKey(type: 'ecdsa-p256' | 'rsa-2048' | 'rsa-3072'): string {
   return privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-/** openssl on this machine, with the key in a private temp file that is removed afterwards. */
-function withKeyFile<T>(keyPem: string, run: (keyFile: string, dir: string) => T): T {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bulwark-ssl-'));
-  try {
-    const keyFile = path.join(dir, 'key.pem');
-    writeFileSync(keyFile, keyPem, { mode: 0o600 });
-    return run(keyFile, dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * openssl on this machine, given the private key on its standard input: never in a file, so a run
+ * killed in the middle leaves no copy of the key behind (in /tmp or anywhere).
+ */
+function opensslWithKey(keyPem: string, args: readonly string[]): string {
+  return execFileSync('openssl', args.map((arg) => (arg === KEY_ON_STDIN ? '/dev/stdin' : arg)), { input: keyPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
+const KEY_ON_STDIN = '<key>';
 
 function makeCsr(keyPem: string, domain: string, names: readonly string[]): string {
-  return withKeyFile(keyPem, (keyFile) => execFileSync('openssl', ['req', '-new', '-key', keyFile, '-subj', `/CN=${domain}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  return opensslWithKey(keyPem, ['req', '-new', '-key', KEY_ON_STDIN, '-subj', `/CN=${domain}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`]);
 }
 
 function selfSign(keyPem: string, domain: string, names: readonly string[]): string {
-  return withKeyFile(keyPem, (keyFile) => execFileSync('openssl', ['req', '-new', '-x509', '-days', '365', '-key', keyFile, '-subj', `/CN=${domain}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  return opensslWithKey(keyPem, ['req', '-new', '-x509', '-days', '365', '-key', KEY_ON_STDIN, '-subj', `/CN=${domain}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`]);
 }
 
 function csrPublicKey(csrPem: string): string | null {
@@ -386,7 +382,7 @@ function csrCovers(csrPem: string, keyPem: string, names: readonly string[]): bo
     const text = execFileSync('openssl', ['req', '-noout', '-text'], { input: csrPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     const sans = /DNS:[^\n]+/.exec(text)?.[0].split(/,\s*/).map((s) => s.replace(/^DNS:/, '')).sort() ?? [];
     const pub = csrPublicKey(csrPem);
-    const keyPub = withKeyFile(keyPem, (keyFile) => execFileSync('openssl', ['pkey', '-in', keyFile, '-pubout'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    const keyPub = opensslWithKey(keyPem, ['pkey', '-in', KEY_ON_STDIN, '-pubout']);
     return pub === keyPub && JSON.stringify(sans) === JSON.stringify([...names].sort());
   } catch {
     return false;
