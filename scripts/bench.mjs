@@ -1,9 +1,12 @@
-// Benchmarks (`npm run bench`): start-up, then the firewall step, then the geoblock step. Not a test:
-// it prints figures, it does not fail the build unless --strict is given (exit 1 when any goal is missed).
+// Benchmarks (`npm run bench`): start-up, then the firewall step, then the geoblock step, ids, remote
+// mode and crash recovery. Not a test: it prints figures, it does not fail the build unless --strict is
+// given (exit 1 when any goal is missed).
 //
-//   node scripts/bench.mjs [--only startup|firewall|geoblock|ids|remote] [--runs N] [--json] [--strict] [--bundle FILE]
+//   node scripts/bench.mjs [--only startup|firewall|geoblock|ids|remote|crash] [--runs N] [--json] [--strict]
+//                          [--bundle FILE] [--crash-runs N] [--crash-seed N] [--crash-keep]
 //
-// --only runs one section (default: all three, in that order). --runs applies to the start-up section.
+// --only runs one section (default: all of them, in that order). --runs applies to the start-up
+// section and to the crash section's recovery cost (runs each, interleaved).
 // --json prints one object: { "startup": {...}, "firewall": {...}, "geoblock": {...} } with the
 // sections that ran.
 //
@@ -18,6 +21,12 @@
 // bulwark's whole `apply --step geoblock` vs a bare `ipset restore` of the same sets, goal <= 2x; one
 // iptables rule per CIDR vs a set). Its kernel parts need root; as another user only the compile
 // part runs, and the exit status stays 0.
+//
+// Crash: scripts/bench-crash.mjs (the extra time of the first command after a kill, which recovers,
+// over the same command with nothing to recover, goal < 100 ms; and --crash-runs (default 200) apply
+// runs of every step killed with SIGKILL at random moments, each followed by apply again or a rollback
+// to the oldest snapshot, goal: no loss; --crash-seed repeats the draws, --crash-keep keeps the boxes
+// of lost runs). Files only, under --root: needs no root.
 //
 // --bundle FILE measures another build of the CLI instead of dist/bulwark.js (A/B experiments on
 // the bundler settings); it is then not rebuilt.
@@ -38,6 +47,7 @@ import { runFirewallBench } from './bench-firewall.mjs';
 import { runGeoblockBench } from './bench-geoblock.mjs';
 import { runIdsBench } from './bench-ids.mjs';
 import { runRemoteBench } from './bench-remote.mjs';
+import { runCrashBench } from './bench-crash.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(REPO, 'dist', 'bulwark.js');
@@ -45,16 +55,23 @@ const GOAL = 2.5; // first frame within 2.5x a bare Node start (both under the p
 const WARMUP = 2;
 const FIRST_FRAME_TEXT = 'Minimal exposure';
 const FRAME_TIMEOUT_MS = 30_000;
-const SECTIONS = ['startup', 'firewall', 'geoblock', 'ids', 'remote'];
+const SECTIONS = ['startup', 'firewall', 'geoblock', 'ids', 'remote', 'crash'];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
 function parseArgs(argv) {
-  const options = { runs: 15, json: false, strict: false, bundle: null, only: null };
+  const options = { runs: 15, json: false, strict: false, bundle: null, only: null, crashRuns: 200, crashSeed: null, crashKeep: false };
+  const whole = (name, value, min) => {
+    if (!/^\d+$/.test(value ?? '') || Number(value) < min) usage(`${name}: expected a whole number >= ${min} (got "${value}")`);
+    return Number(value);
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') options.json = true;
+    else if (arg === '--crash-keep') options.crashKeep = true;
+    else if (arg === '--crash-runs' || arg.startsWith('--crash-runs=')) options.crashRuns = whole('--crash-runs', arg.includes('=') ? arg.slice('--crash-runs='.length) : argv[++i], 0);
+    else if (arg === '--crash-seed' || arg.startsWith('--crash-seed=')) options.crashSeed = whole('--crash-seed', arg.includes('=') ? arg.slice('--crash-seed='.length) : argv[++i], 0);
     else if (arg === '--strict') options.strict = true;
     else if (arg === '--runs' || arg.startsWith('--runs=')) {
       const value = arg.includes('=') ? arg.slice('--runs='.length) : argv[++i];
@@ -76,7 +93,7 @@ function parseArgs(argv) {
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: node scripts/bench.mjs [--only startup|firewall|geoblock|ids|remote] [--runs N] [--json] [--strict] [--bundle FILE]\n');
+  process.stderr.write(`usage: node scripts/bench.mjs [--only ${SECTIONS.join('|')}] [--runs N] [--json] [--strict] [--bundle FILE] [--crash-runs N] [--crash-seed N] [--crash-keep]\n`);
   process.exit(message ? 2 : 0);
 }
 
@@ -317,6 +334,13 @@ async function main() {
       pass &&= remote.pass;
       if (!options.json) process.stdout.write(remote.text + '\n');
     }
+  }
+  if (sections.includes('crash')) {
+    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
+    const crash = await runCrashBench({ bundle: BUNDLE, json: options.json, log, rounds: options.runs, runs: options.crashRuns, seed: options.crashSeed, keep: options.crashKeep });
+    results.crash = crash.result;
+    pass &&= crash.pass;
+    if (!options.json) process.stdout.write(crash.text + '\n');
   }
   if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   return options.strict && !pass ? 1 : 0;

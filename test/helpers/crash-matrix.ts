@@ -19,7 +19,7 @@ import type { StepId } from '../../src/change.js';
  * (a) compares presence, mode and owner; (b) compares everything, as a rollback must give back the
  * old bytes exactly.
  */
-const RANDOM_BY_DESIGN = [/\/private\/[^/]+\.key\t/, /\.csr\t/, /htpasswd[^/]*\t/];
+export const RANDOM_BY_DESIGN = [/\/private\/[^/]+\.key\t/, /\.csr\t/, /htpasswd[^/]*\t/];
 
 export interface Moment {
   readonly step: StepId;
@@ -35,7 +35,7 @@ export interface MatrixReport {
   readonly failures: string[];
 }
 
-/** Answers that give every step something to do on the fixture roots. */
+/** Answers that give every step something to do on the fixture roots (the crash benchmark uses them too). */
 export async function answersFile(dir: string): Promise<string> {
   const password = path.join(dir, 'ops.pw');
   await fs.writeFile(password, 'crash-test-password-7\n', { mode: 0o600 });
@@ -51,7 +51,8 @@ export async function answersFile(dir: string): Promise<string> {
   return file;
 }
 
-const normalised = (tree: string[]) => tree.map((line) => (RANDOM_BY_DESIGN.some((re) => re.test(line)) ? line.replace(/\t[0-9a-f]{64}$/, '\t(random by design)') : line));
+/** A tree listing with the random-by-design files' digests blanked (for comparing two applies). */
+export const normalised = (tree: string[]) => tree.map((line) => (RANDOM_BY_DESIGN.some((re) => re.test(line)) ? line.replace(/\t[0-9a-f]{64}$/, '\t(random by design)') : line));
 
 async function copyBox(from: { root: string; state: string }, made: string[]): Promise<{ root: string; state: string }> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-fixture-'));
@@ -145,7 +146,8 @@ export async function crashMatrix(fixture: FixtureName, options: { steps?: reado
   }
 }
 
-function treeDiff(expected: string[], actual: string[]): string {
+/** Lines only in `expected` (-) and only in `actual` (+). */
+export function treeDiff(expected: string[], actual: string[]): string {
   const want = new Set(expected);
   const got = new Set(actual);
   return [...expected.filter((l) => !got.has(l)).map((l) => `  - ${l}`), ...actual.filter((l) => !want.has(l)).map((l) => `  + ${l}`)].join('\n');
