@@ -323,7 +323,9 @@ export function predictTable(current: Table, desired: DesiredChains): Table {
   input.policy = 'DROP';
   const others = (table.rules.get('INPUT') ?? []).filter((r) => !isOwnInputRule(r));
   // iptables quotes a comment with a colon in it: the jump reads back exactly as jumpRule writes it.
-  table.rules.set('INPUT', [jumpRule(desired.fingerprint), ...others, acceptRule]);
+  // It goes first, after the geo-block's jump if that leads (as applyScript puts it).
+  const geo = geoRulesFirst(others);
+  table.rules.set('INPUT', [...others.slice(0, geo), jumpRule(desired.fingerprint), ...others.slice(geo), acceptRule]);
   table.chains = table.chains.filter((c) => !(OWN_CHAINS as readonly string[]).includes(c.name));
   for (const name of SUB_CHAINS) table.rules.delete(name);
   table.chains.push({ name: INPUT_CHAIN, policy: '-' });
@@ -341,7 +343,7 @@ export function isApplied(current: Table, desired: DesiredChains): boolean {
   const inputRules = table.rules.get('INPUT') ?? [];
   return (
     table.chains.find((c) => c.name === 'INPUT')?.policy === 'DROP' &&
-    inputRules[0]?.includes(`${COMMENT}:${desired.fingerprint}`) === true &&
+    inputRules[geoRulesFirst(inputRules)]?.includes(`${COMMENT}:${desired.fingerprint}`) === true &&
     inputRules.some((r) => r === acceptRule || r === acceptRule.replace(COMMENT, `"${COMMENT}"`)) &&
     table.chains.some((c) => c.name === INPUT_CHAIN)
   );
@@ -362,15 +364,31 @@ export function applyScript(current: Table, desired: DesiredChains): string {
   for (const chain of desired.chains) for (const rule of chain.rules) lines.push(`-A ${chain.name} ${rule}`);
   for (const rule of desired.input) lines.push(`-A ${INPUT_CHAIN} ${rule}`);
   const wanted = `${COMMENT}:${desired.fingerprint}`;
-  const jumpInPlace = inputRules[0]?.includes(wanted) === true;
+  // First, after the geo-block's jump if it is there: geo-blocking filters before any port is opened.
+  const top = geoRulesFirst(inputRules);
+  const jumpInPlace = inputRules[top]?.includes(wanted) === true;
   // Old jumps (another fingerprint, or not at the top) go; the new one goes first.
-  for (const rule of inputRules) if (isOwnInputRule(rule) && rule.includes(`-j ${INPUT_CHAIN}`) && !(jumpInPlace && rule === inputRules[0])) lines.push(`-D INPUT ${rule}`);
-  if (!jumpInPlace) lines.push(`-I INPUT 1 ${jumpRule(desired.fingerprint)}`);
+  for (const rule of inputRules) if (isOwnInputRule(rule) && rule.includes(`-j ${INPUT_CHAIN}`) && !(jumpInPlace && rule === inputRules[top])) lines.push(`-D INPUT ${rule}`);
+  // (the old jumps deleted above all come after the geo-block's rules: the position holds)
+  if (!jumpInPlace) lines.push(`-I INPUT ${top + 1} ${jumpRule(desired.fingerprint)}`);
   if (!inputRules.some((r) => isOwnInputRule(r) && r.endsWith('-j ACCEPT'))) lines.push(`-A INPUT ${acceptRule}`);
   // A chain the design no longer uses goes, once BULWARK-INPUT (emptied above) no longer jumps to it.
   for (const name of SUB_CHAINS) if (existing.has(name) && !desired.chains.some((c) => c.name === name)) lines.push(`:${name} - [0:0]`, `-X ${name}`);
   lines.push('COMMIT');
   return lines.join('\n') + '\n';
+}
+
+/**
+ * How many rules at the top of INPUT are the geo-block's: the firewall's jump goes right after them.
+ * (The geoblock step puts its jump first; the firewall putting its own first again would make each
+ * step undo the other at every apply.)
+ */
+function geoRulesFirst(inputRules: readonly string[]): number {
+  // steps/geoblock/rules.ts's GEO_COMMENT (that module imports this one, so not the other way round)
+  const GEO_COMMENT = 'bulwark-geo';
+  let count = 0;
+  while (count < inputRules.length && ownsRule(GEO_COMMENT, inputRules[count]!)) count++;
+  return count;
 }
 
 export interface Probe {

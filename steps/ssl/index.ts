@@ -356,7 +356,10 @@ function generateKey(type: 'ecdsa-p256' | 'rsa-2048' | 'rsa-3072'): string {
  * killed in the middle leaves no copy of the key behind (in /tmp or anywhere).
  */
 function opensslWithKey(keyPem: string, args: readonly string[]): string {
-  return execFileSync('openssl', args.map((arg) => (arg === KEY_ON_STDIN ? '/dev/stdin' : arg)), { input: keyPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  // openssl opens its key by name: /dev/stdin, which cannot be opened when stdin is a socket (Node's
+  // stdio pipes are socket pairs); through `cat |` it is a real pipe. The script is fixed text, the
+  // arguments go as arguments.
+  return execFileSync('sh', ['-c', 'cat | exec openssl "$@"', 'sh', ...args.map((arg) => (arg === KEY_ON_STDIN ? '/dev/stdin' : arg))], { input: keyPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
 const KEY_ON_STDIN = '<key>';
 

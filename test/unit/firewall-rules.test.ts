@@ -218,6 +218,18 @@ describe('apply and restore scripts', () => {
   const current = filterTable(parseSave(F2B_SAVE));
   const desired = desiredChains(design, 'ipv4');
 
+  it('leaves the geo-block\'s jump first and goes right after it: applied once, the two steps stay as they are', () => {
+    const withGeo = predictTable(current, desired);
+    withGeo.rules.set('INPUT', ['-m comment --comment "bulwark-geo:0123abcd" -j BULWARK-GEO', ...withGeo.rules.get('INPUT')!]);
+    withGeo.chains.push({ name: 'BULWARK-GEO', policy: '-' });
+    expect(isApplied(withGeo, desired)).toBe(true);
+    expect(predictTable(withGeo, desired).rules.get('INPUT')!.slice(0, 2)).toEqual(['-m comment --comment "bulwark-geo:0123abcd" -j BULWARK-GEO', `-m comment --comment "bulwark:${desired.fingerprint}" -j BULWARK-INPUT`]);
+    // a new design goes in the same place: after the geo-block's jump, not above it
+    const changed = desiredChains({ ...design, rateLimit: false }, 'ipv4');
+    expect(isApplied(withGeo, changed)).toBe(false);
+    expect(applyScript(withGeo, changed)).toContain(`-I INPUT 2 -m comment --comment "bulwark:${changed.fingerprint}" -j BULWARK-INPUT`);
+  });
+
   it('declares only bulwark\'s chains (declaring flushes), so fail2ban\'s are never named', () => {
     const script = applyScript(current, desired);
     expect(script).toMatch(/^\*filter\n:INPUT DROP \[0:0\]\n:BULWARK-INPUT - \[0:0\]\n:BULWARK-SIPSCAN - \[0:0\]\n:BULWARK-SIPLIMIT - \[0:0\]\n:BULWARK-SSHLIMIT - \[0:0\]\n/);
