@@ -10,6 +10,7 @@ import type { Host } from '../src/host.js';
 import type { FilterOwnership } from './netfilter.js';
 import { failpoint } from '../src/faults.js';
 import { UserError } from '../src/errors.js';
+import { thousands } from '../src/output.js';
 
 export type FileEntry =
   | { readonly path: string; readonly state: 'absent' }
@@ -95,7 +96,7 @@ export class SnapshotStore {
     await this.init();
     const free = (await this.state.freeBytes?.(this.dir)) ?? null;
     if (free === null || free >= bytes) return;
-    const kib = (n: number) => `${Math.ceil(n / 1024).toLocaleString('en')} KiB`;
+    const kib = (n: number) => `${thousands(Math.ceil(n / 1024))} KiB`;
     throw new UserError(
       `The state directory ${path.dirname(this.dir)} has ${kib(free)} free; the snapshot of this change needs about ${kib(bytes)}. Nothing was changed.`,
       'Free some space on that filesystem (or give another directory with --state-dir), then run bulwark again.',

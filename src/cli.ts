@@ -10,7 +10,7 @@ import type { Engine } from './engine.js';
 import { CommandError, describeSystemError, UserError } from './errors.js';
 import { EXIT } from './exit.js';
 import { exitCodeFor, stopRequested } from './signals.js';
-import { colorEnabled, palette } from './output.js';
+import { colorEnabled, palette, thousands } from './output.js';
 import { STEP_IDS } from '../steps/catalog.js';
 
 // The engine, the steps and the UI load on demand: `bulwark --version` and `--help` stay instant,
@@ -202,7 +202,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       try {
         // Fetched and checked here; kept in the state directory, on the box in remote mode.
         const report = await updateData(engine.stateDir, opts.from, (message) => io.err(message), engine.remoteMode ? engine.state : undefined);
-        io.out(`Country data updated from ${report.origin}: ${report.lines.ipv4.toLocaleString('en')} IPv4 and ${report.lines.ipv6.toLocaleString('en')} IPv6 ranges (replaced: ${report.replaced.join(', ')}).`);
+        io.out(`Country data updated from ${report.origin}: ${thousands(report.lines.ipv4)} IPv4 and ${thousands(report.lines.ipv6)} IPv6 ranges (replaced: ${report.replaced.join(', ')}).`);
         io.out('Apply it to the sets with `bulwark apply --step geoblock --yes` (or in the wizard).');
         setExit(EXIT.ok);
       } finally {

@@ -307,6 +307,8 @@ export class Engine {
 
   async detect(id: StepId, options: { audit?: boolean } = {}): Promise<{ step: Step<unknown, unknown>; facts: unknown }> {
     const step = this.builtStep(id);
+    // The box may have changed since the last look (the dead-man switch restores in the background).
+    this.host.forget();
     return { step, facts: await step.detect({ ...this.context(), ...(options.audit ? { audit: true } : {}) }) };
   }
 

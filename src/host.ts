@@ -78,16 +78,38 @@ export class Host {
    * component is allowed (the path of a file to create); the result is the real box path.
    */
   async resolve(boxPath: string): Promise<string> {
-    const resolved = await resolveInRoot(boxPath, async (candidate) => {
-      try {
-        const stat = await fs.lstat(this.hostPath(candidate));
-        return stat.isSymbolicLink() ? { kind: 'link', target: await fs.readlink(this.hostPath(candidate)) } : { kind: 'other' };
-      } catch (error) {
-        if (isNotFound(error)) return { kind: 'missing' };
-        throw error;
+    const resolved = await resolveInRoot(boxPath, (candidate) => {
+      let kind = this.components.get(candidate);
+      if (!kind) {
+        kind = this.lookComponent(candidate);
+        this.components.set(candidate, kind);
+        kind.catch(() => this.components.delete(candidate));
       }
+      return kind;
     });
     return resolved!;
+  }
+
+  /**
+   * What each path component was found to be (a link and its target, or not a link), for resolve():
+   * every path walks its directories again, /etc some 300 times in a plan of every step. Valid until
+   * this process changes something: every write, and every command that is not a read (forget).
+   */
+  private readonly components = new Map<string, Promise<PathKind>>();
+
+  /** Forgets what was seen of the paths (the engine calls it before it looks at the box again). */
+  forget(): void {
+    this.components.clear();
+  }
+
+  private async lookComponent(candidate: string): Promise<PathKind> {
+    try {
+      const stat = await fs.lstat(this.hostPath(candidate));
+      return stat.isSymbolicLink() ? { kind: 'link', target: await fs.readlink(this.hostPath(candidate)) } : { kind: 'other' };
+    } catch (error) {
+      if (isNotFound(error)) return { kind: 'missing' };
+      throw error;
+    }
   }
 
   /** lstat of the path itself (a symlink is reported as a symlink). */
@@ -146,6 +168,7 @@ export class Host {
    * keeps its mode and owner. Returns the directories it had to create (for rollback).
    */
   async writeAtomic(boxPath: string, content: string | Buffer, options: WriteOptions = {}): Promise<string[]> {
+    this.forget();
     const real = options.noFollow ? path.posix.normalize(boxPath) : await this.resolve(boxPath);
     const dir = path.posix.dirname(real);
     const created = await this.mkdirp(dir);
@@ -182,6 +205,7 @@ export class Host {
 
   /** Creates a symlink (replacing what is at the path itself, never following it). */
   async symlink(boxPath: string, target: string, owner?: { uid: number; gid: number }): Promise<string[]> {
+    this.forget();
     const dir = path.posix.dirname(boxPath);
     const created = await this.mkdirp(dir);
     const temp = this.hostPath(path.posix.join(dir, `.${path.posix.basename(boxPath)}.bulwark-${randomBytes(4).toString('hex')}`));
@@ -194,17 +218,20 @@ export class Host {
 
   /** Makes a directory and its missing parents; returns those it created (for rollback). */
   async ensureDir(boxDir: string): Promise<string[]> {
+    this.forget();
     return this.mkdirp(boxDir);
   }
 
   /** Removes the path itself (a link is removed, not its target). Absent is fine. */
   async remove(boxPath: string): Promise<void> {
+    this.forget();
     await fs.rm(this.hostPath(boxPath), { force: true });
     await this.syncDir(path.posix.dirname(boxPath)).catch(() => undefined);
   }
 
   /** Removes an empty directory; a directory that is not empty stays (someone put a file there). */
   async removeEmptyDir(boxDir: string): Promise<boolean> {
+    this.forget();
     try {
       await fs.rmdir(this.hostPath(boxDir));
       return true;
@@ -249,6 +276,9 @@ export class Host {
 
   /** Runs a program. Never through a shell. Throws CommandError on failure unless reject is false. */
   async run(command: Command, options: RunOptions = {}): Promise<RunResult> {
+    // A command may change files (a2enmod makes links, a package install puts files in place).
+    const changes = !readsOnly(command);
+    if (changes) this.forget();
     try {
       // execa is loaded on first use: most runs (plan under --root, the wizard's first frame) need none.
       const { execa } = await import('execa');
@@ -272,6 +302,8 @@ export class Host {
     } catch (error) {
       if (error instanceof CommandError) throw error;
       throw new CommandError(command, undefined, error instanceof Error ? error.message : String(error));
+    } finally {
+      if (changes) this.forget();
     }
   }
 
@@ -377,4 +409,47 @@ export function isNotFound(error: unknown): boolean {
 
 export function isCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === code;
+}
+
+/** Commands that read the box and change nothing: what was read of its files stays valid after them. */
+export function readsOnly(command: Command): boolean {
+  const [first = '', second = ''] = command.args;
+  switch (command.file.split('/').pop()) {
+    case 'iptables-restore':
+    case 'ip6tables-restore':
+      return command.args.includes('--test') || command.args.includes('-t');
+    case 'iptables-save':
+    case 'ip6tables-save':
+    case 'ss':
+    case 'getent':
+    case 'uname':
+    case 'id':
+    case 'dpkg-query':
+    case 'fail2ban-regex':
+      return true;
+    case 'aide':
+      return first === '--version' || first === '-v';
+    case 'fail2ban-client':
+      return ['ping', 'status', '-t', '--test', '-V', '--version'].includes(first);
+    case 'iptables':
+    case 'ip6tables':
+      return ['--version', '-S', '-L', '-V'].includes(first) || (first === '-t' && ['-S', '-L'].includes(command.args[2] ?? ''));
+    case 'ipset':
+      return ['list', 'save', '-L', '-S', '-n', 'test', '--version', '-v'].includes(first);
+    case 'sshd':
+      return ['-T', '-t', '-V'].includes(first);
+    case 'service':
+      return second === 'status';
+    case 'systemctl':
+      return ['is-active', 'is-enabled', 'show', 'status', 'list-unit-files'].includes(first);
+    case 'rpm':
+      return first.startsWith('-q');
+    case 'apachectl':
+    case 'apache2ctl':
+    case 'httpd':
+    case 'apache2':
+      return ['-t', '-v', '-V', '-M', '-S', 'configtest', '-D'].includes(first);
+    default:
+      return false;
+  }
 }

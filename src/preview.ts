@@ -3,6 +3,7 @@
 // <redacted>, and in any diff the values of password-like keys are masked.
 import { createTwoFilesPatch } from 'diff';
 import type { Change, FileChange, FirewallChange, LinkChange } from './change.js';
+import { thousands } from './output.js';
 
 export const REDACTED = '<redacted>';
 
@@ -51,7 +52,7 @@ export function describeChange(change: Change): string {
     return `${verb} ${change.path}${change.afterConfirm ? ' (after you confirm)' : ''}`;
   }
   if (change.kind === 'firewall') return `load ${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules`;
-  if (change.kind === 'ipset') return `load set ${change.name}: ${change.entries.toLocaleString('en')} networks (hash:net, limit ${change.maxelem.toLocaleString('en')})`;
+  if (change.kind === 'ipset') return `load set ${change.name}: ${thousands(change.entries)} networks (hash:net, limit ${thousands(change.maxelem)})`;
   if (change.kind === 'link') return linkLine(change);
   if (change.kind === 'command') return `run ${[change.command.file, ...change.command.args].join(' ')}`;
   if (change.kind === 'package') {

@@ -18,6 +18,7 @@ import { rollbackPlanFor, startDeadManSwitch } from '../snapshots/deadman.js';
 import type { VerifyCheck } from '../steps/types.js';
 import { localStateFs, type StateFs } from './state-fs.js';
 import { failpoint } from './faults.js';
+import { thousands } from './output.js';
 
 export type ProgressEvent =
   | { phase: 'snapshot'; detail: string }
@@ -169,7 +170,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     // Sets first: the rules that follow refer to them. Each set is its own `ipset restore`, all at
     // once (the kernel takes them in parallel: with two families, about half the wait). Every load
     // is waited for, failed or not, before a restore can start.
-    for (const change of sets) progress({ phase: 'write', detail: `set ${change.name}: ${change.entries.toLocaleString('en')} networks (filled aside, then swapped in)` });
+    for (const change of sets) progress({ phase: 'write', detail: `set ${change.name}: ${thousands(change.entries)} networks (filled aside, then swapped in)` });
     await settled(sets.map((change) => loadSetScript(host, change.script)));
     if (sets.length > 0) await failpoint('after-ipset');
     // Every family's rules are checked before the first is loaded. The families are independent

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Command } from '../change.js';
 import { CommandError, UserError } from '../errors.js';
-import { Host, resolveInRoot, type FileMeta, type RunOptions, type RunResult, type WriteOptions } from '../host.js';
+import { Host, readsOnly, resolveInRoot, type FileMeta, type RunOptions, type RunResult, type WriteOptions } from '../host.js';
 import type { LockHolder } from '../lock.js';
 import { HelperSession } from './session.js';
 import type { ExecResult, SshTransport } from './ssh.js';
@@ -594,53 +594,13 @@ export class RemoteHost extends Host {
   }
 }
 
+export { readsOnly };
+
 /** Commands that change netfilter's tables or sets and no file: the mirror of the files stays valid. */
 export function changesKernelOnly(command: Command): boolean {
   return ['iptables', 'ip6tables', 'iptables-restore', 'ip6tables-restore', 'ipset'].includes(command.file.split('/').pop() ?? '') && !readsOnly(command);
 }
 
-/** Commands that read the box and change nothing: the mirror of its files stays valid after them. */
-export function readsOnly(command: Command): boolean {
-  const [first = '', second = ''] = command.args;
-  switch (command.file.split('/').pop()) {
-    case 'iptables-restore':
-    case 'ip6tables-restore':
-      return command.args.includes('--test') || command.args.includes('-t');
-    case 'iptables-save':
-    case 'ip6tables-save':
-    case 'ss':
-    case 'getent':
-    case 'uname':
-    case 'id':
-    case 'dpkg-query':
-    case 'fail2ban-regex':
-      return true;
-    case 'aide':
-      return first === '--version' || first === '-v';
-    case 'fail2ban-client':
-      return ['ping', 'status', '-t', '--test', '-V', '--version'].includes(first);
-    case 'iptables':
-    case 'ip6tables':
-      return ['--version', '-S', '-L', '-V'].includes(first) || (first === '-t' && ['-S', '-L'].includes(command.args[2] ?? ''));
-    case 'ipset':
-      return ['list', 'save', '-L', '-S', '-n', 'test', '--version', '-v'].includes(first);
-    case 'sshd':
-      return ['-T', '-t', '-V'].includes(first);
-    case 'service':
-      return second === 'status';
-    case 'systemctl':
-      return ['is-active', 'is-enabled', 'show', 'status', 'list-unit-files'].includes(first);
-    case 'rpm':
-      return first.startsWith('-q');
-    case 'apachectl':
-    case 'apache2ctl':
-    case 'httpd':
-    case 'apache2':
-      return ['-t', '-v', '-V', '-M', '-S', 'configtest', '-D'].includes(first);
-    default:
-      return false;
-  }
-}
 
 function createdDirs(output: string): string[] {
   return output.split('\n').filter((line) => line.startsWith('D ')).map((line) => line.slice(2));

@@ -14,6 +14,7 @@ import { persistable } from '../firewall/index.js';
 import { parseSave, renderTable } from '../../src/iptables-save.js';
 import { ageInDays, ATTRIBUTION, dataSource, loadIndex, STALE_AFTER_DAYS, type DataSource } from './source.js';
 import { addLines, GEO_OWNERSHIP, geoApplied, geoApplyScript, geoChainRules, geoFingerprint, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
+import { thousands } from '../../src/output.js';
 
 export interface GeoblockAnswers {
   mode: 'allow' | 'deny';
@@ -102,7 +103,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     if (facts.firewall.admin) rows.push({ label: 'Always allowed', value: `your address ${facts.firewall.admin.address}, trusted sources, loopback and the LAN (10/8, 172.16/12, 192.168/16, link-local, fc00::/7)`, tone: 'good' });
     if (!facts.setsFile.installed) rows.push({ label: 'At boot', value: `${facts.setsFile.loader} is not installed: the sets would not come back after a reboot`, tone: 'bad' });
     for (const row of facts.compiled?.summary ?? []) {
-      rows.push({ label: row.country, value: `IPv4 ${row.ipv4Ranges} ranges${row.ipv4Addresses ? ` (${BigInt(row.ipv4Addresses).toLocaleString('en')} addresses)` : ''}, IPv6 ${row.ipv6Ranges} ranges`, tone: 'neutral' });
+      rows.push({ label: row.country, value: `IPv4 ${row.ipv4Ranges} ranges${row.ipv4Addresses ? ` (${thousands(BigInt(row.ipv4Addresses))} addresses)` : ''}, IPv6 ${row.ipv6Ranges} ranges`, tone: 'neutral' });
     }
     return rows;
   },
@@ -187,7 +188,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     }
     const sets = setsFileContent(facts.setsFile.current, FAMILIES.map((family) => ({ family, count: entries[family]!.length, lines: bootLines[family] })));
     if (sets !== facts.setsFile.current) {
-      const counts = FAMILIES.map((f) => `${entries[f]!.length.toLocaleString('en')} ${f === 'ipv4' ? 'IPv4' : 'IPv6'}`).join(' and ');
+      const counts = FAMILIES.map((f) => `${thousands(entries[f]!.length)} ${f === 'ipv4' ? 'IPv4' : 'IPv6'}`).join(' and ');
       changes.push({ kind: 'file', step: 'geoblock', path: facts.setsFile.path, before: facts.setsFile.current, after: sets, mode: 0o600, afterConfirm: facts.firewall.live, summary: `sets ${Object.values(SET_NAMES).join(', ')}: ${counts} networks, in \`ipset save\` form`, reason: `the country sets loaded at boot by ${facts.setsFile.loader}` });
     }
     return changes;
@@ -196,12 +197,12 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
   planNotes(facts: GeoFacts, answers: GeoblockAnswers): string[] {
     if (!facts.compiled || answers.countries.length === 0) return [];
     const notes = facts.compiled.summary.map(
-      (row) => `${row.country}: ${row.ipv4Ranges.toLocaleString('en')} IPv4 ranges${row.ipv4Addresses ? ` (${BigInt(row.ipv4Addresses).toLocaleString('en')} addresses)` : ''}, ${row.ipv6Ranges.toLocaleString('en')} IPv6 ranges`,
+      (row) => `${row.country}: ${thousands(row.ipv4Ranges)} IPv4 ranges${row.ipv4Addresses ? ` (${thousands(BigInt(row.ipv4Addresses))} addresses)` : ''}, ${thousands(row.ipv6Ranges)} IPv6 ranges`,
     );
     for (const family of FAMILIES) {
       const entries = facts.compiled.entries[family].length;
       const { maxelem } = setSizing(entries);
-      notes.push(`set ${SET_NAMES[family]}: ${entries.toLocaleString('en')} networks after merging, limit ${maxelem.toLocaleString('en')} (${Math.round((entries / maxelem) * 100)}% full)`);
+      notes.push(`set ${SET_NAMES[family]}: ${thousands(entries)} networks after merging, limit ${thousands(maxelem)} (${Math.round((entries / maxelem) * 100)}% full)`);
     }
     notes.push(`${answers.mode === 'allow' ? 'Only these countries' : 'All but these countries'} may reach ${answers.ports.map(PORT_LABEL).join(', ')}. ${ATTRIBUTION}`);
     const sshProtected = answers.ports.some((p) => p.proto === 'tcp' && facts.firewall.sshPorts.includes(Number(p.port)));
@@ -263,7 +264,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       changes.map(async (change): Promise<VerifyCheck | null> => {
         if (change.kind === 'ipset') {
           const size = await setSize(ctx.host, change.name);
-          return { label: `${change.name} holds ${change.entries.toLocaleString('en')} networks`, ok: size === change.entries, detail: size === change.entries ? undefined : `it holds ${size ?? 'nothing'}` };
+          return { label: `${change.name} holds ${thousands(change.entries)} networks`, ok: size === change.entries, detail: size === change.entries ? undefined : `it holds ${size ?? 'nothing'}` };
         }
         if (change.kind === 'firewall') {
           const fingerprint = /bulwark-geo:([0-9a-f]+)/.exec(change.script)?.[1] ?? '';
@@ -292,6 +293,8 @@ export interface Compiled {
  */
 export async function compile(source: DataSource, countries: readonly string[], stateDir: string, onProgress?: (message: string) => void): Promise<Compiled> {
   const sorted = [...new Set(countries)].sort();
+  // No country asked (the default): nothing to compile, and the 10 MiB index is not read.
+  if (sorted.length === 0) return { summary: [], entries: { ipv4: [], ipv6: [] } };
   const index = await loadIndex(source, stateDir, onProgress);
   const { entries, lines } = compileIndex(index, new Set(sorted));
   const summary = sorted.map((country) => {

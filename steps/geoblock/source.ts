@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Family } from './cidr.js';
 import { buildIndex, deserializeIndex, serializeIndex, type GeoIndex } from './compile.js';
 import { GeoDataError, parseCountryCsv, type CountryRanges } from './csv.js';
+import { thousands } from '../../src/output.js';
 
 export const PACKAGE = '@ip-location-db/geo-whois-asn-country';
 /** The data's licence asks for this attribution, shown in the wizard and the README. */
@@ -204,7 +205,7 @@ export interface UpdateReport {
  */
 export async function updateData(stateDir: string, from: string, onProgress?: (message: string) => void, box?: StateFs): Promise<UpdateReport> {
   const text = await fetchText(from, onProgress);
-  onProgress?.(`validating ${text.length.toLocaleString('en')} bytes`);
+  onProgress?.(`validating ${thousands(text.length)} bytes`);
   let parsed: CountryRanges;
   try {
     parsed = parseCountryCsv(text, from);

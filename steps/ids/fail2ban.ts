@@ -3,6 +3,7 @@
 // here; the step (index.ts) reads the box and plans.
 import type { Jail } from '../../src/answers.js';
 import { sipTrunks } from '../firewall/trunks.js';
+import { thousands } from '../../src/output.js';
 
 export const JAIL_FILE = '/etc/fail2ban/jail.d/bulwark.local';
 export const ACTION_FILE = '/etc/fail2ban/action.d/bulwark-ipset.conf';
@@ -39,7 +40,7 @@ export interface JailPlan {
 export function actionFile(): string {
   return [
     '# Managed by bulwark (step ids). Undo with: bulwark rollback --step ids',
-    '# fail2ban\'s iptables-ipset action, with room for ' + SET_LIMIT.toLocaleString('en') + ' banned addresses per set',
+    '# fail2ban\'s iptables-ipset action, with room for ' + thousands(SET_LIMIT) + ' banned addresses per set',
     '# (ipset\'s default of 65,536 is reached by a botnet, and then new bans fail).',
     '',
     '[INCLUDES]',

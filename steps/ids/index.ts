@@ -11,6 +11,7 @@ import { findDaemon } from '../elastix-extras/boot.js';
 import { AIDE_CONF, AIDE_DB, AIDE_DB_NEW, aideConfig, parseCheck, WATCHED, type IntegrityReport } from './aide.js';
 import { ACTION_FILE, actionFile, ASTERISK_DATEPATTERN, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
 import { readAsteriskWithIncludes } from '../exposure/inventory.js';
+import { thousands } from '../../src/output.js';
 
 export interface IdsAnswers {
   jails: Jail[];
@@ -212,7 +213,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     for (const jail of jailPlans(facts, answers)) {
       const proof = facts.proofs[jail.name];
       if (jail.off) notes.push(`${jail.name}: stays off: ${jail.off}.`);
-      else if (proof && 'lines' in proof) notes.push(`${jail.name}: its filter read ${jail.logpath}: ${proof.lines.toLocaleString('en')} lines, ${proof.dateHits.toLocaleString('en')} with a date it understands, ${proof.matched.toLocaleString('en')} failures found, ${proof.seconds > 0 ? `${Math.round(proof.lines / proof.seconds).toLocaleString('en')} lines/s` : 'in no time'}.`);
+      else if (proof && 'lines' in proof) notes.push(`${jail.name}: its filter read ${jail.logpath}: ${thousands(proof.lines)} lines, ${thousands(proof.dateHits)} with a date it understands, ${thousands(proof.matched)} failures found, ${proof.seconds > 0 ? `${thousands(Math.round(proof.lines / proof.seconds))} lines/s` : 'in no time'}.`);
       else if (proof) notes.push(`${jail.name}: fail2ban-regex failed: ${proof.error}.`);
       else if (jail.enabled) notes.push(`${jail.name}: ${facts.live ? 'filter not proved (fail2ban is installed by this plan; prove it with `bulwark plan --step ids` afterwards)' : 'filter not proved: --root does not run fail2ban-regex'}.`);
     }

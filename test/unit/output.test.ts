@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { colorDiff, colorEnabled, palette } from '../../src/output.js';
+import { colorDiff, colorEnabled, palette, thousands } from '../../src/output.js';
 
 const tty = { isTTY: true } as NodeJS.WriteStream;
 const pipe = { isTTY: false } as NodeJS.WriteStream;
@@ -27,5 +27,12 @@ describe('colour', () => {
     expect(coloured).toContain('\u001b[31m-old\u001b[39m');
     expect(coloured).toContain('\u001b[32m+new\u001b[39m');
     expect(coloured).toContain(' same');
+  });
+});
+
+describe('thousands', () => {
+  it('groups digits as toLocaleString("en") does, without loading the locale data', () => {
+    for (const n of [0, 7, 999, 1000, 65536, 1048576, 123456789, -1234567]) expect(thousands(n)).toBe(n.toLocaleString('en'));
+    expect(thousands(340282366920938463463374607431768211456n)).toBe(340282366920938463463374607431768211456n.toLocaleString('en'));
   });
 });
