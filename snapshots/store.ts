@@ -106,6 +106,8 @@ export class SnapshotStore {
 
   /** Records the current state of every path (links themselves, not followed) and saves the manifest. */
   async capture(host: Host, paths: readonly string[], meta: { step?: StepId; label: string }, options: { save?: boolean } = {}): Promise<Manifest> {
+    // The box as it is now (an admin may have edited a file since this process last looked).
+    host.forget();
     const [, id] = await Promise.all([this.init(), this.nextId()]);
     const unique = [...new Set(paths)].sort();
     const files = await Promise.all(unique.map((boxPath) => this.captureOne(host, boxPath)));
@@ -147,6 +149,7 @@ export class SnapshotStore {
   /** Paths whose current state differs from what bulwark wrote (someone edited them since). */
   async drifted(host: Host, manifest: Manifest): Promise<string[]> {
     if (!manifest.written) return [];
+    host.forget();
     const changed: string[] = [];
     for (const [boxPath, expected] of Object.entries(manifest.written)) {
       if ((await fingerprint(host, boxPath)) !== expected) changed.push(boxPath);

@@ -45,6 +45,8 @@ export interface WriteOptions {
 }
 
 const MAX_LINK_HOPS = 40;
+/** Files larger than this are read again when asked again, not kept (logs, databases). */
+const MAX_KEPT_BYTES = 1024 * 1024;
 const PROGRAM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export class Host {
@@ -91,15 +93,23 @@ export class Host {
   }
 
   /**
-   * What each path component was found to be (a link and its target, or not a link), for resolve():
-   * every path walks its directories again, /etc some 300 times in a plan of every step. Valid until
-   * this process changes something: every write, and every command that is not a read (forget).
+   * What this run has seen of the box, by real path: what each path component is (a link and its
+   * target, or not a link: every path walks its directories again, /etc some 300 times in a plan of
+   * every step), files read (small ones) and directory listings. Valid until this process changes
+   * something — every write, every command that is not a read — and forgotten whenever the engine
+   * looks at the box again (forget).
    */
   private readonly components = new Map<string, Promise<PathKind>>();
+  private readonly contents = new Map<string, Promise<Buffer | null>>();
+  private readonly metas = new Map<string, Promise<FileMeta | null>>();
+  private readonly listings = new Map<string, Promise<string[]>>();
 
-  /** Forgets what was seen of the paths (the engine calls it before it looks at the box again). */
+  /** Forgets what was seen of the box (the engine calls it before it looks at the box again). */
   forget(): void {
     this.components.clear();
+    this.contents.clear();
+    this.listings.clear();
+    this.metas.clear();
   }
 
   private async lookComponent(candidate: string): Promise<PathKind> {
@@ -114,12 +124,17 @@ export class Host {
 
   /** lstat of the path itself (a symlink is reported as a symlink). */
   async lstat(boxPath: string): Promise<FileMeta | null> {
-    try {
-      return toMeta(await fs.lstat(this.hostPath(boxPath)));
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
+    const key = path.posix.normalize(boxPath);
+    let meta = this.metas.get(key);
+    if (!meta) {
+      meta = fs.lstat(this.hostPath(key)).then(toMeta, (error: unknown) => {
+        if (isNotFound(error)) return null;
+        throw error;
+      });
+      this.metas.set(key, meta);
+      meta.catch(() => this.metas.delete(key));
     }
+    return meta;
   }
 
   /** stat after following links inside the root. */
@@ -142,7 +157,18 @@ export class Host {
   }
 
   async readBytes(boxPath: string, options: { noFollow?: boolean } = {}): Promise<Buffer | null> {
-    const real = options.noFollow ? boxPath : await this.resolve(boxPath);
+    const real = options.noFollow ? path.posix.normalize(boxPath) : await this.resolve(boxPath);
+    // Several steps read the same files (sip.conf and its includes a dozen times in a plan).
+    let read = this.contents.get(real);
+    if (!read) {
+      read = this.readFromDisk(real);
+      this.contents.set(real, read);
+      read.then((bytes) => bytes !== null && bytes.length > MAX_KEPT_BYTES && this.contents.delete(real), () => this.contents.delete(real));
+    }
+    return read;
+  }
+
+  private async readFromDisk(real: string): Promise<Buffer | null> {
     try {
       return await fs.readFile(this.hostPath(real));
     } catch (error) {
@@ -153,8 +179,19 @@ export class Host {
 
   /** Entries of a directory (names, sorted as C locale would), following links; [] when absent. */
   async list(boxDir: string): Promise<string[]> {
+    const real = await this.resolve(boxDir);
+    let names = this.listings.get(real);
+    if (!names) {
+      names = this.listFresh(real);
+      this.listings.set(real, names);
+      names.catch(() => this.listings.delete(real));
+    }
+    return [...(await names)];
+  }
+
+  private async listFresh(real: string): Promise<string[]> {
     try {
-      const names = await fs.readdir(this.hostPath(await this.resolve(boxDir)));
+      const names = await fs.readdir(this.hostPath(real));
       return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     } catch (error) {
       if (isNotFound(error) || isCode(error, 'ENOTDIR')) return [];
@@ -200,6 +237,8 @@ export class Host {
       throw error;
     }
     await this.syncDir(dir);
+    // (and again: a read made while this write was under way may have kept the old state)
+    this.forget();
     return created;
   }
 
@@ -213,19 +252,23 @@ export class Host {
     if (owner) await fs.lchown(temp, owner.uid, owner.gid).catch(ignorePermission);
     await fs.rename(temp, this.hostPath(boxPath));
     await this.syncDir(dir);
+    this.forget();
     return created;
   }
 
   /** Makes a directory and its missing parents; returns those it created (for rollback). */
   async ensureDir(boxDir: string): Promise<string[]> {
     this.forget();
-    return this.mkdirp(boxDir);
+    const created = await this.mkdirp(boxDir);
+    this.forget();
+    return created;
   }
 
   /** Removes the path itself (a link is removed, not its target). Absent is fine. */
   async remove(boxPath: string): Promise<void> {
     this.forget();
     await fs.rm(this.hostPath(boxPath), { force: true });
+    this.forget();
     await this.syncDir(path.posix.dirname(boxPath)).catch(() => undefined);
   }
 
@@ -234,6 +277,7 @@ export class Host {
     this.forget();
     try {
       await fs.rmdir(this.hostPath(boxDir));
+      this.forget();
       return true;
     } catch {
       return false;
@@ -241,7 +285,9 @@ export class Host {
   }
 
   async chmod(boxPath: string, mode: number): Promise<void> {
+    this.forget();
     await fs.chmod(this.hostPath(boxPath), mode);
+    this.forget();
   }
 
   /** Finds a program the way a shell would on the box, by looking in the usual directories. */

@@ -90,6 +90,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const { host, system, store, journal, step, onProgress } = input;
   const progress = (event: ProgressEvent): void => onProgress?.(event);
   const notes: string[] = [];
+  // The box as it is now: the plan must still match it (refuseIfChangedSincePlan).
+  host.forget();
 
   const allFiles = await resolveFileChanges(host, input.changes.filter((c): c is FileChange => c.kind === 'file'));
   // Files to write once a guarded change is confirmed: snapshotted now, written by `confirm`.

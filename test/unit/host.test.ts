@@ -102,3 +102,38 @@ describe('Host.run', () => {
     await expect(new Host(root).run({ file: 'ls', args: ['/definitely/not/here'] })).rejects.toThrow(/ls \/definitely\/not\/here failed \(exit 2\)/);
   });
 });
+
+describe('what a run has seen of the box', () => {
+  it('is read once, and forgotten by a write, a command that changes things, and a new look', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bulwark-seen-'));
+    try {
+      const host = new Host(root);
+      await fs.mkdir(path.join(root, 'etc'));
+      await fs.writeFile(path.join(root, 'etc/a.conf'), 'one\n');
+      expect(await host.readText('/etc/a.conf')).toBe('one\n');
+      // changed behind the host's back: the same look still sees what it saw
+      await fs.writeFile(path.join(root, 'etc/a.conf'), 'two\n');
+      expect(await host.readText('/etc/a.conf')).toBe('one\n');
+      host.forget();
+      expect(await host.readText('/etc/a.conf')).toBe('two\n');
+      // its own write: seen at once, and so are the links and listings it changes
+      await host.writeAtomic('/etc/a.conf', 'three\n');
+      expect(await host.readText('/etc/a.conf')).toBe('three\n');
+      expect(await host.list('/etc')).toEqual(['a.conf']);
+      await host.symlink('/etc/b.conf', 'a.conf');
+      expect(await host.list('/etc')).toEqual(['a.conf', 'b.conf']);
+      expect(await host.readText('/etc/b.conf')).toBe('three\n');
+      await host.remove('/etc/b.conf');
+      expect(await host.lstat('/etc/b.conf')).toBeNull();
+      // a command that may change the box: forgotten (one that only reads: kept)
+      expect(await host.readText('/etc/a.conf')).toBe('three\n');
+      await fs.writeFile(path.join(root, 'etc/a.conf'), 'four\n');
+      await host.run({ file: 'uname', args: [] });
+      expect(await host.readText('/etc/a.conf')).toBe('three\n');
+      await host.run({ file: 'true', args: [] });
+      expect(await host.readText('/etc/a.conf')).toBe('four\n');
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
