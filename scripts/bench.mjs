@@ -51,7 +51,10 @@ import { runCrashBench } from './bench-crash.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(REPO, 'dist', 'bulwark.js');
-const GOAL = 2.5; // first frame within 2.5x a bare Node start (both under the pty wrapper)
+const GOAL = 2.0; // first frame within 2x a bare Node start (both under the pty wrapper)
+// `plan` of every step on a --root (the Issabel fixture), whole process, against a bare Node start:
+// wall and CPU time within 2x, peak memory (maximum resident set) under 64 MiB.
+const PLAN_GOAL = { ratio: 2.0, peakMiB: 64 };
 const WARMUP = 2;
 const FIRST_FRAME_TEXT = 'Minimal exposure';
 const FRAME_TIMEOUT_MS = 30_000;
@@ -131,6 +134,34 @@ delete ENV.FORCE_COLOR;
 delete ENV.CI; // Ink renders differently (only the last frame) when CI is set
 
 const elapsedMs = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+
+/**
+ * Spawn start to exit under GNU time, which reports what the process itself used: wall ms, CPU ms
+ * (user + system) and its peak resident memory (KiB). Exit 0 or 2 (`plan` found changes) counts.
+ */
+function timeWithUsage(file, args) {
+  return new Promise((resolvePromise, reject) => {
+    const report = join(tmpdir(), `bulwark-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const start = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-o', report, '-f', '%U %S %M', file, ...args], { cwd: REPO, env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const ms = elapsedMs(start);
+      let usage = '';
+      try {
+        usage = readFileSync(report, 'utf8').trim().split('\n').pop();
+      } catch {
+        /* reported below */
+      }
+      rm(report, { force: true }).catch(() => undefined);
+      const [user, system, kib] = usage.split(' ').map(Number);
+      if ((code === 0 || code === 2) && Number.isFinite(kib)) resolvePromise({ ms, cpuMs: (user + system) * 1000, peakKiB: kib });
+      else reject(new Error(`${file} ${args.join(' ')} exited ${code ?? signal}\n${stderr}`));
+    });
+  });
+}
 
 /** Spawn start to exit, in ms. Fails when the command exits non-zero. */
 function timeToExit(file, args) {
@@ -362,6 +393,11 @@ async function startupSection(options) {
     const root = join(temp, 'root');
     const stateDir = join(temp, 'state');
     await cp(fixture, root, { recursive: true, verbatimSymlinks: true });
+    // The plan of every step reads the Issabel box (the richest fixture).
+    const planRoot = join(temp, 'issabel');
+    await cp(join(REPO, 'test', 'fixtures', 'issabel-centos7'), planRoot, { recursive: true, verbatimSymlinks: true });
+    const planState = join(temp, 'plan-state');
+    if (!existsSync('/usr/bin/time')) throw new Error('GNU time (/usr/bin/time, Debian package time) is needed to measure CPU time and peak memory.');
 
     const node = process.execPath;
     const rows = [
@@ -375,7 +411,13 @@ async function startupSection(options) {
       },
     ];
 
+    // Measured with their own usage: a bare Node start and the plan, one after the other.
+    const usageRows = [
+      { id: 'nodeUsage', label: 'node -e ""', run: () => timeWithUsage(node, ['-e', '']) },
+      { id: 'plan', label: 'plan, every step', run: () => timeWithUsage(node, [BUNDLE, 'plan', '--root', planRoot, '--state-dir', planState, '--no-color']) },
+    ];
     const samples = Object.fromEntries(rows.map((row) => [row.id, []]));
+    const usage = Object.fromEntries(usageRows.map((row) => [row.id, []]));
     const total = WARMUP + options.runs;
     for (let round = 0; round < total; round++) {
       if (!options.json) process.stderr.write(`\rbench: round ${round + 1}/${total}${round < WARMUP ? ' (warm-up)' : ''}   `);
@@ -383,13 +425,24 @@ async function startupSection(options) {
         const ms = await row.run();
         if (round >= WARMUP) samples[row.id].push(ms);
       }
+      for (const row of usageRows) {
+        const measured = await row.run();
+        if (round >= WARMUP) usage[row.id].push(measured);
+      }
     }
     if (!options.json) process.stderr.write('\n');
 
     const stats = Object.fromEntries(rows.map((row) => [row.id, summarise(samples[row.id])]));
+    const usageStats = Object.fromEntries(
+      usageRows.map((row) => [row.id, { wall: summarise(usage[row.id].map((u) => u.ms)), cpu: summarise(usage[row.id].map((u) => u.cpuMs)), peakKiB: summarise(usage[row.id].map((u) => u.peakKiB)) }]),
+    );
     const versionRatio = stats.version.median / stats.node.median;
     const firstFrameRatio = stats.firstFrame.median / stats.nodePty.median;
-    const pass = firstFrameRatio <= GOAL;
+    const planWallRatio = usageStats.plan.wall.median / usageStats.nodeUsage.wall.median;
+    const planCpuRatio = usageStats.plan.cpu.median / usageStats.nodeUsage.cpu.median;
+    const planPeakMiB = usageStats.plan.peakKiB.max / 1024;
+    const planPass = planWallRatio <= PLAN_GOAL.ratio && planCpuRatio <= PLAN_GOAL.ratio && planPeakMiB <= PLAN_GOAL.peakMiB;
+    const pass = firstFrameRatio <= GOAL && planPass;
     const result = {
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
@@ -398,8 +451,10 @@ async function startupSection(options) {
       runs: options.runs,
       warmup: WARMUP,
       stats,
-      ratios: { version: versionRatio, firstFrame: firstFrameRatio },
-      goal: { firstFrameRatio: GOAL, pass },
+      plan: { fixture: 'test/fixtures/issabel-centos7', ...usageStats },
+      ratios: { version: versionRatio, firstFrame: firstFrameRatio, planWall: planWallRatio, planCpu: planCpuRatio },
+      planPeakMiB,
+      goal: { firstFrameRatio: GOAL, plan: PLAN_GOAL, pass },
     };
 
     const pad = (text, width) => String(text).padEnd(width);
@@ -412,7 +467,12 @@ async function startupSection(options) {
       ...rows.map((row) => `${pad(row.label, 26)}${num(stats[row.id].median)}  ${num(stats[row.id].p90)}  ${num(stats[row.id].min)}`),
       '',
       `ratio --version / node -e:              ${versionRatio.toFixed(2)}x`,
-      `ratio first frame / node -e (pty):      ${firstFrameRatio.toFixed(2)}x   goal <= ${GOAL}x: ${pass ? 'PASS' : 'FAIL'}`,
+      `ratio first frame / node -e (pty):      ${firstFrameRatio.toFixed(2)}x   goal <= ${GOAL}x: ${firstFrameRatio <= GOAL ? 'PASS' : 'FAIL'}`,
+      '',
+      `plan of every step on --root (Issabel), whole process, against node -e "" (both under GNU time):`,
+      `${pad('', 26)}${'wall ms'.padStart(9)}  ${'CPU ms'.padStart(9)}  ${'peak MiB'.padStart(9)}   (medians; peak: the highest)`,
+      ...usageRows.map((row) => `${pad(row.label, 26)}${num(usageStats[row.id].wall.median)}  ${num(usageStats[row.id].cpu.median)}  ${num(usageStats[row.id].peakKiB.max / 1024)}`),
+      `ratio plan / node -e: wall ${planWallRatio.toFixed(2)}x, CPU ${planCpuRatio.toFixed(2)}x; peak ${planPeakMiB.toFixed(1)} MiB   goal <= ${PLAN_GOAL.ratio}x, <= ${PLAN_GOAL.peakMiB} MiB: ${planPass ? 'PASS' : 'FAIL'}`,
     ];
     return { result, pass, text: lines.join('\n') };
   } finally {
