@@ -118,6 +118,20 @@ describe('the installed command', () => {
     }
   });
 
+  it('on a Node too old for it: one line saying which version it needs, and that a box needs none with --host', async () => {
+    // (Node 20 is what there is here: the launcher is made to see an older version number.)
+    const launcher = await fs.realpath(bin);
+    const old = await execa(process.execPath, ['-e', `Object.defineProperty(process.versions, 'node', { value: '18.19.1' }); require(${JSON.stringify(launcher)})`], { reject: false });
+    expect(old.exitCode).toBe(1);
+    const lines = old.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^bulwark: needs Node\.js 20\.19 or newer, this is 18\.19\.1 /);
+    expect(lines[0]).toContain('--host root@BOX');
+    // and the launcher parses as ES5: an old Node meets no syntax it does not know before that line
+    const { transform } = await import('esbuild');
+    await expect(transform(await fs.readFile(launcher, 'utf8'), { target: 'es5', loader: 'js' })).resolves.toBeDefined();
+  });
+
   it('npx ./bulwark-X.tgz runs it too, offline, with an empty npm cache', async () => {
     const fresh = await fs.mkdtemp(path.join(work, 'npx-'));
     const result = await execa('npx', ['--yes', '--offline', `./${path.basename(tarball)}`, '--version'], { cwd: work, env: { ...npmEnv(), npm_config_cache: path.join(fresh, 'cache') } });
