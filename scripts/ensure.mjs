@@ -5,8 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const repo = new URL('..', import.meta.url).pathname;
+// A path, not a URL's pathname: a clone under a directory with a space would be %20 there.
+export const repo = fileURLToPath(new URL('..', import.meta.url));
 
 export function run(file, args, options = {}) {
   const result = spawnSync(file, args, { stdio: 'inherit', cwd: repo, ...options });

@@ -43,6 +43,7 @@ import { promisify } from 'node:util';
 import { answersFile, normalised, treeDiff } from '../helpers/crash-matrix.js';
 import { materializeFixture, snapshotTree, type FixtureName } from '../helpers/fixture.js';
 import { quantile } from './common.js';
+import { fileURLToPath } from 'node:url';
 
 const execFileAsync = promisify(execFile);
 
@@ -64,7 +65,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { bundle: new URL('../../dist/bulwark.js', import.meta.url).pathname, rounds: 15, runs: 200, seed: Math.floor(Math.random() * 2 ** 31), keep: false };
+  const options: Options = { bundle: fileURLToPath(new URL('../../dist/bulwark.js', import.meta.url)), rounds: 15, runs: 200, seed: Math.floor(Math.random() * 2 ** 31), keep: false };
   const whole = (name: string, value: string | undefined, min: number) => {
     if (!/^\d+$/.test(value ?? '') || Number(value) < min) throw new Error(`${name}: expected a whole number >= ${min} (got "${value}")`);
     return Number(value);

@@ -22,6 +22,7 @@
 import { destroyOnSignal, quantile } from './common.js';
 import { createBox, type Box } from '../helpers/sandbox.js';
 import { receivedFrom, sendSip, startSipServer } from '../helpers/sip.js';
+import { fileURLToPath } from 'node:url';
 
 const ROLLBACK_GOAL_MS = 1000;
 const FLOOD_GOAL_RATIO = 20;
@@ -41,7 +42,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { bundle: new URL('../../dist/bulwark.js', import.meta.url).pathname, rollbackRuns: 5 };
+  const options: Options = { bundle: fileURLToPath(new URL('../../dist/bulwark.js', import.meta.url)), rollbackRuns: 5 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => (arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i]);

@@ -42,6 +42,7 @@ import { buildIndex, compileIndex, serializeIndex } from '../../steps/geoblock/c
 import { countriesIn, parseCountryCsv } from '../../steps/geoblock/csv.js';
 import { destroyOnSignal, quantile } from './common.js';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
 const APPLY_GOAL_RATIO = 2;
 const PORT = { port: 5060, proto: 'udp' } as const;
@@ -61,7 +62,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { bundle: new URL('../../dist/bulwark.js', import.meta.url).pathname, rounds: 5, compileRuns: 7, country: 'GB', perCidr: 3000 };
+  const options: Options = { bundle: fileURLToPath(new URL('../../dist/bulwark.js', import.meta.url)), rounds: 5, compileRuns: 7, country: 'GB', perCidr: 3000 };
   const whole = (name: string, text: string | undefined): number => {
     if (!/^\d+$/.test(text ?? '') || Number(text) < 1) throw new Error(`${name}: expected a positive whole number (got "${text}")`);
     return Number(text);

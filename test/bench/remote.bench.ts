@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { destroyOnSignal, quantile } from './common.js';
 import { createBox, type Box } from '../helpers/sandbox.js';
 import { shellQuote } from '../../src/shell.js';
+import { fileURLToPath } from 'node:url';
 
 const DELAY_MS = 25;
 const PROXY_PORT = 2200;
@@ -42,7 +43,7 @@ setTimeout(() => process.exit(0), 15 * 60 * 1000);
 `;
 
 function parseArgs(argv: readonly string[]): { bundle: string } {
-  let bundle = new URL('../../dist/bulwark.js', import.meta.url).pathname;
+  let bundle = fileURLToPath(new URL('../../dist/bulwark.js', import.meta.url));
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--bundle') bundle = argv[++i] ?? bundle;
     else throw new Error(`unknown argument "${argv[i]}"`);

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { createBox, requireSandboxTools, type Box } from '../helpers/sandbox.js';
 
 function host(file: string, args: readonly string[]): string {
@@ -81,7 +82,7 @@ describe('the e2e sandbox box', () => {
     // its own hostname (UTS namespace), and node and /work are visible inside
     expect((await b.exec('hostname', [])).stdout.trim()).toBe(`bw-${b.id}`);
     expect((await b.exec(process.execPath, ['-e', 'console.log(1 + 1)'])).stdout).toBe('2\n');
-    expect((await b.exec('test', ['-r', new URL('../../package.json', import.meta.url).pathname], { reject: false })).code).toBe(0);
+    expect((await b.exec('test', ['-r', fileURLToPath(new URL('../../package.json', import.meta.url))], { reject: false })).code).toBe(0);
   });
 
   it('lets the admin in over ssh on IPv4 and IPv6, and the remote command sees SSH_CONNECTION', async () => {
