@@ -126,6 +126,11 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   // The directories the writes may create, recorded before the first write: a process killed in the
   // middle leaves no record of what it made, and a restore must still remove them (when empty).
   manifest.createdDirs = await missingParents(host, [...files.filter((f) => f.after !== null).map((f) => f.path), ...links.filter((l) => l.after !== null).map((l) => l.path), ...(host.live ? commands.flatMap((c) => c.creates) : [])]);
+  // A guarded change is watched by the dead-man switch from before its first write (coverWithSwitch):
+  // started with the snapshot (over SSH its requests ride the same round trip), waited for before
+  // the first change that can cut anyone off (the kernel's sets and rules, a service reload).
+  const coverage = input.guard ? coverWithSwitch(input.guard, guardRecord(input.guard, host, step, manifest, pending), host, system, store, manifest) : undefined;
+  coverage?.catch(() => undefined);
   // The snapshot and the in-flight record together (nothing is changed before both are on disk; a
   // crash in between leaves a record whose snapshot restores nothing, as nothing was changed).
   const [saved, started] = await Promise.allSettled([
@@ -135,12 +140,13 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       draft.inflight = { kind: 'apply', step, snapshotId: manifest.id, pid: process.pid, startedAt: new Date().toISOString() };
     }, `apply of ${step} started (snapshot ${manifest.id})`),
   ]);
-  if (saved.status === 'rejected') {
-    // Nothing was changed: the in-flight record goes again, so no later run "recovers" this apply.
-    if (started.status === 'fulfilled') await journal.update((draft) => void (draft.inflight = null));
-    throw saved.reason;
+  if (saved.status === 'rejected' || started.status === 'rejected') {
+    // Nothing was changed: the in-flight record goes again, so no later run "recovers" this apply,
+    // and the switch is told it has nothing to watch.
+    if (saved.status === 'rejected' && started.status === 'fulfilled') await journal.update((draft) => void (draft.inflight = null));
+    if (coverage && input.guard) await standDown(input.guard, await coverage.catch(() => undefined), 'the apply could not start: nothing was changed');
+    throw saved.status === 'rejected' ? saved.reason : (started as PromiseRejectedResult).reason;
   }
-  if (started.status === 'rejected') throw started.reason;
 
   const createdDirs: string[] = [];
   let result: ApplyResult;
@@ -148,7 +154,6 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   let guard: GuardRecord | undefined;
   try {
     await failpoint('after-snapshot');
-    if (input.guard) guard = await coverWithSwitch(input.guard, guardRecord(input.guard, host, step, manifest, pending), host, system, store, manifest);
     for (const change of files) await validateCandidate(host, change, progress);
     for (const change of files) {
       progress({ phase: 'write', detail: change.path });
@@ -172,6 +177,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     // Sets first: the rules that follow refer to them. Each set is its own `ipset restore`, all at
     // once (the kernel takes them in parallel: with two families, about half the wait). Every load
     // is waited for, failed or not, before a restore can start.
+    if (coverage) guard = await coverage;
     for (const change of sets) progress({ phase: 'write', detail: `set ${change.name}: ${thousands(change.entries)} networks (filled aside, then swapped in)` });
     await settled(sets.map((change) => loadSetScript(host, change.script)));
     if (sets.length > 0) await failpoint('after-ipset');
@@ -232,12 +238,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     manifest.createdDirs = [...new Set([...(manifest.createdDirs ?? []), ...createdDirs])];
     const report = await restoreSnapshot(host, system, store, manifest, progress);
     // The switch watching this apply has nothing left to do: it leaves when it sees the record.
-    if (guard && input.guard) await new GuardFile(input.guard.stateDir, input.guard.state ?? localStateFs).update((r) => {
-      if (r.id !== guard!.id || r.status !== 'applying') return;
-      r.status = 'rolled-back';
-      r.decidedAt = new Date().toISOString();
-      r.decidedBy = 'the apply failed and bulwark put the snapshot back';
-    }).catch(() => undefined);
+    if (coverage && input.guard) await standDown(input.guard, guard ?? (await coverage.catch(() => undefined)), 'the apply failed and bulwark put the snapshot back');
     await store.markRolledBack(manifest, undefined);
     await journal.update((draft) => {
       draft.inflight = null;
@@ -356,6 +357,19 @@ async function coverWithSwitch(options: GuardOptions, record: GuardRecord, host:
   const started = startDeadManSwitch(host, state, plan, written);
   await written;
   return { ...record, watchdogPid: await started };
+}
+
+/** Tells the switch that watched an apply that failed (and was undone by bulwark) to leave. */
+async function standDown(options: GuardOptions, covering: GuardRecord | undefined, reason: string): Promise<void> {
+  if (!covering) return;
+  await new GuardFile(options.stateDir, options.state ?? localStateFs)
+    .update((r) => {
+      if (r.id !== covering.id || r.status !== 'applying') return;
+      r.status = 'rolled-back';
+      r.decidedAt = new Date().toISOString();
+      r.decidedBy = reason;
+    })
+    .catch(() => undefined);
 }
 
 /**
