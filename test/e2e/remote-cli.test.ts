@@ -106,7 +106,8 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     expect(await apacheTree()).toBe(before);
 
     // The workstation's bulwark is killed (SIGKILL) while it applies: the lock goes with its connection
-    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'htaccess', '--yes', '--answers', answers, '--no-color'], { stdio: 'ignore' });
+    // (its private control directory, which a SIGKILL leaves behind, goes under the box's temp dir)
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${box.tmp}`, process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'htaccess', '--yes', '--answers', answers, '--no-color'], { stdio: 'ignore' });
     const inflight = async () => (await box.exec('sh', ['-c', 'grep -q \'"inflight": {\' /var/lib/bulwark/session.json'], { reject: false })).code === 0;
     expect(await eventually(inflight, 30_000, 20)).toBe(true);
     child.kill('SIGKILL');
@@ -218,7 +219,7 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     // A ruleset that lets SSH in, but the admin's NEW connections are cut (in the admin's own
     // namespace) once the change is armed: the workstation can never prove access.
     writeFileSync(answers.replace('answers.json', 'fw.json'), JSON.stringify({ firewall: { allow: [{ port: 22, proto: 'tcp' }] } }));
-    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'firewall', '--yes', '--confirm-timeout', '10', '--answers', answers.replace('answers.json', 'fw.json'), '--no-color'], { stdio: 'ignore' });
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${box.tmp}`, process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'firewall', '--yes', '--confirm-timeout', '10', '--answers', answers.replace('answers.json', 'fw.json'), '--no-color'], { stdio: 'ignore' });
     // armed, and the switch started on the box (its pid recorded)
     const armed = async () => (await box.exec('sh', ['-c', 'grep -q \'"status": "armed"\' /var/lib/bulwark/guard.json && grep -q \'"watchdogPid"\' /var/lib/bulwark/guard.json'], { reject: false })).code === 0;
     expect(await eventually(armed, 60_000, 50)).toBe(true);
