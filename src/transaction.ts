@@ -150,7 +150,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   const createdDirs: string[] = [];
   let result: ApplyResult;
-  // A guarded change is watched by the dead-man switch from before its first write (armGuard).
+  // The switch's record once it watches (coverage), handed over by armGuard at the end.
   let guard: GuardRecord | undefined;
   try {
     await failpoint('after-snapshot');

@@ -594,8 +594,6 @@ export class RemoteHost extends Host {
   }
 }
 
-export { readsOnly };
-
 /** Commands that change netfilter's tables or sets and no file: the mirror of the files stays valid. */
 export function changesKernelOnly(command: Command): boolean {
   return ['iptables', 'ip6tables', 'iptables-restore', 'ip6tables-restore', 'ipset'].includes(command.file.split('/').pop() ?? '') && !readsOnly(command);

@@ -318,6 +318,21 @@ describe('crash during a live change: the firewall rules in the kernel', () => {
     expect((await b.ssh(['true'], { reject: false })).code).toBe(0);
   }, 60_000);
 
+  it('a failure once the rules are loaded: bulwark puts them back itself, and the switch that watched the apply leaves without a second restore', async () => {
+    const b = box!;
+    const before = await kernelRules(b);
+    const failed = await atConsole(b, ['apply', '--step', 'firewall', '--yes', '--confirm-timeout', '60'], { env: { BULWARK_FAULT: 'fail@after-firewall' } });
+    expect(failed.code, output(failed)).toBe(1);
+    expect(failed.stderr).toContain('firewall: injected fault at after-firewall#1 (BULWARK_FAULT)');
+    expect(await kernelRules(b)).toBe(before);
+    // the switch's record says why it has nothing to do, and the switch leaves on its own
+    const guard = JSON.parse(await b.readFile(`${STATE_DIR}/guard.json`)) as { id: string; status: string; decidedBy: string };
+    expect(guard).toMatchObject({ status: 'rolled-back', decidedBy: 'the apply failed and bulwark put the snapshot back' });
+    expect(await eventually(async () => /is no longer armed; leaving/.test(await b.readFile(`${STATE_DIR}/watchdog.log`)), 5000)).toBe(true);
+    expect(await exists(b, `${STATE_DIR}/guard-${guard.id}.decision`)).toBe(false);
+    expect(await exists(b, `${STATE_DIR}/guard-${guard.id}.outcome`)).toBe(false);
+  }, 60_000);
+
   it.each([
     ['during-restore#1', 'one boot file put back, the kernel still holding bulwark\'s rules', 1, false],
     ['during-restore#3', 'the boot files and the kernel\'s rules put back, the bookkeeping not done', 0, true],

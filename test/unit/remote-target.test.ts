@@ -2,7 +2,8 @@
 // mirror of its files stays valid after them).
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { changesKernelOnly, readsOnly } from '../../src/remote/host.js';
+import { readsOnly } from '../../src/host.js';
+import { changesKernelOnly } from '../../src/remote/host.js';
 import { describeTarget, parseTarget } from '../../src/remote/target.js';
 
 const messageOf = (run: () => unknown): string => {
