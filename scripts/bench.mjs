@@ -18,8 +18,8 @@
 // another user the section is skipped with a message, and the exit status stays 0.
 //
 // Geoblock: scripts/bench-geoblock.mjs (compile time of one country vs all but one, in-process;
-// bulwark's whole `apply --step geoblock` vs a bare `ipset restore` of the same sets, goal <= 2x; one
-// iptables rule per CIDR vs a set). Its kernel parts need root; as another user only the compile
+// bulwark's whole `apply --step geoblock` vs one bare `ipset restore` of the same sets in an empty
+// network namespace, goal <= 1.5x; one iptables rule per CIDR vs a set). Its kernel parts need root; as another user only the compile
 // part runs, and the exit status stays 0.
 //
 // Crash: scripts/bench-crash.mjs (the extra time of the first command after a kill, which recovers,

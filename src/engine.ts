@@ -314,20 +314,31 @@ export class Engine {
 
   /** Answers for a step: --answers file, else what the admin chose earlier (journal), else defaults. */
   async answersFor(step: Step<unknown, unknown>, facts: unknown): Promise<unknown> {
+    return (await this.knownAnswers(step)) ?? step.defaults(facts);
+  }
+
+  /** The answers known before looking at the box: --answers file, else the admin's earlier choice. */
+  private async knownAnswers(step: Step<unknown, unknown>): Promise<unknown> {
     // The schema library loads on first use, after the wizard has drawn its first frame.
     const { stepAnswersValid, validateStepAnswers } = await import('./answers.js');
     const fromFile = this.answersFile?.[step.id as keyof Answers];
     if (fromFile !== undefined) return validateStepAnswers(step.id, fromFile);
     const saved = this.session.answers[step.id];
     if (saved !== undefined && stepAnswersValid(step.id, saved)) return saved;
-    return step.defaults(facts);
+    return undefined;
   }
 
   async plan(id: StepId, answers?: unknown): Promise<StepPlan> {
-    const { step, facts } = await this.detect(id);
+    const step = this.builtStep(id);
     const { validateStepAnswers } = await import('./answers.js');
-    const chosen = answers === undefined ? await this.answersFor(step, facts) : validateStepAnswers(step.id, answers);
-    await step.prepare?.(facts, chosen, this.context());
+    const known = answers === undefined ? await this.knownAnswers(step) : validateStepAnswers(step.id, answers);
+    // Work that needs only the answers runs alongside the detection (its failure, if detect fails
+    // first, is not left unhandled: prepare gets the promise and meets it there).
+    const prefetched = known === undefined ? undefined : step.prefetch?.(known, this.context());
+    prefetched?.catch(() => undefined);
+    const { facts } = await this.detect(id);
+    const chosen = known ?? step.defaults(facts);
+    await step.prepare?.(facts, chosen, this.context(), prefetched);
     const wrong = step.checkAnswers?.(facts, chosen) ?? [];
     if (wrong.length > 0) throw new UserError(wrong[0]!, 'Nothing was changed.', 2);
     return { step, facts, answers: chosen, changes: step.plan(facts, chosen) };

@@ -110,7 +110,11 @@ export interface Step<Facts = unknown, Answers = unknown> {
   plan(facts: Facts, answers: Answers): Change[];
   /** Loads what the plan needs once the answers are known (the geo step reads only the chosen
    *  countries' networks). Called before plan; plan itself stays free of I/O. */
-  prepare?(facts: Facts, answers: Answers, ctx: StepContext): Promise<void>;
+  prepare?(facts: Facts, answers: Answers, ctx: StepContext, prefetched?: Promise<unknown>): Promise<void>;
+  /** Read-only work that needs the answers but not the facts (the geo step's compile of the chosen
+   *  countries): when the answers are known before detection (--answers, the saved session), the
+   *  engine starts it alongside detect and hands its promise to prepare, which may use it. */
+  prefetch?(answers: Answers, ctx: StepContext): Promise<unknown>;
   /** Answers that are well-formed but wrong for this box (a country the data does not know): each
    *  message names the field; bulwark exits 2 and changes nothing. */
   checkAnswers?(facts: Facts, answers: Answers): string[];

@@ -189,54 +189,258 @@ export interface IndexCompile {
 
 /** The set entries for the chosen countries (codes the data does not have are counted as 0 lines). */
 export function compileIndex(index: GeoIndex, chosen: ReadonlySet<string>): IndexCompile {
+  const sinks = { ipv4: new ListSink(), ipv6: new ListSink() };
+  const work = compiling(index, chosen, sinks);
+  for (let step = work.next(); ; step = work.next()) if (step.done) return { entries: { ipv4: sinks.ipv4.list, ipv6: sinks.ipv6.list }, lines: step.value };
+}
+
+/** A family's entries as `ipset restore` text, one copy per set name (see compileIndexText). */
+export interface SetTexts {
+  /** The networks (CIDRs) the set will hold. */
+  readonly count: number;
+  /** Per name given: "add NAME cidr\n" for every entry, as bytes (ASCII); for the IPv4 names in
+   *  ipv4RangesFor, "add NAME first-last\n" for every merged range instead (TextSink.v4Range). */
+  readonly texts: readonly Buffer[];
+}
+
+/**
+ * What compileIndex computes, written straight into the `add` lines of each set name given, as
+ * bytes: no string per network (175,000 of them for "all but one country", and their garbage),
+ * no joins; IPv4 as ranges for the names asked (TextSink.v4Range). Loaded, a set holds exactly
+ * compileIndex's entries either way (the unit tests hold the two paths to that). Hands the event loop back every few
+ * milliseconds: an apply compiles while it detects, and the detection's programs (iptables-save,
+ * sshd -T, ...) keep being started and read in between instead of waiting for the whole compile.
+ */
+export async function compileIndexText(
+  index: GeoIndex,
+  chosen: ReadonlySet<string>,
+  names: Record<Family, readonly string[]>,
+  options: { ipv4RangesFor?: ReadonlySet<string> } = {},
+): Promise<{ sets: Record<Family, SetTexts>; lines: Map<string, Record<Family, number>> }> {
+  const sinks = { ipv4: new TextSink(names.ipv4, options.ipv4RangesFor ?? new Set()), ipv6: new TextSink(names.ipv6, new Set()) };
+  const work = compiling(index, chosen, sinks);
+  for (let step = work.next(); ; step = work.next()) {
+    if (step.done) return { sets: { ipv4: sinks.ipv4.result(), ipv6: sinks.ipv6.result() }, lines: step.value };
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Where the compile puts each network: its first address and prefix length. */
+interface Sink {
+  v4(address: number, prefix: number): void;
+  v6(address: Uint32Array, prefix: number): void;
+  /** When present, takes each merged IPv4 range whole (and v4 is not called): see TextSink. */
+  v4Range?(start: number, end: number): void;
+}
+
+class ListSink implements Sink {
+  readonly list: string[] = [];
+  v4(at: number, prefix: number): void {
+    this.list.push(OCTETS[at >>> 24] + '.' + OCTETS[(at >>> 16) & 255] + '.' + OCTETS[(at >>> 8) & 255] + '.' + OCTETS[at & 255] + PREFIXES[prefix]);
+  }
+  v6(at: Uint32Array, prefix: number): void {
+    this.list.push(formatV6(at) + PREFIXES[prefix]);
+  }
+}
+
+class TextSink implements Sink {
+  private count = 0;
+  private readonly heads: Uint8Array[];
+  private readonly outs: { bytes: Uint8Array; length: number }[];
+  /** Per name: does it take IPv4 as ranges (v4Range)? */
+  private readonly ranged: boolean[];
+  constructor(names: readonly string[], rangeNames: ReadonlySet<string>) {
+    this.heads = names.map((name) => Uint8Array.from(Buffer.from(`add ${name} `, 'latin1')));
+    this.outs = names.map(() => ({ bytes: new Uint8Array(1 << 20), length: 0 }));
+    this.ranged = names.map((name) => rangeNames.has(name));
+  }
+  /** The line's CIDR is written once (into `line`) and copied after each name's head. */
+  private readonly line = new Uint8Array(64);
+  private lineLength = 0;
+  private byte(code: number): void {
+    this.line[this.lineLength++] = code;
+  }
+  private decimal(value: number): void {
+    if (value >= 100) this.byte(48 + Math.floor(value / 100));
+    if (value >= 10) this.byte(48 + (Math.floor(value / 10) % 10));
+    this.byte(48 + (value % 10));
+  }
+  /** Ends the line and copies it after the head of every name (ranged: only those that take
+   *  ranges, or only those that do not; null: all). */
+  private flush(ranged: boolean | null): void {
+    this.byte(10);
+    const line = this.line;
+    const lineLength = this.lineLength;
+    for (let k = 0; k < this.outs.length; k++) {
+      if (ranged !== null && this.ranged[k] !== ranged) continue;
+      const out = this.outs[k]!;
+      const head = this.heads[k]!;
+      if (out.length + head.length + lineLength > out.bytes.length) {
+        const grown = new Uint8Array(out.bytes.length * 2);
+        grown.set(out.bytes.subarray(0, out.length));
+        out.bytes = grown;
+      }
+      // Byte by byte in JS: a native copy per line (Buffer.copy, set) costs more than the bytes.
+      const bytes = out.bytes;
+      let at = out.length;
+      for (let i = 0; i < head.length; i++) bytes[at++] = head[i]!;
+      for (let i = 0; i < lineLength; i++) bytes[at++] = line[i]!;
+      out.length = at;
+    }
+    this.lineLength = 0;
+  }
+  private address(at: number): void {
+    this.decimal(at >>> 24);
+    this.byte(46);
+    this.decimal((at >>> 16) & 255);
+    this.byte(46);
+    this.decimal((at >>> 8) & 255);
+    this.byte(46);
+    this.decimal(at & 255);
+  }
+  v4(at: number, prefix: number): void {
+    this.address(at);
+    this.byte(47);
+    this.decimal(prefix);
+    this.flush(false);
+    this.count++;
+  }
+  /**
+   * A merged IPv4 range: as one line "first-last" for the names that take ranges — the set being
+   * loaded: hash:net cuts it into the same minimal CIDRs itself (revision 1 on: kernel 3.1, RHEL 6),
+   * and `ipset restore` parses a third of the lines, about half its time for "all but one country"
+   * — and as its CIDRs for the others (the boot file, in `ipset save`'s form). The count is that of
+   * the CIDRs either way: the set's size, its limit, what verify reads back. (IPv6 ranges are not
+   * accepted by hash:net: IPv6 goes as CIDRs everywhere.)
+   */
+  v4Range(start: number, end: number): void {
+    if (this.ranged.includes(true)) {
+      this.address(start);
+      this.byte(45);
+      this.address(end);
+      this.flush(true);
+    }
+    if (this.ranged.includes(false)) emitV4(start, end, this);
+    else this.count += cidrsInV4Range(start, end);
+  }
+  private hex(value: number): void {
+    // Lower-case, no leading zeros (inet_ntop's form).
+    let shift = value >= 0x1000 ? 12 : value >= 0x100 ? 8 : value >= 0x10 ? 4 : 0;
+    for (; shift >= 0; shift -= 4) {
+      const digit = (value >>> shift) & 15;
+      this.byte(digit < 10 ? 48 + digit : 87 + digit);
+    }
+  }
+  v6(at: Uint32Array, prefix: number): void {
+    // formatV6's text, written as bytes (no string per network).
+    const { bestStart, bestLength, dotted } = zeroRun(at);
+    const last = dotted ? 6 : 8;
+    let wrote = false;
+    for (let k = 0; k < last; k++) {
+      if (k === bestStart) {
+        this.byte(58);
+        this.byte(58);
+        k += bestLength - 1;
+        wrote = false;
+        continue;
+      }
+      if (wrote) this.byte(58);
+      this.hex(groups[k]!);
+      wrote = true;
+    }
+    if (dotted) {
+      if (wrote) this.byte(58);
+      const v4 = at[3]!;
+      this.decimal(v4 >>> 24);
+      this.byte(46);
+      this.decimal((v4 >>> 16) & 255);
+      this.byte(46);
+      this.decimal((v4 >>> 8) & 255);
+      this.byte(46);
+      this.decimal(v4 & 255);
+    }
+    this.byte(47);
+    this.decimal(prefix);
+    this.flush(null);
+    this.count++;
+  }
+  result(): SetTexts {
+    return { count: this.count, texts: this.outs.map((out) => Buffer.from(out.bytes.buffer, 0, out.length)) };
+  }
+}
+
+/** Ranges looked at between two yields: a few milliseconds of work. */
+const SLICE = 32_768;
+
+/** Merges the chosen countries' ranges, cuts them into CIDRs for the sinks; returns the line counts. */
+function* compiling(index: GeoIndex, chosen: ReadonlySet<string>, sinks: Record<Family, Sink>): Generator<void, Map<string, Record<Family, number>>, void> {
   const mask = new Uint8Array(index.codes.length);
   index.codes.forEach((code, i) => (mask[i] = chosen.has(code) ? 1 : 0));
   const counts4 = new Uint32Array(index.codes.length);
   const counts6 = new Uint32Array(index.codes.length);
-  const entries = { ipv4: compileV4(index.ipv4, mask, counts4), ipv6: compileV6(index.ipv6, mask, counts6) };
+  yield* compileV4(index.ipv4, mask, counts4, sinks.ipv4);
+  yield* compileV6(index.ipv6, mask, counts6, sinks.ipv6);
   const lines = new Map<string, Record<Family, number>>();
   for (const code of chosen) {
     const id = index.codes.indexOf(code);
     lines.set(code, { ipv4: id < 0 ? 0 : counts4[id]!, ipv6: id < 0 ? 0 : counts6[id]! });
   }
-  return { entries, lines };
+  return lines;
 }
 
 /** Addresses a country holds, per family (its ranges merged, so overlaps count once). */
 export function countryAddresses(index: GeoIndex, code: string): Record<Family, bigint> {
   const id = index.codes.indexOf(code);
   if (id < 0) return { ipv4: 0n, ipv6: 0n };
-  const ipv4 = mergedRanges(index.ipv4, 1, id).reduce((sum, [s, e]) => sum + BigInt(e[0]! - s[0]! + 1), 0n);
-  const ipv6 = mergedRanges(index.ipv6, 4, id).reduce((sum, [s, e]) => sum + (wordsToBigint(e) - wordsToBigint(s) + 1n), 0n);
-  return { ipv4, ipv6 };
+  return { ipv4: addressesV4(index.ipv4, id), ipv6: addressesV6(index.ipv6, id) };
 }
 
-function mergedRanges(family: FamilyIndex, width: 1 | 4, id: number): [number[], number[]][] {
-  const out: [number[], number[]][] = [];
-  const stride = width * 2;
-  for (let i = 0; i < family.count; i++) {
-    if (family.country[i] !== id) continue;
-    const s = Array.from(family.words.subarray(i * stride, i * stride + width));
-    const e = Array.from(family.words.subarray(i * stride + width, i * stride + stride));
-    const last = out[out.length - 1];
-    if (last && touches(s, last[1])) {
-      if (compareAt(e, 0, last[1], 0, width) > 0) last[1] = e;
-    } else out.push([s, e]);
+function addressesV4(family: FamilyIndex, id: number): bigint {
+  const { words, country, count } = family;
+  // A number holds 2^32 (and any sum of IPv4 addresses) exactly.
+  let total = 0;
+  let start = -1;
+  let end = -1;
+  for (let i = 0; i < count; i++) {
+    if (country[i] !== id) continue;
+    const a = words[i * 2]!;
+    const b = words[i * 2 + 1]!;
+    if (start >= 0 && a <= end + 1) {
+      if (b > end) end = b;
+    } else {
+      if (start >= 0) total += end - start + 1;
+      start = a;
+      end = b;
+    }
   }
-  return out;
+  if (start >= 0) total += end - start + 1;
+  return BigInt(total);
 }
 
-/** Does a range starting at `start` overlap or directly follow one ending at `end`? */
-function touches(start: ArrayLike<number>, end: ArrayLike<number>): boolean {
-  const width = start.length;
-  if (compareAt(start, 0, end, 0, width) <= 0) return true;
-  // start === end + 1?
-  const next = Array.from(end);
-  for (let k = width - 1; k >= 0; k--) {
-    next[k] = (next[k]! + 1) >>> 0;
-    if (next[k] !== 0) return compareAt(start, 0, next, 0, width) === 0;
+function addressesV6(family: FamilyIndex, id: number): bigint {
+  const { words, country, count } = family;
+  const start = new Uint32Array(4);
+  const end = new Uint32Array(4);
+  let open = false;
+  let total = 0n;
+  // Bigints only once per merged range, not per data line.
+  const size = () => wordsToBigint(end) - wordsToBigint(start) + 1n;
+  for (let i = 0; i < count; i++) {
+    if (country[i] !== id) continue;
+    const at = i * 8;
+    if (open && touchesAt(words, at, end)) {
+      if (compareAt(words, at + 4, end, 0, 4) > 0) for (let k = 0; k < 4; k++) end[k] = words[at + 4 + k]!;
+    } else {
+      if (open) total += size();
+      for (let k = 0; k < 4; k++) {
+        start[k] = words[at + k]!;
+        end[k] = words[at + 4 + k]!;
+      }
+      open = true;
+    }
   }
-  return false; // end was the last address: nothing can follow it
+  if (open) total += size();
+  return total;
 }
 
 function wordsToBigint(w: ArrayLike<number>): bigint {
@@ -245,12 +449,23 @@ function wordsToBigint(w: ArrayLike<number>): bigint {
   return v;
 }
 
-function compileV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array): string[] {
-  const out: string[] = [];
-  const { words, country, count } = family;
-  let start = -1;
-  let end = -1;
-  for (let i = 0; i < count; i++) {
+// The merges below run a slice of the ranges per call, in plain functions: V8 cannot move a long
+// loop inside a generator to optimized code while it runs (no on-stack replacement there), and a
+// first, cold compile would crawl through the whole index in the interpreter.
+
+function* compileV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, out: Sink): Generator<void, void, void> {
+  const state = { start: -1, end: -1 };
+  for (let from = 0; from < family.count; from += SLICE) {
+    mergeV4(family, mask, counts, out, state, from, Math.min(family.count, from + SLICE));
+    yield;
+  }
+  if (state.start >= 0) (out.v4Range ? out.v4Range(state.start, state.end) : emitV4(state.start, state.end, out));
+}
+
+function mergeV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, out: Sink, state: { start: number; end: number }, from: number, to: number): void {
+  const { words, country } = family;
+  let { start, end } = state;
+  for (let i = from; i < to; i++) {
     const c = country[i]!;
     if (mask[c] === 0) continue;
     counts[c] = counts[c]! + 1;
@@ -260,17 +475,29 @@ function compileV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array): 
     if (start >= 0 && a <= end + 1) {
       if (b > end) end = b;
     } else {
-      if (start >= 0) emitV4(start, end, out);
+      if (start >= 0) (out.v4Range ? out.v4Range(start, end) : emitV4(start, end, out));
       start = a;
       end = b;
     }
   }
-  if (start >= 0) emitV4(start, end, out);
-  return out;
+  state.start = start;
+  state.end = end;
+}
+
+/** How many blocks emitV4 cuts [start, end] into. */
+function cidrsInV4Range(start: number, end: number): number {
+  let count = 0;
+  for (let at = start; at <= end; count++) {
+    const left = end - at + 1;
+    const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
+    const aligned = at === 0 ? 32 : 31 - Math.clz32(at & -at);
+    at += 2 ** (aligned < fits ? aligned : fits);
+  }
+  return count;
 }
 
 /** Cuts [start, end] into aligned blocks, largest first, as a.b.c.d/n. */
-function emitV4(start: number, end: number, out: string[]): void {
+function emitV4(start: number, end: number, out: Sink): void {
   let at = start;
   while (at <= end) {
     // The largest block aligned at `at` (its trailing zero bits) that does not pass `end` (the
@@ -279,7 +506,7 @@ function emitV4(start: number, end: number, out: string[]): void {
     const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
     const aligned = at === 0 ? 32 : 31 - Math.clz32(at & -at);
     const bits = aligned < fits ? aligned : fits;
-    out.push(OCTETS[at >>> 24] + '.' + OCTETS[(at >>> 16) & 255] + '.' + OCTETS[(at >>> 8) & 255] + '.' + OCTETS[at & 255] + PREFIXES[32 - bits]);
+    out.v4(at, 32 - bits);
     at += 2 ** bits;
   }
 }
@@ -287,13 +514,20 @@ function emitV4(start: number, end: number, out: string[]): void {
 const OCTETS = Array.from({ length: 256 }, (_, i) => String(i));
 const PREFIXES = Array.from({ length: 129 }, (_, i) => `/${i}`);
 
-function compileV6(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array): string[] {
-  const out: string[] = [];
-  const { words, country, count } = family;
-  const start = new Uint32Array(4);
-  const end = new Uint32Array(4);
-  let open = false;
-  for (let i = 0; i < count; i++) {
+function* compileV6(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, out: Sink): Generator<void, void, void> {
+  const state = { start: new Uint32Array(4), end: new Uint32Array(4), open: false };
+  for (let from = 0; from < family.count; from += SLICE / 4) {
+    mergeV6(family, mask, counts, out, state, from, Math.min(family.count, from + SLICE / 4));
+    yield;
+  }
+  if (state.open) emitV6(state.start, state.end, out);
+}
+
+function mergeV6(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, out: Sink, state: { start: Uint32Array; end: Uint32Array; open: boolean }, from: number, to: number): void {
+  const { words, country } = family;
+  const { start, end } = state;
+  let open = state.open;
+  for (let i = from; i < to; i++) {
     const c = country[i]!;
     if (mask[c] === 0) continue;
     counts[c] = counts[c]! + 1;
@@ -310,8 +544,7 @@ function compileV6(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array): 
       open = true;
     }
   }
-  if (open) emitV6(start, end, out);
-  return out;
+  state.open = open;
 }
 
 /** Does the range whose start is words[at..at+4) overlap or directly follow one ending at `end`? */
@@ -333,7 +566,7 @@ function touchesAt(words: Uint32Array, at: number, end: Uint32Array): boolean {
 const last = new Uint32Array(4);
 
 /** Cuts [start, end] (4 words each) into aligned blocks, largest first. `start` is used up. */
-function emitV6(start: Uint32Array, end: Uint32Array, out: string[]): void {
+function emitV6(start: Uint32Array, end: Uint32Array, out: Sink): void {
   const at = start;
   for (;;) {
     // The largest block aligned at `at` that does not pass `end`: the lesser of at's trailing zero
@@ -341,7 +574,7 @@ function emitV6(start: Uint32Array, end: Uint32Array, out: string[]): void {
     const aligned = trailingZeros128(at);
     const fits = log2AddressesLeft(at, end);
     const bits = aligned < fits ? aligned : fits;
-    out.push(formatV6(at) + PREFIXES[128 - bits]);
+    out.v6(at, 128 - bits);
     // Its last address: at with the low `bits` bits set.
     for (let k = 0; k < 4; k++) {
       const low = bits - (3 - k) * 32; // how many of this word's bits are among the lowest `bits`
@@ -396,6 +629,32 @@ const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0
  *  groups (two or more; the first of equals) becomes "::"; ::a.b.c.d and ::ffff:a.b.c.d keep a
  *  dotted IPv4 tail. Same output as cidr.ts formatAddress. */
 function formatV6(w: Uint32Array): string {
+  const { bestStart, bestLength, dotted } = zeroRun(w);
+  const last = dotted ? 6 : 8;
+  let text = '';
+  for (let k = 0; k < last; k++) {
+    if (k === bestStart) {
+      text += '::';
+      k += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && text.charCodeAt(text.length - 1) !== 58) text += ':';
+    const g = groups[k]!;
+    text += g < 256 ? HEX[g] : HEX[g >>> 8]! + HEX2[g & 255];
+  }
+  if (dotted) {
+    if (text.charCodeAt(text.length - 1) !== 58) text += ':';
+    const v4 = w[3]!;
+    text += `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
+  }
+  return text;
+}
+
+const run = { bestStart: -1, bestLength: 0, dotted: false };
+
+/** Fills `groups` from the address; the run of zero groups "::" stands for (bestStart -1: none),
+ *  and whether the address keeps a dotted IPv4 tail. (One object, reused: no garbage.) */
+function zeroRun(w: Uint32Array): typeof run {
   for (let k = 0; k < 4; k++) {
     groups[k * 2] = w[k]! >>> 16;
     groups[k * 2 + 1] = w[k]! & 0xffff;
@@ -416,25 +675,10 @@ function formatV6(w: Uint32Array): string {
     k = stop;
   }
   if (bestLength < 2) bestStart = -1;
-  const dotted = bestStart === 0 && (bestLength === 6 || (bestLength === 5 && groups[5] === 0xffff));
-  const last = dotted ? 6 : 8;
-  let text = '';
-  for (let k = 0; k < last; k++) {
-    if (k === bestStart) {
-      text += '::';
-      k += bestLength - 1;
-      continue;
-    }
-    if (text !== '' && text.charCodeAt(text.length - 1) !== 58) text += ':';
-    const g = groups[k]!;
-    text += g < 256 ? HEX[g] : HEX[g >>> 8]! + HEX2[g & 255];
-  }
-  if (dotted) {
-    if (text.charCodeAt(text.length - 1) !== 58) text += ':';
-    const v4 = w[3]!;
-    text += `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
-  }
-  return text;
+  run.bestStart = bestStart;
+  run.bestLength = bestLength;
+  run.dotted = bestStart === 0 && (bestLength === 6 || (bestLength === 5 && groups[5] === 0xffff));
+  return run;
 }
 
 function skipSpace(s: string, from: number, to: number): number {

@@ -8,13 +8,13 @@ import { listSets, saveSet, setSize } from '../../snapshots/ipset.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { aggregate, formatCidr, type Range } from './cidr.js';
 import type { CountryRanges } from './csv.js';
-import { compileIndex, countryAddresses } from './compile.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from '../firewall/detect.js';
 import { persistable } from '../firewall/index.js';
 import { parseSave, renderTable } from '../../src/iptables-save.js';
 import { ageInDays, ATTRIBUTION, dataSource, loadIndex, STALE_AFTER_DAYS, type DataSource } from './source.js';
-import { addLines, GEO_OWNERSHIP, geoApplied, geoApplyScript, geoChainRules, geoFingerprint, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
+import { GEO_OWNERSHIP, geoApplied, geoApplyScript, geoChainRules, geoFingerprint, loadingName, predictGeoTable, SET_NAMES, setScript, setSizing, type GeoDesign } from './rules.js';
 import { thousands } from '../../src/output.js';
+import { compileIndexText, countryAddresses } from './compile.js';
 
 export interface GeoblockAnswers {
   mode: 'allow' | 'deny';
@@ -90,8 +90,14 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     };
   },
 
-  async prepare(facts: GeoFacts, answers: GeoblockAnswers): Promise<void> {
-    facts.compiled = await compile(facts.source, answers.countries, facts.stateDir);
+  async prefetch(answers: GeoblockAnswers, ctx: StepContext): Promise<Compiled> {
+    return compile(await dataSource(ctx.stateDir, ctx.boxState), answers.countries, ctx.stateDir);
+  },
+
+  async prepare(facts: GeoFacts, answers: GeoblockAnswers, _ctx: StepContext, prefetched?: Promise<unknown>): Promise<void> {
+    // The compile started alongside detect is used when it read the data detect found.
+    const early = (await prefetched) as Compiled | undefined;
+    facts.compiled = early && early.origin === facts.source.origin && early.date === facts.source.date ? early : await compile(facts.source, answers.countries, facts.stateDir);
   },
 
   describe(facts: GeoFacts): FactRow[] {
@@ -148,22 +154,21 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     if (!facts.compiled) throw new Error('bug: geoblock planned before its countries were compiled (prepare)');
     const chosen = design(facts, answers);
     const changes: Change[] = [];
-    const entries: Partial<Record<IpFamily, string[]>> = {};
-    for (const family of FAMILIES) entries[family] = facts.compiled.entries[family];
+    const sets = facts.compiled.sets;
     // The jump's fingerprint covers the rules AND the sets' content: finding it in INPUT, with sets
     // of the right size, means this exact plan is in place (no need to read 100,000 networks back).
-    // The boot file's "add" lines, joined once: the digest and the boot file both use them.
-    const bootLines = Object.fromEntries(FAMILIES.map((family) => [family, addLines(SET_NAMES[family], entries[family]!)])) as Record<IpFamily, string[]>;
     const hash = createHash('sha256');
-    for (const family of FAMILIES) hash.update(`${family}\n${bootLines[family].join('')}\n`);
+    // (The digest of the lines as one text without its last newline: the form it has always had,
+    // so that an upgrade finds what an earlier version applied in place.)
+    for (const family of FAMILIES) hash.update(`${family}\n`).update(sets[family].count > 0 ? sets[family].bootAdds : '\n');
     const setDigest = hash.digest('hex');
     const fingerprints = Object.fromEntries(FAMILIES.map((family) => [family, geoFingerprint(geoChainRules(chosen, family), setDigest)])) as Record<IpFamily, string>;
-    const inPlace = FAMILIES.every((family) => geoApplied(currentFilter(facts.firewall, family), fingerprints[family]) && facts.setSizes[family] === entries[family]!.length);
+    const inPlace = FAMILIES.every((family) => geoApplied(currentFilter(facts.firewall, family), fingerprints[family]) && facts.setSizes[family] === sets[family].count);
     for (const family of FAMILIES) {
-      const list = entries[family]!;
-      const { maxelem } = setSizing(list.length);
+      const { count, loadAdds } = sets[family];
+      const { maxelem } = setSizing(count);
       if (facts.firewall.live && !inPlace) {
-        changes.push({ kind: 'ipset', step: 'geoblock', family, name: SET_NAMES[family], entries: list.length, maxelem, script: setScript(SET_NAMES[family], family, list, facts.sets), reason: `${answers.countries.join(', ')} (${family === 'ipv4' ? 'IPv4' : 'IPv6'})` });
+        changes.push({ kind: 'ipset', step: 'geoblock', family, name: SET_NAMES[family], entries: count, maxelem, script: setScript(SET_NAMES[family], family, count, loadAdds, facts.sets), reason: `${answers.countries.join(', ')} (${family === 'ipv4' ? 'IPv4' : 'IPv6'})` });
       }
     }
     const predicted: Partial<Record<IpFamily, ReturnType<typeof parseSave>>> = {};
@@ -186,10 +191,10 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       if (target.current === content) continue;
       changes.push({ kind: 'file', step: 'geoblock', path: target.path, before: target.current, after: content, mode: 0o600, afterConfirm: facts.firewall.live, reason: `the rules loaded at boot (${target.family === 'ipv4' ? 'IPv4' : 'IPv6'})` } satisfies FileChange);
     }
-    const sets = setsFileContent(facts.setsFile.current, FAMILIES.map((family) => ({ family, count: entries[family]!.length, lines: bootLines[family] })));
-    if (sets !== facts.setsFile.current) {
-      const counts = FAMILIES.map((f) => `${thousands(entries[f]!.length)} ${f === 'ipv4' ? 'IPv4' : 'IPv6'}`).join(' and ');
-      changes.push({ kind: 'file', step: 'geoblock', path: facts.setsFile.path, before: facts.setsFile.current, after: sets, mode: 0o600, afterConfirm: facts.firewall.live, summary: `sets ${Object.values(SET_NAMES).join(', ')}: ${counts} networks, in \`ipset save\` form`, reason: `the country sets loaded at boot by ${facts.setsFile.loader}` });
+    const setsFile = setsFileContent(facts.setsFile.current, FAMILIES.map((family) => ({ family, count: sets[family].count, adds: sets[family].bootAdds })));
+    if (setsFile !== facts.setsFile.current) {
+      const counts = FAMILIES.map((f) => `${thousands(sets[f].count)} ${f === 'ipv4' ? 'IPv4' : 'IPv6'}`).join(' and ');
+      changes.push({ kind: 'file', step: 'geoblock', path: facts.setsFile.path, before: facts.setsFile.current, after: setsFile, mode: 0o600, afterConfirm: facts.firewall.live, summary: `sets ${Object.values(SET_NAMES).join(', ')}: ${counts} networks, in \`ipset save\` form`, reason: `the country sets loaded at boot by ${facts.setsFile.loader}` });
     }
     return changes;
   },
@@ -200,7 +205,7 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
       (row) => `${row.country}: ${thousands(row.ipv4Ranges)} IPv4 ranges${row.ipv4Addresses ? ` (${thousands(BigInt(row.ipv4Addresses))} addresses)` : ''}, ${thousands(row.ipv6Ranges)} IPv6 ranges`,
     );
     for (const family of FAMILIES) {
-      const entries = facts.compiled.entries[family].length;
+      const entries = facts.compiled.sets[family].count;
       const { maxelem } = setSizing(entries);
       notes.push(`set ${SET_NAMES[family]}: ${thousands(entries)} networks after merging, limit ${thousands(maxelem)} (${Math.round((entries / maxelem) * 100)}% full)`);
     }
@@ -281,38 +286,50 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
 
 /** The chosen countries, ready for the kernel: per-country figures and each family's set entries. */
 export interface Compiled {
+  /** The data it was compiled from (DataSource's origin and date). */
+  readonly origin: string;
+  readonly date: string;
   readonly summary: { country: string; ipv4Ranges: number; ipv4Addresses: string; ipv6Ranges: number; ipv6Addresses: string }[];
-  readonly entries: Record<IpFamily, string[]>;
+  /**
+   * Per family: how many networks the set holds, and its `add` lines (one per network, each ending
+   * in a newline), for the name it is filled under (loadAdds) and for its own name (bootAdds, the
+   * boot file's form).
+   */
+  readonly sets: Record<IpFamily, { readonly count: number; readonly loadAdds: string; readonly bootAdds: string }>;
 }
 
 /**
- * The chosen countries merged into minimal CIDRs, on the data's index (compile.ts): tens of
- * milliseconds even for "all but one country". The address counts, which merge each country's
- * ranges on their own, are worked out for the few countries a table shows (up to 20), not for
- * "all but one" (a figure nobody reads).
+ * The chosen countries merged into minimal CIDRs, on the data's index (compile.ts), written straight
+ * into the set's `add` lines: tens of milliseconds even for "all but one country". The address
+ * counts, which merge each country's ranges on their own, are worked out for the few countries a
+ * table shows (up to 20), not for "all but one" (a figure nobody reads).
  */
 export async function compile(source: DataSource, countries: readonly string[], stateDir: string, onProgress?: (message: string) => void): Promise<Compiled> {
   const sorted = [...new Set(countries)].sort();
+  const empty = { count: 0, loadAdds: '', bootAdds: '' };
   // No country asked (the default): nothing to compile, and the 10 MiB index is not read.
-  if (sorted.length === 0) return { summary: [], entries: { ipv4: [], ipv6: [] } };
+  if (sorted.length === 0) return { origin: source.origin, date: source.date, summary: [], sets: { ipv4: empty, ipv6: empty } };
   const index = await loadIndex(source, stateDir, onProgress);
-  const { entries, lines } = compileIndex(index, new Set(sorted));
+  const names = { ipv4: [loadingName(SET_NAMES.ipv4), SET_NAMES.ipv4], ipv6: [loadingName(SET_NAMES.ipv6), SET_NAMES.ipv6] };
+  // Loaded as ranges (about half the kernel's load time for IPv4); the boot file keeps CIDRs.
+  const { sets, lines } = await compileIndexText(index, new Set(sorted), names, { ipv4RangesFor: new Set([loadingName(SET_NAMES.ipv4)]) });
   const summary = sorted.map((country) => {
     const counted = lines.get(country) ?? { ipv4: 0, ipv6: 0 };
     const addresses = sorted.length <= 20 ? countryAddresses(index, country) : null;
     return { country, ipv4Ranges: counted.ipv4, ipv4Addresses: addresses?.ipv4.toString() ?? '', ipv6Ranges: counted.ipv6, ipv6Addresses: addresses?.ipv6.toString() ?? '' };
   });
-  return { summary, entries };
+  // One flat one-byte string each (latin1: the text is ASCII): a copy, no per-line work.
+  const texts = (family: IpFamily) => ({ count: sets[family].count, loadAdds: sets[family].texts[0]!.toString('latin1'), bootAdds: sets[family].texts[1]!.toString('latin1') });
+  return { origin: source.origin, date: source.date, summary, sets: { ipv4: texts('ipv4'), ipv6: texts('ipv6') } };
 }
 
 /** The boot file of sets: other sets kept as they are, bulwark's replaced. */
-function setsFileContent(current: string | null, sets: { family: IpFamily; count: number; lines: string[] }[]): string {
-  const body = sets
-    .map(({ family, count, lines }) => {
-      const { hashsize, maxelem } = setSizing(count);
-      return [`create ${SET_NAMES[family]} hash:net family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize ${hashsize} maxelem ${maxelem}`, ...lines].join('\n') + '\n';
-    })
-    .join('');
+function setsFileContent(current: string | null, sets: { family: IpFamily; count: number; adds: string }[]): string {
+  let body = '';
+  for (const { family, count, adds } of sets) {
+    const { hashsize, maxelem } = setSizing(count);
+    body += `create ${SET_NAMES[family]} hash:net family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize ${hashsize} maxelem ${maxelem}\n` + adds;
+  }
   return mergeSetsFile(current, body);
 }
 

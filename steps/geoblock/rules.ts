@@ -76,29 +76,33 @@ export function geoApplyScript(current: Table, rules: readonly string[], fingerp
   return lines.join('\n') + '\n';
 }
 
-/** Set sizes: the kernel default maxelem (65,536) is too small for "all but one country". */
+/**
+ * Set sizes: the kernel default maxelem (65,536) is too small for "all but one country"; a hash
+ * table of at least half the entries in buckets means the kernel never grows it (rehashing every
+ * entry) in the middle of a load.
+ */
 export function setSizing(entries: number): { hashsize: number; maxelem: number } {
   const maxelem = Math.max(65_536, 2 ** Math.ceil(Math.log2(Math.max(1, entries) * 1.25)));
-  const hashsize = Math.max(1024, 2 ** Math.ceil(Math.log2(Math.max(1, entries) / 4)));
+  const hashsize = Math.max(1024, 2 ** Math.ceil(Math.log2(Math.max(1, entries) / 2)));
   return { hashsize, maxelem };
 }
 
+/** The name a set is filled under before it is swapped in (or renamed, the first time). */
+export const loadingName = (name: string): string => `${name}-new`;
+
 /**
  * The ipset restore script that fills a set under a temporary name and then swaps it in (or renames
- * it, the first time): there is never a moment with an empty or half-filled set.
+ * it, the first time): there is never a moment with an empty or half-filled set. `adds` holds the
+ * `add` lines for the temporary name (loadingName), each ending in a newline.
  */
-export function setScript(name: string, family: Family, cidrs: readonly string[], existing: ReadonlySet<string>): string {
-  const temporary = `${name}-new`;
-  const { hashsize, maxelem } = setSizing(cidrs.length);
-  const head: string[] = [];
+export function setScript(name: string, family: Family, count: number, adds: string, existing: ReadonlySet<string>): string {
+  const temporary = loadingName(name);
+  const { hashsize, maxelem } = setSizing(count);
+  let head = '';
   // A leftover from an interrupted load goes first (its sizes may differ).
-  if (existing.has(temporary)) head.push(`destroy ${temporary}`);
-  head.push(`create ${temporary} hash:net family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize ${hashsize} maxelem ${maxelem}`);
-  const tail = existing.has(name) ? [`swap ${temporary} ${name}`, `destroy ${temporary}`] : [`rename ${temporary} ${name}`];
-  return [...head, ...addLines(temporary, cidrs), ...tail].join('\n') + '\n';
-}
-
-/** "add NAME cidr" per entry, as one text (one native join: far less garbage than a line each). */
-export function addLines(name: string, cidrs: readonly string[]): string[] {
-  return cidrs.length === 0 ? [] : [`add ${name} ${cidrs.join(`\nadd ${name} `)}`];
+  if (existing.has(temporary)) head += `destroy ${temporary}\n`;
+  head += `create ${temporary} hash:net family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize ${hashsize} maxelem ${maxelem}\n`;
+  const tail = existing.has(name) ? `swap ${temporary} ${name}\ndestroy ${temporary}\n` : `rename ${temporary} ${name}\n`;
+  // Concatenated, not joined: the adds (megabytes) are copied once, when the script is written out.
+  return head + adds + tail;
 }

@@ -9,10 +9,10 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildIndex, compileIndex, countryAddresses, deserializeIndex, serializeIndex } from '../../steps/geoblock/compile.js';
+import { buildIndex, compileIndex, compileIndexText, countryAddresses, deserializeIndex, serializeIndex, type GeoIndex } from '../../steps/geoblock/compile.js';
 import { parseCountryCsv, summarize } from '../../steps/geoblock/csv.js';
 import { setEntries } from '../../steps/geoblock/index.js';
-import { formatAddress } from '../../steps/geoblock/cidr.js';
+import { formatAddress, formatCidr, parseIPv4, rangeToCidrs } from '../../steps/geoblock/cidr.js';
 import { dataSource, indexStamp, loadIndex, type DataSource } from '../../steps/geoblock/source.js';
 
 const DATA = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country/package.json'));
@@ -85,6 +85,29 @@ describe('compileIndex', () => {
       { numRuns: 300 },
     );
   });
+
+  it('writes as `add` lines, for each name given, exactly the networks it lists (the path an apply takes)', async () => {
+    const same = async (index: GeoIndex, chosen: readonly string[]) => {
+      const listed = compileIndex(index, new Set(chosen));
+      const written = await compileIndexText(index, new Set(chosen), { ipv4: ['geo4-new', 'geo4'], ipv6: ['geo6'] }, { ipv4RangesFor: new Set(['geo4-new']) });
+      // geo4 as CIDRs: the list, line for line.
+      const [v4load, v4boot] = written.sets.ipv4.texts.map((t) => t.toString('latin1'));
+      expect(v4boot).toBe(listed.entries.ipv4.map((cidr) => `add geo4 ${cidr}\n`).join(''));
+      // geo4-new as ranges, one per merged range: cut into CIDRs (as the kernel does), the list.
+      const ranges = [...v4load!.matchAll(/^add geo4-new (\S+)-(\S+)$/gm)].map((m) => ({ start: BigInt(parseIPv4(m[1]!)!), end: BigInt(parseIPv4(m[2]!)!) }));
+      expect(ranges.length).toBe(v4load!.split('\n').length - 1);
+      expect(ranges.flatMap((r) => rangeToCidrs(r, 'ipv4').map((c) => formatCidr(c, 'ipv4')))).toEqual(listed.entries.ipv4);
+      expect(written.sets.ipv4.count).toBe(listed.entries.ipv4.length);
+      expect(written.sets.ipv6.count).toBe(listed.entries.ipv6.length);
+      expect(written.sets.ipv6.texts.map((t) => t.toString('latin1'))).toEqual([listed.entries.ipv6.map((cidr) => `add geo6 ${cidr}\n`).join('')]);
+      expect(written.lines).toEqual(listed.lines);
+    };
+    const index = buildIndex(shipped, 'shipped');
+    for (const chosen of [['GB'], ['US', 'DE'], index.codes.filter((c) => c !== 'GB'), ['XX']]) await same(index, chosen);
+    // Every prefix length and octet width, both families, at the edges of the space.
+    const edges = buildIndex({ ipv4: '0.0.0.0,0.0.0.0,GB\n1.2.3.4,9.99.199.255,GB\n255.255.255.254,255.255.255.255,GB\n', ipv6: '::,::1,GB\n::ffff:1.2.3.0,::ffff:1.2.3.255,GB\n2001:db8::,2001:db8:ffff:ffff:ffff:ffff:ffff:ffff,GB\nffff::,ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,GB\n' }, 't');
+    await same(edges, ['GB']);
+  }, 120_000);
 
   it('counts a code the data does not have as no lines', () => {
     const index = buildIndex({ ipv4: '10.0.0.0,10.0.0.255,GB\n', ipv6: '' }, 't');

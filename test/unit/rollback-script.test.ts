@@ -13,7 +13,7 @@ import { parseSave } from '../../src/iptables-save.js';
 
 const FIREWALL_OWNER: FilterOwnership = { chains: ['BULWARK-INPUT', 'BULWARK-SIPLIMIT'], comment: 'bulwark', policies: true };
 
-const SHELLS = { dash: ['/usr/bin/dash'], 'busybox ash': ['/usr/bin/busybox', 'sh'] } as const;
+const SHELLS = { dash: ['/usr/bin/dash'], 'busybox ash': ['/usr/bin/busybox', 'sh'], 'bash as sh (CentOS)': ['/bin/bash', '--posix'] } as const;
 const dirs: string[] = [];
 afterEach(async () => {
   for (const dir of dirs.splice(0)) await fs.rm(dir, { recursive: true, force: true });
