@@ -135,18 +135,26 @@ describe('Ansible drives bulwark over a fleet of boxes with nothing but /bin/sh'
     for (const box of boxes.reverse()) await box.destroy();
   });
 
-  it('audit.yml reports every box: one fleet report, as JSON and as a table; nothing changes on the boxes', async () => {
-    const inv = inventory('two.yml', { ...host('pbx-a', a), ...host('pbx-b', b, { ansible_port: 22 }) });
+  it('audit.yml reports every box: one fleet report, as JSON and as a table; a box it cannot reach is in it with its error; nothing changes on the boxes', async () => {
+    // pbx-down: a box whose SSH port is closed
+    const inv = inventory('audit.yml', { ...host('pbx-a', a), ...host('pbx-b', b, { ansible_port: 22 }), ...host('pbx-down', c, { ansible_port: 2 }) });
     const before = [await rules(a), await rules(b)];
     const reports = path.join(project, 'reports');
     mkdirSync(reports);
 
     const run = await playbook('audit.yml', inv, ['-e', JSON.stringify({ bulwark_steps: [], bulwark_report_dir: reports })]);
 
-    expect(run.code, run.output).toBe(0);
-    expect(recap(run.output)).toEqual({ 'pbx-a': expect.objectContaining({ changed: 0, failed: 0, unreachable: 0 }), 'pbx-b': expect.objectContaining({ changed: 0, failed: 0, unreachable: 0 }) });
+    // the box not reached fails the run, after the report is written
+    expect(run.code, run.output).toBe(2);
+    expect(recap(run.output)).toEqual({
+      'pbx-a': expect.objectContaining({ changed: 0, failed: 0, unreachable: 0 }),
+      'pbx-b': expect.objectContaining({ changed: 0, failed: 0, unreachable: 0 }),
+      'pbx-down': expect.objectContaining({ changed: 0, failed: 1 }),
+    });
     const fleet = JSON.parse(readFileSync(path.join(reports, 'bulwark-fleet.json'), 'utf8')) as { generatedAt: string; boxes: { host: string; score: number; high: string[]; pending: string[]; findings: { high: number }; error: string | null }[] };
-    expect(fleet.boxes.map((box) => box.host)).toEqual(['pbx-a', 'pbx-b']);
+    expect(fleet.boxes.map((box) => box.host)).toEqual(['pbx-a', 'pbx-b', 'pbx-down']);
+    const down = fleet.boxes.pop()!;
+    expect(down).toMatchObject({ score: null, high: [], pending: [], error: expect.stringMatching(/^exit 1: bulwark: root@10\.\d+\.0\.1:2: cannot connect/) });
     // what each box's own `bulwark --host ... audit --json` says
     const direct = await a.admin(process.execPath, [BULWARK, '--host', `root@${a.boxV4}`, '--ssh-option', `IdentityFile=${a.adminKey}`, '--ssh-option', 'StrictHostKeyChecking=no', '--ssh-option', 'UserKnownHostsFile=/dev/null', 'audit', '--json'], { reject: false, timeoutMs: 60_000 });
     expect(direct.code, direct.stderr).toBe(0);
@@ -163,6 +171,7 @@ describe('Ansible drives bulwark over a fleet of boxes with nothing but /bin/sh'
     expect(table).toMatch(new RegExp(`^pbx-a +${audit.score} +${fleet.boxes[0]!.high.length} +.*firewall`, 'm'));
     expect(table).toMatch(new RegExp(`^pbx-b +${audit.score} +${fleet.boxes[1]!.high.length} +.*firewall`, 'm'));
     expect(table).toContain('HIGH findings on pbx-b:\n  firewall: No default-deny firewall for IPv4');
+    expect(table).toMatch(/^pbx-down +- +- +NOT AUDITED: exit 1: bulwark: root@10\.\d+\.0\.1:2: cannot connect/m);
     expect(run.output).toContain('Written to ' + reports);
     // read-only: the boxes' rules are as before, and no htaccess file appeared
     expect([await rules(a), await rules(b)]).toEqual(before);
