@@ -187,3 +187,31 @@ describe('the e2e sandbox box', () => {
     expect(hostState()).toEqual(before);
   });
 });
+
+describe('boxes sharing one workstation (a fleet)', () => {
+  it('reaches each box from the first one\'s admin namespace, on subnets of their own; destroying one leaves the others working', async () => {
+    const owner = await createBox({ syslog: false });
+    const others: Box[] = [];
+    try {
+      others.push(await createBox({ workstation: owner, syslog: false }), await createBox({ workstation: owner, syslog: false }));
+      const fleet = [owner, ...others];
+      expect(new Set(fleet.map((b) => b.namespaces.admin))).toEqual(new Set([owner.namespaces.admin]));
+      expect(new Set(fleet.map((b) => b.boxV4)).size).toBe(3);
+      expect(host('ip', ['netns', 'list'])).not.toContain(`bw-${others[0]!.id}-admin`);
+      // each box is reached from the one workstation, and sees it at its own admin address
+      for (const b of fleet) {
+        const seen = await owner.admin('ssh', ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-i', b.adminKey, `root@${b.boxV4}`, 'printenv SSH_CONNECTION; hostname']);
+        expect(seen.stdout.split('\n').slice(0, 2)).toEqual([expect.stringMatching(new RegExp(`^${b.adminV4.replaceAll('.', '\\.')} \\d+ ${b.boxV4.replaceAll('.', '\\.')} 22$`)), `bw-${b.id}`]);
+      }
+      // a box that shares the workstation leaves it alone when destroyed
+      await others[0]!.destroy();
+      expect(host('ip', ['netns', 'list'])).toContain(owner.namespaces.admin);
+      expect(await others[1]!.canConnect(22)).toBe(true);
+      expect(await owner.canConnect(22)).toBe(true);
+    } finally {
+      for (const b of others) await b.destroy();
+      await owner.destroy();
+    }
+    expect(host('ip', ['netns', 'list'])).not.toContain(owner.namespaces.admin);
+  }, 60_000);
+});

@@ -4,6 +4,8 @@
 // - three network namespaces: bw-<id>-box, bw-<id>-admin and optionally bw-<id>-attacker, joined by
 //   veth pairs created inside the box namespace (no interface ever exists on the host):
 //     box adm0 10.<n>.0.1/24, 2001:db8:<n>::1/64      <->  admin eth0 10.<n>.0.2/24, 2001:db8:<n>::2/64
+//   A box made with { workstation: other } has no admin namespace of its own: its link ends in the
+//   other box's (as eth-<id>, on a subnet no other box there uses), so one workstation reaches a fleet.
 //     box att0 203.0.113.1/24, 2001:db8:<n>:66::1/64  <->  attacker eth0 203.0.113.66/24, 2001:db8:<n>:66::66/64
 // - an "init" process (`sleep infinity`) in the box netns and in mount, UTS and IPC namespaces of its
 //   own, where overlayfs lies over /etc, /var, /root and /home (upper dirs in the box's temp dir, lower = the
@@ -115,6 +117,12 @@ export interface Box {
 
 export interface CreateBoxOptions {
   attacker?: boolean;
+  /**
+   * Share this box's admin namespace (the workstation) instead of making one: the new box is reached
+   * from there on a subnet of its own. Destroying the new box leaves that namespace alone; destroying
+   * the box that owns it ends every process in it.
+   */
+  workstation?: Box;
   /** Start sshd and install the admin key (default true). */
   ssh?: boolean;
   /** Start rsyslogd (default true). */
@@ -428,9 +436,15 @@ class BoxImpl implements Box {
   private readonly adminHome: string;
   private destroying: Promise<void> | undefined;
   private destroyed = false;
+  /** Whether the admin namespace is another box's (CreateBoxOptions.workstation). */
+  private readonly sharedAdmin: boolean;
+  /** The subnet number: 10.<n>.0.0/24 and 2001:db8:<n in hex>::/64 on the admin link. */
+  readonly n: number;
 
-  constructor(id: string, n: number, attacker: boolean) {
+  constructor(id: string, n: number, attacker: boolean, workstation?: BoxImpl) {
     this.id = id;
+    this.n = n;
+    this.sharedAdmin = workstation !== undefined;
     this.boxV4 = `10.${n}.0.1`;
     this.adminV4 = `10.${n}.0.2`;
     const hex = n.toString(16);
@@ -444,7 +458,7 @@ class BoxImpl implements Box {
     }
     this.namespaces = {
       box: `${PREFIX}${id}-box`,
-      admin: `${PREFIX}${id}-admin`,
+      admin: workstation ? workstation.namespaces.admin : `${PREFIX}${id}-admin`,
       ...(attacker ? { attacker: `${PREFIX}${id}-attacker` } : {}),
     };
     this.tmp = path.join(tmpdir(), `bulwark-box-${id}`);
@@ -452,8 +466,9 @@ class BoxImpl implements Box {
     this.adminKey = path.join(this.adminHome, 'id_ed25519');
   }
 
+  /** The namespaces this box made, and deletes. */
   private get namespaceList(): string[] {
-    return [this.namespaces.box, this.namespaces.admin, ...(this.namespaces.attacker ? [this.namespaces.attacker] : [])];
+    return [this.namespaces.box, ...(this.sharedAdmin ? [] : [this.namespaces.admin]), ...(this.namespaces.attacker ? [this.namespaces.attacker] : [])];
   }
 
   // --- building -------------------------------------------------------------------------------
@@ -466,13 +481,14 @@ class BoxImpl implements Box {
       ipSync(['-n', ns, 'link', 'set', 'lo', 'up']);
     }
     // Created inside the box namespace, the peer moved straight into the other one.
-    ipSync(['-n', box, 'link', 'add', 'adm0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', admin]);
+    const adminLink = this.sharedAdmin ? `eth-${this.id}` : 'eth0';
+    ipSync(['-n', box, 'link', 'add', 'adm0', 'type', 'veth', 'peer', 'name', adminLink, 'netns', admin]);
     ipSync(['-n', box, 'addr', 'add', `${this.boxV4}/24`, 'dev', 'adm0']);
     ipSync(['-n', box, 'addr', 'add', `${this.boxV6}/64`, 'dev', 'adm0', 'nodad']);
     ipSync(['-n', box, 'link', 'set', 'adm0', 'up']);
-    ipSync(['-n', admin, 'addr', 'add', `${this.adminV4}/24`, 'dev', 'eth0']);
-    ipSync(['-n', admin, 'addr', 'add', `${this.adminV6}/64`, 'dev', 'eth0', 'nodad']);
-    ipSync(['-n', admin, 'link', 'set', 'eth0', 'up']);
+    ipSync(['-n', admin, 'addr', 'add', `${this.adminV4}/24`, 'dev', adminLink]);
+    ipSync(['-n', admin, 'addr', 'add', `${this.adminV6}/64`, 'dev', adminLink, 'nodad']);
+    ipSync(['-n', admin, 'link', 'set', adminLink, 'up']);
     if (attacker !== undefined && this.boxAttackerV4 && this.attackerV4 && this.boxAttackerV6 && this.attackerV6) {
       ipSync(['-n', box, 'link', 'add', 'att0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', attacker]);
       ipSync(['-n', box, 'addr', 'add', `${this.boxAttackerV4}/24`, 'dev', 'att0']);
@@ -756,9 +772,17 @@ export async function createBox(options: CreateBoxOptions = {}): Promise<Box> {
   requireSandboxTools();
   removeStaleBoxes();
   installExitHook();
-  const id = randomBytes(3).toString('hex');
-  const n = 1 + (parseInt(id.slice(0, 2), 16) % 254);
-  const box = new BoxImpl(id, n, options.attacker ?? false);
+  const workstation = options.workstation as BoxImpl | undefined;
+  if (workstation !== undefined && !live.has(workstation)) throw new Error('sandbox: the workstation box is destroyed');
+  // Boxes sharing a workstation need subnets of their own there.
+  const taken = new Set([...live].filter((other) => workstation !== undefined && other.namespaces.admin === workstation.namespaces.admin).map((other) => other.n));
+  let id: string;
+  let n: number;
+  do {
+    id = randomBytes(3).toString('hex');
+    n = 1 + (parseInt(id.slice(0, 2), 16) % 254);
+  } while (taken.has(n));
+  const box = new BoxImpl(id, n, options.attacker ?? false, workstation);
   live.add(box);
   try {
     mkdirSync(box.tmp, { mode: 0o700 });

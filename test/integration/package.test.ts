@@ -54,10 +54,11 @@ afterAll(async () => {
 });
 
 describe('npm pack', () => {
-  it('builds first and ships only what runs: the bundle and its chunks, the country data and its index, the docs, the licences', () => {
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'NOTICE', 'CHANGELOG.md', 'docs/answers.md', 'docs/safety.md', 'dist/bulwark.js', 'dist/cli.cjs', 'dist/helper.sh', 'dist/geo-index.bin', 'dist/NOTICE', 'dist/geo/geo-whois-asn-country-ipv4.csv', 'dist/geo/geo-whois-asn-country-ipv6.csv', 'dist/geo/NRO_LICENSE', 'dist/geo/package.json']));
+  it('builds first and ships only what runs: the bundle and its chunks, the country data and its index, the docs, the Ansible role and playbooks, the licences', () => {
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'NOTICE', 'CHANGELOG.md', 'docs/answers.md', 'docs/safety.md', 'docs/fleet.md', 'dist/bulwark.js', 'dist/cli.cjs', 'dist/helper.sh', 'dist/geo-index.bin', 'dist/NOTICE', 'dist/geo/geo-whois-asn-country-ipv4.csv', 'dist/geo/geo-whois-asn-country-ipv6.csv', 'dist/geo/NRO_LICENSE', 'dist/geo/package.json']));
+    expect(files).toEqual(expect.arrayContaining(['ansible/harden.yml', 'ansible/audit.yml', 'ansible/rollback.yml', 'ansible/inventory.example.yml', 'ansible/roles/bulwark/defaults/main.yml', 'ansible/roles/bulwark/tasks/main.yml']));
     expect(files.filter((f) => /^dist\/chunk-[A-Z0-9]+\.js$/.test(f)).length).toBeGreaterThan(0);
-    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|NOTICE|CHANGELOG\.md|docs\/.+\.md|dist\/.+)$/.test(f));
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|NOTICE|CHANGELOG\.md|docs\/.+\.md|dist\/.+|ansible\/.+\.yml)$/.test(f));
     expect(unexpected, 'tests, fixtures and build sources stay out').toEqual([]);
     expect(files.filter((f) => /\.(ts|tsx)$/.test(f))).toEqual([]);
   });
