@@ -98,6 +98,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const run = (fn: (engine: Engine, io: Io) => Promise<number>) => async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const options = globals(command);
+    // Every command here needs the commands module: its loading goes along with the engine's.
+    commands().catch(() => undefined);
     setExit(await fn(await openEngine(options), makeIo(options)));
   };
 
@@ -125,8 +127,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
       // (is-in-ci reads these variables when Ink loads), which would leave the screen blank.
       delete process.env.CI;
       delete process.env.CONTINUOUS_INTEGRATION;
+      // The UI (Ink, React, yoga) loads along with the engine.
+      const ui = import('./ui/run.js');
+      ui.catch(() => undefined);
       const engine = await openEngine(options);
-      const { runWizard } = await import('./ui/run.js');
+      const { runWizard } = await ui;
       setExit(await runWizard(engine, { color: colorEnabled(!options.color), confirmTimeout: opts.confirmTimeout }));
     });
 

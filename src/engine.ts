@@ -319,19 +319,20 @@ export class Engine {
 
   /** The answers known before looking at the box: --answers file, else the admin's earlier choice. */
   private async knownAnswers(step: Step<unknown, unknown>): Promise<unknown> {
-    // The schema library loads on first use, after the wizard has drawn its first frame.
-    const { stepAnswersValid, validateStepAnswers } = await import('./answers.js');
     const fromFile = this.answersFile?.[step.id as keyof Answers];
-    if (fromFile !== undefined) return validateStepAnswers(step.id, fromFile);
     const saved = this.session.answers[step.id];
-    if (saved !== undefined && stepAnswersValid(step.id, saved)) return saved;
+    // The schema library loads only when there are answers to check (and after the wizard has
+    // drawn its first frame): a plan with none never loads it.
+    if (fromFile === undefined && saved === undefined) return undefined;
+    const { stepAnswersValid, validateStepAnswers } = await import('./answers.js');
+    if (fromFile !== undefined) return validateStepAnswers(step.id, fromFile);
+    if (stepAnswersValid(step.id, saved)) return saved;
     return undefined;
   }
 
   async plan(id: StepId, answers?: unknown): Promise<StepPlan> {
     const step = this.builtStep(id);
-    const { validateStepAnswers } = await import('./answers.js');
-    const known = answers === undefined ? await this.knownAnswers(step) : validateStepAnswers(step.id, answers);
+    const known = answers === undefined ? await this.knownAnswers(step) : (await import('./answers.js')).validateStepAnswers(step.id, answers);
     // Work that needs only the answers runs alongside the detection (its failure, if detect fails
     // first, is not left unhandled: prepare gets the promise and meets it there).
     const prefetched = known === undefined ? undefined : step.prefetch?.(known, this.context());

@@ -201,6 +201,8 @@ export interface SetTexts {
   /** Per name given: "add NAME cidr\n" for every entry, as bytes (ASCII); for the IPv4 names in
    *  ipv4RangesFor, "add NAME first-last\n" for every merged range instead (TextSink.v4Range). */
   readonly texts: readonly Buffer[];
+  /** IPv4: the merged ranges (first, last address; in address order), whatever the texts' form. */
+  readonly ranges: Uint32Array;
 }
 
 /**
@@ -249,6 +251,9 @@ class TextSink implements Sink {
   private readonly outs: { bytes: Uint8Array; length: number }[];
   /** Per name: does it take IPv4 as ranges (v4Range)? */
   private readonly ranged: boolean[];
+  /** The merged IPv4 ranges, first and last address each. */
+  private ranges = new Uint32Array(0);
+  private rangeCount = 0;
   constructor(names: readonly string[], rangeNames: ReadonlySet<string>) {
     this.heads = names.map((name) => Uint8Array.from(Buffer.from(`add ${name} `, 'latin1')));
     this.outs = names.map(() => ({ bytes: new Uint8Array(1 << 20), length: 0 }));
@@ -314,6 +319,14 @@ class TextSink implements Sink {
    * accepted by hash:net: IPv6 goes as CIDRs everywhere.)
    */
   v4Range(start: number, end: number): void {
+    if (this.rangeCount * 2 === this.ranges.length) {
+      const grown = new Uint32Array(Math.max(1024, this.ranges.length * 2));
+      grown.set(this.ranges);
+      this.ranges = grown;
+    }
+    this.ranges[this.rangeCount * 2] = start;
+    this.ranges[this.rangeCount * 2 + 1] = end;
+    this.rangeCount++;
     if (this.ranged.includes(true)) {
       this.address(start);
       this.byte(45);
@@ -350,14 +363,7 @@ class TextSink implements Sink {
     }
     if (dotted) {
       if (wrote) this.byte(58);
-      const v4 = at[3]!;
-      this.decimal(v4 >>> 24);
-      this.byte(46);
-      this.decimal((v4 >>> 16) & 255);
-      this.byte(46);
-      this.decimal((v4 >>> 8) & 255);
-      this.byte(46);
-      this.decimal(v4 & 255);
+      this.address(at[3]!);
     }
     this.byte(47);
     this.decimal(prefix);
@@ -365,7 +371,7 @@ class TextSink implements Sink {
     this.count++;
   }
   result(): SetTexts {
-    return { count: this.count, texts: this.outs.map((out) => Buffer.from(out.bytes.buffer, 0, out.length)) };
+    return { count: this.count, texts: this.outs.map((out) => Buffer.from(out.bytes.buffer, 0, out.length)), ranges: this.ranges.subarray(0, this.rangeCount * 2) };
   }
 }
 

@@ -91,13 +91,13 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
   },
 
   async prefetch(answers: GeoblockAnswers, ctx: StepContext): Promise<Compiled> {
-    return compile(await dataSource(ctx.stateDir, ctx.boxState), answers.countries, ctx.stateDir);
+    return compile(await dataSource(ctx.stateDir, ctx.boxState), answers.countries, ctx.stateDir, { live: ctx.host.live });
   },
 
   async prepare(facts: GeoFacts, answers: GeoblockAnswers, _ctx: StepContext, prefetched?: Promise<unknown>): Promise<void> {
     // The compile started alongside detect is used when it read the data detect found.
     const early = (await prefetched) as Compiled | undefined;
-    facts.compiled = early && early.origin === facts.source.origin && early.date === facts.source.date ? early : await compile(facts.source, answers.countries, facts.stateDir);
+    facts.compiled = early && early.origin === facts.source.origin && early.date === facts.source.date ? early : await compile(facts.source, answers.countries, facts.stateDir, { live: facts.firewall.live });
   },
 
   describe(facts: GeoFacts): FactRow[] {
@@ -155,13 +155,10 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
     const chosen = design(facts, answers);
     const changes: Change[] = [];
     const sets = facts.compiled.sets;
-    // The jump's fingerprint covers the rules AND the sets' content: finding it in INPUT, with sets
-    // of the right size, means this exact plan is in place (no need to read 100,000 networks back).
-    const hash = createHash('sha256');
-    // (The digest of the lines as one text without its last newline: the form it has always had,
-    // so that an upgrade finds what an earlier version applied in place.)
-    for (const family of FAMILIES) hash.update(`${family}\n`).update(sets[family].count > 0 ? sets[family].bootAdds : '\n');
-    const setDigest = hash.digest('hex');
+    // The jump's fingerprint covers the rules AND the sets' content (compile's digest): finding it
+    // in INPUT, with sets of the right size, means this exact plan is in place (no need to read
+    // 100,000 networks back).
+    const setDigest = facts.compiled.digest;
     const fingerprints = Object.fromEntries(FAMILIES.map((family) => [family, geoFingerprint(geoChainRules(chosen, family), setDigest)])) as Record<IpFamily, string>;
     const inPlace = FAMILIES.every((family) => geoApplied(currentFilter(facts.firewall, family), fingerprints[family]) && facts.setSizes[family] === sets[family].count);
     for (const family of FAMILIES) {
@@ -296,6 +293,8 @@ export interface Compiled {
    * boot file's form).
    */
   readonly sets: Record<IpFamily, { readonly count: number; readonly loadAdds: string; readonly bootAdds: string }>;
+  /** The sets' content, whatever the form of their lines: IPv4's merged ranges, IPv6's networks. */
+  readonly digest: string;
 }
 
 /**
@@ -304,15 +303,19 @@ export interface Compiled {
  * counts, which merge each country's ranges on their own, are worked out for the few countries a
  * table shows (up to 20), not for "all but one" (a figure nobody reads).
  */
-export async function compile(source: DataSource, countries: readonly string[], stateDir: string, onProgress?: (message: string) => void): Promise<Compiled> {
+export async function compile(source: DataSource, countries: readonly string[], stateDir: string, options: { live: boolean; onProgress?: (message: string) => void }): Promise<Compiled> {
   const sorted = [...new Set(countries)].sort();
   const empty = { count: 0, loadAdds: '', bootAdds: '' };
-  // No country asked (the default): nothing to compile, and the 10 MiB index is not read.
-  if (sorted.length === 0) return { origin: source.origin, date: source.date, summary: [], sets: { ipv4: empty, ipv6: empty } };
-  const index = await loadIndex(source, stateDir, onProgress);
   const names = { ipv4: [loadingName(SET_NAMES.ipv4), SET_NAMES.ipv4], ipv6: [loadingName(SET_NAMES.ipv6), SET_NAMES.ipv6] };
-  // Loaded as ranges (about half the kernel's load time for IPv4); the boot file keeps CIDRs.
-  const { sets, lines } = await compileIndexText(index, new Set(sorted), names, { ipv4RangesFor: new Set([loadingName(SET_NAMES.ipv4)]) });
+  // No country asked (the default): nothing to compile, and the 10 MiB index is not read.
+  if (sorted.length === 0) return { origin: source.origin, date: source.date, summary: [], sets: { ipv4: empty, ipv6: empty }, digest: setsDigest(new Uint32Array(0), '') };
+  const index = await loadIndex(source, stateDir, options.onProgress);
+  // IPv4 is loaded as ranges: `ipset restore` parses a third of the lines, about half its time. On a
+  // running box the boot file's lines are not used (it is written, once the change is confirmed,
+  // from what `ipset save` prints): ranges there too, no CIDR text made. Under --root it is written
+  // as planned: CIDRs, as `ipset save` has them.
+  const ipv4RangesFor = new Set(options.live ? names.ipv4 : [loadingName(SET_NAMES.ipv4)]);
+  const { sets, lines } = await compileIndexText(index, new Set(sorted), names, { ipv4RangesFor });
   const summary = sorted.map((country) => {
     const counted = lines.get(country) ?? { ipv4: 0, ipv6: 0 };
     const addresses = sorted.length <= 20 ? countryAddresses(index, country) : null;
@@ -320,7 +323,15 @@ export async function compile(source: DataSource, countries: readonly string[], 
   });
   // One flat one-byte string each (latin1: the text is ASCII): a copy, no per-line work.
   const texts = (family: IpFamily) => ({ count: sets[family].count, loadAdds: sets[family].texts[0]!.toString('latin1'), bootAdds: sets[family].texts[1]!.toString('latin1') });
-  return { origin: source.origin, date: source.date, summary, sets: { ipv4: texts('ipv4'), ipv6: texts('ipv6') } };
+  return { origin: source.origin, date: source.date, summary, sets: { ipv4: texts('ipv4'), ipv6: texts('ipv6') }, digest: setsDigest(sets.ipv4.ranges, sets.ipv6.texts[1]!) };
+}
+
+/** The digest of the sets' content: the same for the same networks, whichever form their lines take. */
+function setsDigest(ipv4Ranges: Uint32Array, ipv6Adds: Uint8Array | string): string {
+  // Big-endian words: the same digest on any machine that compiles the plan.
+  const words = Buffer.alloc(ipv4Ranges.length * 4);
+  ipv4Ranges.forEach((word, i) => words.writeUInt32BE(word, i * 4));
+  return createHash('sha256').update('ipv4\n').update(words).update('\nipv6\n').update(ipv6Adds).digest('hex');
 }
 
 /** The boot file of sets: other sets kept as they are, bulwark's replaced. */

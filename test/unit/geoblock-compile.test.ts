@@ -98,6 +98,10 @@ describe('compileIndex', () => {
       expect(ranges.length).toBe(v4load!.split('\n').length - 1);
       expect(ranges.flatMap((r) => rangeToCidrs(r, 'ipv4').map((c) => formatCidr(c, 'ipv4')))).toEqual(listed.entries.ipv4);
       expect(written.sets.ipv4.count).toBe(listed.entries.ipv4.length);
+      // the merged ranges it hands back (the digest's input): the same networks
+      const words = [...written.sets.ipv4.ranges];
+      expect(words.length).toBe(ranges.length * 2);
+      expect(ranges.map((r) => [Number(r.start), Number(r.end)]).flat()).toEqual(words);
       expect(written.sets.ipv6.count).toBe(listed.entries.ipv6.length);
       expect(written.sets.ipv6.texts.map((t) => t.toString('latin1'))).toEqual([listed.entries.ipv6.map((cidr) => `add geo6 ${cidr}\n`).join('')]);
       expect(written.lines).toEqual(listed.lines);

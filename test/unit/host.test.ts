@@ -101,6 +101,29 @@ describe('Host.run', () => {
   it('turns a failure into a CommandError naming the command and its stderr', async () => {
     await expect(new Host(root).run({ file: 'ls', args: ['/definitely/not/here'] })).rejects.toThrow(/ls \/definitely\/not\/here failed \(exit 2\)/);
   });
+
+  it('feeds the input, keeps stdout and stderr apart and whole (UTF-8 across chunks), and returns a failure when asked not to throw', async () => {
+    const text = `${'é'.repeat(200_000)}\nend\n`;
+    const result = await new Host(root).run({ file: 'sh', args: ['-c', 'cat; echo oops >&2; exit 3'] }, { input: text, reject: false });
+    expect(result).toEqual({ exitCode: 3, stdout: text, stderr: 'oops\n' });
+  });
+
+  it('gives a program that reads its stdin an empty one, and passes the environment with additions', async () => {
+    const result = await new Host(root).run({ file: 'sh', args: ['-c', 'cat; printf "%s %s" "$BULWARK_TEST_ADDED" "${HOME:+home}"'] }, { env: { BULWARK_TEST_ADDED: 'added' } });
+    expect(result.stdout).toBe('added home');
+  });
+
+  it('stops a program at its timeout, and says so', async () => {
+    const started = Date.now();
+    await expect(new Host(root).run({ file: 'sleep', args: ['30'] }, { timeoutMs: 200, reject: false })).rejects.toThrow(/sleep 30 failed: timed out after 200 ms/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('names a program that cannot be started', async () => {
+    const host = new Host(root);
+    await expect(host.run({ file: 'no-such-program-bulwark', args: [] })).rejects.toThrow(/no-such-program-bulwark failed: could not start \(.*ENOENT/);
+    expect((await host.run({ file: 'no-such-program-bulwark', args: [] }, { reject: false })).exitCode).not.toBe(0);
+  });
 });
 
 describe('what a run has seen of the box', () => {

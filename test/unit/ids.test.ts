@@ -2,7 +2,7 @@
 // versions print it, SIP trunk hosts from chan_sip and PJSIP files, the jail file, the AIDE
 // configuration for old and new AIDE.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +105,10 @@ describe('AIDE', () => {
       writeFileSync(path.join(watched, 'two'), 'b\n');
       const conf = path.join(dir, 'aide.conf');
       writeFileSync(conf, aideConfig([watched], false).replaceAll('/var/lib/aide/', `${dir}/`));
+      // The directory's times an hour back: the changes below then always change them (within the
+      // same second as the baseline they would not, and AIDE would report the directory or not).
+      const past = new Date(Date.now() - 3_600_000);
+      utimesSync(watched, past, past);
       execFileSync('aide', ['--init', '--config', conf]);
       execFileSync('mv', [path.join(dir, 'bulwark.db.new'), path.join(dir, 'bulwark.db')]);
       writeFileSync(path.join(watched, 'one'), 'changed\n');
@@ -116,7 +120,7 @@ describe('AIDE', () => {
       } catch (error) {
         output = (error as { stdout: string }).stdout;
       }
-      expect(parseCheck(output)).toEqual({ added: [path.join(watched, 'three')], removed: [path.join(watched, 'two')], changed: [path.join(watched, 'one')] });
+      expect(parseCheck(output)).toEqual({ added: [path.join(watched, 'three')], removed: [path.join(watched, 'two')], changed: [watched, path.join(watched, 'one')] });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
