@@ -91,13 +91,13 @@ export const geoblockStep: Step<GeoFacts, GeoblockAnswers> = {
   },
 
   async prefetch(answers: GeoblockAnswers, ctx: StepContext): Promise<Compiled> {
-    return compile(await dataSource(ctx.stateDir, ctx.boxState), answers.countries, ctx.stateDir, { live: ctx.host.live });
+    return compile(await dataSource(ctx.stateDir, ctx.boxState), answers.countries, ctx.stateDir, { ranges: await kernelTakesRanges(ctx) });
   },
 
-  async prepare(facts: GeoFacts, answers: GeoblockAnswers, _ctx: StepContext, prefetched?: Promise<unknown>): Promise<void> {
+  async prepare(facts: GeoFacts, answers: GeoblockAnswers, ctx: StepContext, prefetched?: Promise<unknown>): Promise<void> {
     // The compile started alongside detect is used when it read the data detect found.
     const early = (await prefetched) as Compiled | undefined;
-    facts.compiled = early && early.origin === facts.source.origin && early.date === facts.source.date ? early : await compile(facts.source, answers.countries, facts.stateDir, { live: facts.firewall.live });
+    facts.compiled = early && early.origin === facts.source.origin && early.date === facts.source.date ? early : await compile(facts.source, answers.countries, facts.stateDir, { ranges: await kernelTakesRanges(ctx) });
   },
 
   describe(facts: GeoFacts): FactRow[] {
@@ -303,18 +303,29 @@ export interface Compiled {
  * counts, which merge each country's ranges on their own, are worked out for the few countries a
  * table shows (up to 20), not for "all but one" (a figure nobody reads).
  */
-export async function compile(source: DataSource, countries: readonly string[], stateDir: string, options: { live: boolean; onProgress?: (message: string) => void }): Promise<Compiled> {
+/**
+ * Does the running kernel take IPv4 ranges into a hash:net set? Revision 1 of the type (Linux 3.1;
+ * CentOS 7's 3.10, Debian's). CentOS 6's 2.6.32 may carry an older backport: it gets CIDRs, as
+ * does a --root (nothing is loaded there).
+ */
+async function kernelTakesRanges(ctx: StepContext): Promise<boolean> {
+  if (!ctx.host.live) return false;
+  const release = /^(\d+)\.(\d+)/.exec((await ctx.host.readText('/proc/sys/kernel/osrelease')) ?? '');
+  return release !== null && (Number(release[1]) > 3 || (Number(release[1]) === 3 && Number(release[2]) >= 1));
+}
+
+export async function compile(source: DataSource, countries: readonly string[], stateDir: string, options: { ranges: boolean; onProgress?: (message: string) => void }): Promise<Compiled> {
   const sorted = [...new Set(countries)].sort();
   const empty = { count: 0, loadAdds: '', bootAdds: '' };
   const names = { ipv4: [loadingName(SET_NAMES.ipv4), SET_NAMES.ipv4], ipv6: [loadingName(SET_NAMES.ipv6), SET_NAMES.ipv6] };
   // No country asked (the default): nothing to compile, and the 10 MiB index is not read.
   if (sorted.length === 0) return { origin: source.origin, date: source.date, summary: [], sets: { ipv4: empty, ipv6: empty }, digest: setsDigest(new Uint32Array(0), '') };
   const index = await loadIndex(source, stateDir, options.onProgress);
-  // IPv4 is loaded as ranges: `ipset restore` parses a third of the lines, about half its time. On a
-  // running box the boot file's lines are not used (it is written, once the change is confirmed,
-  // from what `ipset save` prints): ranges there too, no CIDR text made. Under --root it is written
-  // as planned: CIDRs, as `ipset save` has them.
-  const ipv4RangesFor = new Set(options.live ? names.ipv4 : [loadingName(SET_NAMES.ipv4)]);
+  // IPv4 is loaded as ranges where the kernel takes them: `ipset restore` parses a third of the
+  // lines, about half its time. The boot file's lines are then not used either (on a running box it
+  // is written, once the change is confirmed, from what `ipset save` prints): ranges there too, no
+  // CIDR text made. Elsewhere (--root, an old kernel) CIDRs, as `ipset save` has them.
+  const ipv4RangesFor = new Set(options.ranges ? names.ipv4 : []);
   const { sets, lines } = await compileIndexText(index, new Set(sorted), names, { ipv4RangesFor });
   const summary = sorted.map((country) => {
     const counted = lines.get(country) ?? { ipv4: 0, ipv6: 0 };

@@ -303,7 +303,9 @@ describe('crash during a live change: the firewall rules in the kernel', () => {
     // Then, with no bulwark running (the new rules might have locked the admin out), the switch on
     // the box sees the apply gone before it handed over, and puts both families' rules back
     expect(await eventually(async () => (await kernelRules(b)) === before, 10_000)).toBe(true);
-    expect((await b.readFile(`${STATE_DIR}/watchdog.log`))).toMatch(/the apply ended before handing over: restored snapshot \S+ \(rolled-back\)/);
+    // (the switch says so once it has put back everything, the rules being the first)
+    const said = /the apply ended before handing over: restored snapshot \S+ \(rolled-back\)/;
+    expect(await eventually(async () => said.test(await b.readFile(`${STATE_DIR}/watchdog.log`)), 10_000)).toBe(true);
     expect(await b.readFile(`${STATE_DIR}/guard-${JSON.parse(await b.readFile(`${STATE_DIR}/guard.json`)).id}.decision`)).toBe('interrupted');
     const id = await undoneBySwitch(b, 'firewall');
 
@@ -407,7 +409,8 @@ describe('crash during a live change: geoblock\'s kernel sets and rules', () => 
     // Then the dead-man switch, armed before the first write, puts the box back by itself at once:
     // bulwark's sets out of the kernel, the rules as before (nobody has to run bulwark again)
     expect(await eventually(async () => JSON.stringify(await setNames(b)) === JSON.stringify(before.sets) && (await kernelRules(b)) === before.rules, 10_000)).toBe(true);
-    expect((await b.readFile(`${STATE_DIR}/watchdog.log`))).toMatch(/the apply ended before handing over: restored snapshot \S+ \(rolled-back\)/);
+    // (said once everything is back: the kernel's part comes first)
+    expect(await eventually(async () => /the apply ended before handing over: restored snapshot \S+ \(rolled-back\)/.test(await b.readFile(`${STATE_DIR}/watchdog.log`)), 10_000)).toBe(true);
     const id = await undoneBySwitch(b, 'geoblock');
 
     // When the admin rolls that snapshot back
