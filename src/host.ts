@@ -117,14 +117,11 @@ export class Host {
   // hand-over each way and a turn of the event loop (a plan of every step makes ~500 of them, and
   // waited a third of its time for them). Writes, and big or special files, stay asynchronous.
 
+  /** What a path component is, from its lstat (kept: the same call the file's own lstat makes). */
   private async lookComponent(candidate: string): Promise<PathKind> {
-    try {
-      const stat = lstatSync(this.hostPath(candidate));
-      return stat.isSymbolicLink() ? { kind: 'link', target: readlinkSync(this.hostPath(candidate)) } : { kind: 'other' };
-    } catch (error) {
-      if (isNotFound(error)) return { kind: 'missing' };
-      throw error;
-    }
+    const meta = await this.lstat(candidate);
+    if (meta === null) return { kind: 'missing' };
+    return meta.type === 'symlink' ? { kind: 'link', target: readlinkSync(this.hostPath(candidate)) } : { kind: 'other' };
   }
 
   /** lstat of the path itself (a symlink is reported as a symlink). */

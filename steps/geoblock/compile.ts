@@ -227,16 +227,23 @@ export async function compileIndexText(
   }
 }
 
-/** Where the compile puts each network: its first address and prefix length. */
+/** Where the compile puts what it merged: each IPv4 range whole (cut into CIDRs by emitV4 where
+ *  the sink wants CIDRs), each IPv6 network as its first address and prefix length. */
 interface Sink {
-  v4(address: number, prefix: number): void;
+  v4Range(start: number, end: number): void;
   v6(address: Uint32Array, prefix: number): void;
-  /** When present, takes each merged IPv4 range whole (and v4 is not called): see TextSink. */
-  v4Range?(start: number, end: number): void;
 }
 
-class ListSink implements Sink {
+/** Takes the IPv4 CIDRs emitV4 cuts a range into. */
+interface V4Blocks {
+  v4(address: number, prefix: number): void;
+}
+
+class ListSink implements Sink, V4Blocks {
   readonly list: string[] = [];
+  v4Range(start: number, end: number): void {
+    emitV4(start, end, this);
+  }
   v4(at: number, prefix: number): void {
     this.list.push(OCTETS[at >>> 24] + '.' + OCTETS[(at >>> 16) & 255] + '.' + OCTETS[(at >>> 8) & 255] + '.' + OCTETS[at & 255] + PREFIXES[prefix]);
   }
@@ -245,7 +252,23 @@ class ListSink implements Sink {
   }
 }
 
-class TextSink implements Sink {
+/** Sums the addresses of what it is given (countryAddresses). */
+class AddressSink implements Sink {
+  ipv6 = 0n;
+  // A number holds any sum of IPv4 addresses exactly.
+  private v4Total = 0;
+  get ipv4(): bigint {
+    return BigInt(this.v4Total);
+  }
+  v4Range(start: number, end: number): void {
+    this.v4Total += end - start + 1;
+  }
+  v6(_at: Uint32Array, prefix: number): void {
+    this.ipv6 += 1n << BigInt(128 - prefix);
+  }
+}
+
+class TextSink implements Sink, V4Blocks {
   private count = 0;
   private readonly heads: Uint8Array[];
   private readonly outs: { bytes: Uint8Array; length: number }[];
@@ -334,7 +357,11 @@ class TextSink implements Sink {
       this.flush(true);
     }
     if (this.ranged.includes(false)) emitV4(start, end, this);
-    else this.count += cidrsInV4Range(start, end);
+    else {
+      const counter = { blocks: 0, v4: () => void counter.blocks++ };
+      emitV4(start, end, counter);
+      this.count += counter.blocks;
+    }
   }
   private hex(value: number): void {
     // Lower-case, no leading zeros (inet_ntop's form).
@@ -396,63 +423,10 @@ function* compiling(index: GeoIndex, chosen: ReadonlySet<string>, sinks: Record<
 
 /** Addresses a country holds, per family (its ranges merged, so overlaps count once). */
 export function countryAddresses(index: GeoIndex, code: string): Record<Family, bigint> {
-  const id = index.codes.indexOf(code);
-  if (id < 0) return { ipv4: 0n, ipv6: 0n };
-  return { ipv4: addressesV4(index.ipv4, id), ipv6: addressesV6(index.ipv6, id) };
-}
-
-function addressesV4(family: FamilyIndex, id: number): bigint {
-  const { words, country, count } = family;
-  // A number holds 2^32 (and any sum of IPv4 addresses) exactly.
-  let total = 0;
-  let start = -1;
-  let end = -1;
-  for (let i = 0; i < count; i++) {
-    if (country[i] !== id) continue;
-    const a = words[i * 2]!;
-    const b = words[i * 2 + 1]!;
-    if (start >= 0 && a <= end + 1) {
-      if (b > end) end = b;
-    } else {
-      if (start >= 0) total += end - start + 1;
-      start = a;
-      end = b;
-    }
-  }
-  if (start >= 0) total += end - start + 1;
-  return BigInt(total);
-}
-
-function addressesV6(family: FamilyIndex, id: number): bigint {
-  const { words, country, count } = family;
-  const start = new Uint32Array(4);
-  const end = new Uint32Array(4);
-  let open = false;
-  let total = 0n;
-  // Bigints only once per merged range, not per data line.
-  const size = () => wordsToBigint(end) - wordsToBigint(start) + 1n;
-  for (let i = 0; i < count; i++) {
-    if (country[i] !== id) continue;
-    const at = i * 8;
-    if (open && touchesAt(words, at, end)) {
-      if (compareAt(words, at + 4, end, 0, 4) > 0) for (let k = 0; k < 4; k++) end[k] = words[at + 4 + k]!;
-    } else {
-      if (open) total += size();
-      for (let k = 0; k < 4; k++) {
-        start[k] = words[at + k]!;
-        end[k] = words[at + 4 + k]!;
-      }
-      open = true;
-    }
-  }
-  if (open) total += size();
-  return total;
-}
-
-function wordsToBigint(w: ArrayLike<number>): bigint {
-  let v = 0n;
-  for (let k = 0; k < w.length; k++) v = (v << 32n) | BigInt(w[k]!);
-  return v;
+  const sink = new AddressSink();
+  const work = compiling(index, new Set([code]), { ipv4: sink, ipv6: sink });
+  while (!work.next().done);
+  return { ipv4: sink.ipv4, ipv6: sink.ipv6 };
 }
 
 // The merges below run a slice of the ranges per call, in plain functions: V8 cannot move a long
@@ -465,7 +439,7 @@ function* compileV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, 
     mergeV4(family, mask, counts, out, state, from, Math.min(family.count, from + SLICE));
     yield;
   }
-  if (state.start >= 0) (out.v4Range ? out.v4Range(state.start, state.end) : emitV4(state.start, state.end, out));
+  if (state.start >= 0) out.v4Range(state.start, state.end);
 }
 
 function mergeV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, out: Sink, state: { start: number; end: number }, from: number, to: number): void {
@@ -481,7 +455,7 @@ function mergeV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, out
     if (start >= 0 && a <= end + 1) {
       if (b > end) end = b;
     } else {
-      if (start >= 0) (out.v4Range ? out.v4Range(start, end) : emitV4(start, end, out));
+      if (start >= 0) out.v4Range(start, end);
       start = a;
       end = b;
     }
@@ -490,20 +464,8 @@ function mergeV4(family: FamilyIndex, mask: Uint8Array, counts: Uint32Array, out
   state.end = end;
 }
 
-/** How many blocks emitV4 cuts [start, end] into. */
-function cidrsInV4Range(start: number, end: number): number {
-  let count = 0;
-  for (let at = start; at <= end; count++) {
-    const left = end - at + 1;
-    const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
-    const aligned = at === 0 ? 32 : 31 - Math.clz32(at & -at);
-    at += 2 ** (aligned < fits ? aligned : fits);
-  }
-  return count;
-}
-
-/** Cuts [start, end] into aligned blocks, largest first, as a.b.c.d/n. */
-function emitV4(start: number, end: number, out: Sink): void {
+/** Cuts [start, end] into aligned blocks, largest first. */
+function emitV4(start: number, end: number, out: V4Blocks): void {
   let at = start;
   while (at <= end) {
     // The largest block aligned at `at` (its trailing zero bits) that does not pass `end` (the
