@@ -193,6 +193,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
       await writeFileDurable(out, await shippedIndex(), 0o644);
     });
 
+  // For scripts/build.mjs: the code cache kept beside the bundle (see code-cache.ts).
+  program
+    .command('__code-cache', { hidden: true })
+    .argument('<kind>', 'wizard or commands')
+    .argument('<fixture-root>')
+    .argument('<out-file>')
+    .action(async (kind: string, root: string, out: string) => {
+      const { CODE_CACHE_KINDS, writeCodeCache } = await import('./code-cache.js');
+      if (!(CODE_CACHE_KINDS as readonly string[]).includes(kind)) throw new UserError(`__code-cache: unknown kind "${kind}" (accepted: ${CODE_CACHE_KINDS.join(', ')}).`);
+      await writeCodeCache(kind as (typeof CODE_CACHE_KINDS)[number], root, out);
+    });
+
   const geoblock = program.command('geoblock').description('geo-blocking data');
   geoblock
     .command('update')

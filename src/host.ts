@@ -80,6 +80,16 @@ export class Host {
    * component is allowed (the path of a file to create); the result is the real box path.
    */
   async resolve(boxPath: string): Promise<string> {
+    let known = this.resolved.get(boxPath);
+    if (!known) {
+      known = this.resolveWalk(boxPath);
+      this.resolved.set(boxPath, known);
+      known.catch(() => this.resolved.delete(boxPath));
+    }
+    return known;
+  }
+
+  private async resolveWalk(boxPath: string): Promise<string> {
     const resolved = await resolveInRoot(boxPath, (candidate) => {
       let kind = this.components.get(candidate);
       if (!kind) {
@@ -100,6 +110,8 @@ export class Host {
    * looks at the box again (forget).
    */
   private readonly components = new Map<string, Promise<PathKind>>();
+  /** Whole paths resolved (the walk above, once per path as asked for). */
+  private readonly resolved = new Map<string, Promise<string>>();
   private readonly contents = new Map<string, Promise<Buffer | null>>();
   private readonly metas = new Map<string, Promise<FileMeta | null>>();
   private readonly listings = new Map<string, Promise<string[]>>();
@@ -107,6 +119,7 @@ export class Host {
   /** Forgets what was seen of the box (the engine calls it before it looks at the box again). */
   forget(): void {
     this.components.clear();
+    this.resolved.clear();
     this.contents.clear();
     this.listings.clear();
     this.metas.clear();

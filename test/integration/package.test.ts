@@ -54,10 +54,11 @@ afterAll(async () => {
 });
 
 describe('npm pack', () => {
-  it('builds first and ships only what runs: the bundle and its chunks, the country data and its index, the docs, the Ansible role and playbooks, the licences', () => {
+  it('builds first and ships only what runs: the launcher, the bundle, its code caches and the password dictionaries beside it, the country data and its index, the docs, the Ansible role and playbooks, the licences', () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'NOTICE', 'CHANGELOG.md', 'docs/answers.md', 'docs/safety.md', 'docs/fleet.md', 'dist/bulwark.js', 'dist/cli.cjs', 'dist/helper.sh', 'dist/geo-index.bin', 'dist/NOTICE', 'dist/geo/geo-whois-asn-country-ipv4.csv', 'dist/geo/geo-whois-asn-country-ipv6.csv', 'dist/geo/NRO_LICENSE', 'dist/geo/package.json']));
     expect(files).toEqual(expect.arrayContaining(['ansible/harden.yml', 'ansible/audit.yml', 'ansible/rollback.yml', 'ansible/inventory.example.yml', 'ansible/roles/bulwark/defaults/main.yml', 'ansible/roles/bulwark/tasks/main.yml']));
-    expect(files.filter((f) => /^dist\/chunk-[A-Z0-9]+\.js$/.test(f)).length).toBeGreaterThan(0);
+    expect(files).toEqual(expect.arrayContaining(['dist/package.json', 'dist/bulwark-main.js', 'dist/bulwark-main.wizard.cache', 'dist/bulwark-main.commands.cache', 'dist/zxcvbn/core.js', 'dist/zxcvbn/language-common.js', 'dist/zxcvbn/language-en.js']));
+    expect(files.filter((f) => /^dist\/chunk-/.test(f)), 'no chunks of an older build').toEqual([]);
     const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|NOTICE|CHANGELOG\.md|docs\/.+\.md|dist\/.+|ansible\/.+\.yml)$/.test(f));
     expect(unexpected, 'tests, fixtures and build sources stay out').toEqual([]);
     expect(files.filter((f) => /\.(ts|tsx)$/.test(f))).toEqual([]);
@@ -72,6 +73,14 @@ describe('npm pack', () => {
 });
 
 describe('the installed command', () => {
+  it('starts from its code caches: V8 takes both for the bundle installed beside them (made by this Node at the build)', async () => {
+    const dist = path.join(prefix, 'lib', 'node_modules', pkg.name, 'dist');
+    const probe = `const fs = require('fs'), vm = require('vm'); const file = process.argv[1]; const source = fs.readFileSync(file, 'utf8');
+      for (const kind of ['wizard', 'commands']) { const script = new vm.Script(source, { filename: file, cachedData: fs.readFileSync(file.replace(/\\.js$/, '.' + kind + '.cache')) }); console.log(kind, script.cachedDataRejected ? 'rejected' : 'accepted'); }`;
+    const result = await execa(process.execPath, ['-e', probe, path.join(dist, 'bulwark-main.js')]);
+    expect(result.stdout.trim().split('\n')).toEqual(['wizard accepted', 'commands accepted']);
+  });
+
   it('--help and --version (with the date of the country data)', async () => {
     const help = await execa(bin, ['--help']);
     expect(help.stdout).toContain('Usage: bulwark');
