@@ -8,7 +8,7 @@ import type { Host } from '../../src/host.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { detectFirewall } from '../firewall/detect.js';
 import { findDaemon } from '../elastix-extras/boot.js';
-import { AIDE_CONF, AIDE_DB, AIDE_DB_NEW, aideConfig, parseCheck, WATCHED, type IntegrityReport } from './aide.js';
+import { age, AIDE_CONF, AIDE_CRON, AIDE_DB, AIDE_DB_NEW, AIDE_LOG, aideConfig, aideCronScript, parseCheck, parseScheduledLog, WATCHED, type IntegrityReport, type ScheduledCheck } from './aide.js';
 import { ACTION_FILE, actionFile, ASTERISK_DATEPATTERN, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
 import { readAsteriskWithIncludes } from '../exposure/inventory.js';
 import { thousands } from '../../src/output.js';
@@ -32,6 +32,10 @@ export interface IntegrityFacts {
   /** The distribution's own AIDE database, installed but never initialised? */
   readonly distroUninitialised: boolean;
   readonly watched: readonly string[];
+  /** bulwark's daily check (/etc/cron.daily/bulwark-aide) as it is on disk. */
+  readonly cron: string | null;
+  /** The daily check's last result, from its log (null: it never ran, or no log of bulwark's). */
+  readonly scheduled: ScheduledCheck | null;
   /** `aide --check` against bulwark's baseline (audit only). */
   readonly check: IntegrityReport | { readonly error: string } | null;
 }
@@ -222,7 +226,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     const integrity = facts.integrity;
     if (answers.integrity !== false && !(answers.integrity === undefined && integrity.other)) {
       if (!facts.live) notes.push(`integrity: only AIDE's configuration is written under --root; the baseline (aide --init) is recorded on the live system.`);
-      else notes.push(`integrity: AIDE watches ${integrity.watched.join(', ')}; \`bulwark audit --step ids\` lists what changed since the baseline.`);
+      else notes.push(`integrity: AIDE watches ${integrity.watched.join(', ')}; cron checks it daily (${AIDE_CRON}), \`bulwark audit --step ids\` shows that check's last result.`);
     } else if (integrity.other) notes.push(`integrity: ${integrity.other} is in charge; bulwark records no AIDE baseline.`);
     if (facts.hostname) notes.push(`/etc/hosts does not list this server's name (${facts.hostname}): fail2ban looks it up for every failure and waits on DNS. Add "127.0.1.1 ${facts.hostname}" to /etc/hosts.`);
     notes.push('The firewall step\'s rate limits keep floods of SIP and SSH attempts out of the logs, so fail2ban keeps up.');
@@ -237,6 +241,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     if (integrity.other) findings.push({ severity: 'info', title: `${integrity.other} is in charge of file integrity`, why: 'It checks files already; bulwark leaves it to it.', fix: 'Nothing to do.' });
     else if (!integrity.dbExists && integrity.distroUninitialised) findings.push({ severity: 'medium', title: 'AIDE is installed but its database was never initialised', why: 'Without a baseline AIDE has nothing to compare with: it checks nothing.', fix: `Record bulwark's baseline (aide --init --config ${AIDE_CONF}).` });
     else if (!integrity.dbExists) findings.push({ severity: 'medium', title: 'No file-integrity baseline', why: 'Without checksums of the system files, a changed program or configuration goes unnoticed.', fix: `Record a baseline with AIDE (${WATCHED.join(', ')}).` });
+    findings.push(...scheduledFindings(integrity));
     if (integrity.check && 'error' in integrity.check) findings.push({ severity: 'medium', title: 'The integrity check could not run', why: integrity.check.error, fix: `Run aide --check --config ${AIDE_CONF} by hand.` });
     else if (integrity.check) {
       const { added, removed, changed } = integrity.check;
@@ -257,6 +262,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     const expected = answers.jails.length === 0 ? null : jailFile(jailPlans(facts, answers), ignoreList(facts, answers));
     if (changes.some((c) => c.kind === 'file' && c.path === JAIL_FILE)) checks.push({ label: expected === null ? 'no jail file of bulwark\'s' : 'bulwark\'s jail file is in place', ok: facts.jailFile === expected });
     if (changes.some((c) => c.kind === 'command')) checks.push({ label: `the integrity baseline is in place (${AIDE_DB})`, ok: facts.integrity.dbExists });
+    if (changes.some((c) => c.kind === 'file' && c.path === AIDE_CRON)) checks.push({ label: `the daily integrity check is in place (${AIDE_CRON})`, ok: facts.integrity.cron === aideCronScript() });
     if (ctx.host.live && answers.jails.length > 0) {
       const status = await ctx.host.run({ file: 'fail2ban-client', args: ['status'] }, { reject: false });
       const active = /Jail list:\s*(.*)$/m.exec(status.stdout)?.[1]?.split(/,\s*/).filter(Boolean) ?? [];
@@ -265,6 +271,25 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     return checks;
   },
 };
+
+/** The daily check's last result and its age, as cron left it. */
+function scheduledFindings(integrity: IntegrityFacts, now = Date.now() / 1000): Finding[] {
+  if (integrity.other || !integrity.dbExists) return [];
+  const scheduled = integrity.scheduled;
+  if (integrity.cron === null) return [{ severity: 'medium', title: 'Nothing checks the integrity baseline by itself', why: 'A baseline is only useful when something compares the files with it; without a daily check, a change is seen only when someone runs `bulwark audit`.', fix: `Apply the ids step: it adds the daily check ${AIDE_CRON}.` }];
+  if (scheduled === null) return [{ severity: 'info', title: `The daily integrity check has not run yet (no ${AIDE_LOG})`, why: 'cron runs it once a day.', fix: `Wait for cron, or run ${AIDE_CRON} by hand.` }];
+  const ago = age(now - scheduled.started);
+  const findings: Finding[] = [];
+  if (now - scheduled.started > 2 * 86_400) findings.push({ severity: 'medium', title: `The daily integrity check last ran ${ago} ago`, why: 'It should run every day: cron (or anacron) is not running it.', fix: `Check that cron runs (/etc/init.d/cron or crond status) and that ${AIDE_CRON} is executable.` });
+  if (!scheduled.report) findings.push({ severity: 'medium', title: `The daily integrity check ${ago} ago failed (exit ${scheduled.exitCode})`, why: scheduled.error ?? '', fix: `Read ${AIDE_LOG}.` });
+  else {
+    const { added, removed, changed } = scheduled.report;
+    const list = [...changed.map((p) => `changed ${p}`), ...added.map((p) => `added ${p}`), ...removed.map((p) => `removed ${p}`)];
+    if (list.length === 0) findings.push({ severity: 'info', title: `The daily integrity check ${ago} ago found no change`, why: 'cron compared every watched file with the baseline.', fix: 'Nothing to do.' });
+    else findings.push({ severity: 'high', title: `The daily integrity check ${ago} ago found ${list.length} file(s) differing from the baseline: ${list.slice(0, 20).join(', ')}${list.length > 20 ? `, and ${list.length - 20} more` : ''}`, why: 'Files changed since the baseline. After your own updates and edits that is expected; otherwise someone else changed them.', fix: `Read ${AIDE_LOG}. When the changes are yours, record a new baseline: aide --init --config ${AIDE_CONF} and move ${AIDE_DB_NEW} to ${AIDE_DB}.` });
+  }
+  return findings;
+}
 
 function ignoreList(facts: IdsFacts, answers: IdsAnswers): string[] {
   return [...new Set(['127.0.0.1/8', '::1', ...(facts.admin ? [facts.admin] : []), ...facts.trusted, ...facts.trunks, ...(answers.ignoreIp ?? [])])];
@@ -333,6 +358,9 @@ function integrityChanges(facts: IdsFacts, answers: IdsAnswers): Change[] {
   }
   const conf = aideConfig(integrity.watched, integrity.legacy);
   if (conf !== integrity.conf) changes.push({ kind: 'file', step: 'ids', path: AIDE_CONF, before: integrity.conf, after: conf, mode: 0o600, reason: `what AIDE watches: ${integrity.watched.join(', ')}` } satisfies FileChange);
+  // A baseline nobody compares with catches nothing: cron checks it every day.
+  const cron = aideCronScript();
+  if (cron !== integrity.cron) changes.push({ kind: 'file', step: 'ids', path: AIDE_CRON, before: integrity.cron, after: cron, mode: 0o755, reason: `cron compares the files with the baseline every day: result in ${AIDE_LOG}, syslog (tag aide), mail to root when something differs` } satisfies FileChange);
   // The baseline is made on the live system only (under --root nothing runs).
   if (facts.live && (conf !== integrity.conf || !integrity.dbExists)) {
     changes.push({ kind: 'command', step: 'ids', command: { file: 'aide', args: ['--init', '--config', AIDE_CONF] }, creates: [AIDE_DB_NEW], progress: `recording the integrity baseline: aide --init reads every file of ${integrity.watched.join(', ')} (a minute or more on a large system)`, timeoutMs: 3_600_000, reason: 'the baseline: a checksum of every watched file' } satisfies CommandChange);
@@ -361,5 +389,6 @@ async function detectIntegrity(host: Host, audit: boolean): Promise<IntegrityFac
     // Exit codes 0-7 are "no difference" and the added/removed/changed bits; above that, an error.
     check = result.exitCode !== null && result.exitCode >= 0 && result.exitCode <= 7 ? parseCheck(result.stdout) : { error: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.exitCode}` };
   }
-  return { binary, legacy, other, conf: await host.readText(AIDE_CONF), dbExists, distroUninitialised, watched, check };
+  const log = await host.readText(AIDE_LOG);
+  return { binary, legacy, other, conf: await host.readText(AIDE_CONF), dbExists, distroUninitialised, watched, cron: await host.readText(AIDE_CRON), scheduled: log === null ? null : parseScheduledLog(log), check };
 }

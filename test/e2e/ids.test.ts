@@ -94,7 +94,7 @@ describe('ids: fail2ban on kernel sets, in a box', () => {
     }
   }, 180_000);
 
-  it('records an AIDE baseline; a file changed under /etc afterwards is reported by `bulwark audit --step ids`; rollback removes the baseline', async () => {
+  it('records an AIDE baseline checked daily by cron; a file changed under /etc afterwards is reported by the scheduled check and `bulwark audit --step ids`; rollback removes the baseline and the cron job', async () => {
     // Given the step applied with the integrity baseline only (no jail)
     await box.writeFile('/root/answers.json', JSON.stringify({ ids: { jails: [], integrity: true } }), 0o600);
     const apply = await atConsole(box, ['apply', '--step', 'ids', '--yes', '--answers', '/root/answers.json']);
@@ -102,6 +102,18 @@ describe('ids: fail2ban on kernel sets, in a box', () => {
     expect(apply.stdout).toMatch(/run\s+recording the integrity baseline: aide --init/);
     expect(apply.stdout).toMatch(/aide --init --config \/etc\/aide\/bulwark\.conf: done in [\d.]+ s/);
     expect((await box.exec('test', ['-s', '/var/lib/aide/bulwark.db'], { reject: false })).code).toBe(0);
+    expect((await box.exec('test', ['-x', '/etc/cron.daily/bulwark-aide'], { reject: false })).code).toBe(0);
+    expect(apply.stdout).toContain('✔ the daily integrity check is in place (/etc/cron.daily/bulwark-aide)');
+    // Before cron ran it, the audit says so
+    const before = JSON.parse((await atConsole(box, ['audit', '--step', 'ids', '--json'])).stdout) as AuditJson;
+    expect(before.steps[0]!.findings.map((f) => f.title)).toContain('The daily integrity check has not run yet (no /var/log/bulwark-aide.log)');
+    // Lynis's own check of the AIDE configuration (FINT-4315), run in the box's namespaces
+    const lynis = await box.exec('lynis', ['audit', 'system', '--tests', 'FINT-4315', '--quick', '--no-colors', '--no-log'], { reject: false, timeoutMs: 120_000 });
+    // (lynis moves the cursor to align its results: the escapes go before matching)
+    const lynisText = lynis.stdout.replace(/\x1b\[\d*C/g, ' ');
+    expect(lynisText, lynisText).toMatch(/- AIDE config file\s+\[ FOUND \]/);
+    expect(lynisText).not.toContain('No AIDE configuration file was found');
+    expect(lynisText).not.toContain('FINT-4315');
 
     // When nothing changed, the audit says so
     const clean = JSON.parse((await atConsole(box, ['audit', '--step', 'ids', '--json'])).stdout) as AuditJson;
@@ -110,7 +122,19 @@ describe('ids: fail2ban on kernel sets, in a box', () => {
     // When a file under /etc is changed and another added
     await box.exec('sh', ['-c', 'echo "10.1.2.3 intruder.example" >> /etc/hosts && echo evil > /etc/cron.d/bulwark-probe']);
 
-    // Then the audit lists both, as a high finding
+    // When cron runs the daily check (as cron would: run-parts execs it with cron's minimal environment)
+    const cron = await box.exec('env', ['-i', 'PATH=/usr/bin:/bin', 'SHELL=/bin/sh', 'HOME=/root', 'LOGNAME=root', '/etc/cron.daily/bulwark-aide'], { reject: false, timeoutMs: 120_000 });
+    expect(cron.code, cron.stdout + cron.stderr).toBe(0);
+    // Then its result is in its log, and a summary in syslog (tag aide)
+    expect((await box.exec('cat', ['/var/log/bulwark-aide.log'])).stdout).toMatch(/^# bulwark-aide started=\d+ exit=[1-7]\n/);
+    expect(await eventually(async () => (await box.exec('grep', ['-h', 'aide.*bulwark baseline: files differ from the baseline', '/var/log/auth.log', '/var/log/syslog'], { reject: false })).stdout !== '', 15_000)).toBe(true);
+    // and `bulwark audit` shows that scheduled result and its age
+    const scheduled = (JSON.parse((await atConsole(box, ['audit', '--step', 'ids', '--json'])).stdout) as AuditJson).steps[0]!.findings.find((f) => /^The daily integrity check \d+ s ago found/.test(f.title));
+    expect(scheduled?.severity).toBe('high');
+    expect(scheduled?.title).toContain('changed /etc/hosts');
+    expect(scheduled?.title).toContain('added /etc/cron.d/bulwark-probe');
+
+    // Then the audit's own check lists both, as a high finding
     const audit = await atConsole(box, ['audit', '--step', 'ids', '--json']);
     expect(audit.code, audit.stderr).toBe(0);
     const finding = (JSON.parse(audit.stdout) as AuditJson).steps[0]!.findings.find((f) => /differ from the integrity baseline/.test(f.title));
@@ -121,7 +145,7 @@ describe('ids: fail2ban on kernel sets, in a box', () => {
     // When rolled back, bulwark's AIDE files are gone
     const rollback = await atConsole(box, ['rollback', '--step', 'ids', '--yes']);
     expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
-    for (const file of ['/var/lib/aide/bulwark.db', '/var/lib/aide/bulwark.db.new', '/etc/aide/bulwark.conf']) {
+    for (const file of ['/var/lib/aide/bulwark.db', '/var/lib/aide/bulwark.db.new', '/etc/aide/bulwark.conf', '/etc/cron.daily/bulwark-aide']) {
       expect((await box.exec('test', ['-e', file], { reject: false })).code, file).not.toBe(0);
     }
   }, 180_000);

@@ -43,6 +43,9 @@ describe('ids on Elastix 2.x / CentOS 5', () => {
     expect(await read('etc/fail2ban/action.d/bulwark-ipset.conf')).toContain('maxelem = 1048576');
     // AIDE's configuration is written; its baseline waits for the live system
     expect(await read('etc/aide/bulwark.conf')).toMatch(/^\/etc BULWARK$/m);
+    // and the daily check cron runs (CentOS 5's /etc/crontab runs /etc/cron.daily with run-parts)
+    expect(await read('etc/cron.daily/bulwark-aide')).toContain('aide --check --config "$CONF"');
+    expect((await fs.stat(path.join(root, 'etc/cron.daily/bulwark-aide'))).mode & 0o777).toBe(0o755);
     expect(plan.stdout).toContain('integrity: only AIDE\'s configuration is written under --root; the baseline (aide --init) is recorded on the live system.');
 
     const again = await bulwark(['plan', '--step', 'ids', ...g()]);

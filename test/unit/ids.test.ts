@@ -2,11 +2,11 @@
 // versions print it, SIP trunk hosts from chan_sip and PJSIP files, the jail file, the AIDE
 // configuration for old and new AIDE.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, chmodSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aideConfig, parseCheck } from '../../steps/ids/aide.js';
+import { age, aideConfig, aideCronScript, parseCheck, parseScheduledLog } from '../../steps/ids/aide.js';
 import { ASTERISK_DATEPATTERN, jailFile, parseRegexOutput, trunkHosts, type JailPlan } from '../../steps/ids/fail2ban.js';
 
 /** The parsers are checked against what the installed programs print: without them the test fails. */
@@ -127,6 +127,70 @@ describe('AIDE', () => {
   });
 });
 
+describe('the daily AIDE check (cron.daily script)', () => {
+  // The real script with its paths moved into a temporary directory, and logger and mail replaced
+  // by stubs that note their arguments (the host's own syslog and root's mailbox stay untouched).
+  function runScript(shell: readonly string[], change: boolean): { log: string; logger: string; mail: string } {
+    requireProgram('/usr/bin/aide', 'aide');
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulwark-aide-cron-'));
+    try {
+      const watched = path.join(dir, 'etc');
+      const stubs = path.join(dir, 'bin');
+      execFileSync('mkdir', ['-p', watched, stubs]);
+      writeFileSync(path.join(watched, 'hosts'), '127.0.0.1 localhost\n');
+      for (const stub of ['logger', 'mail']) {
+        writeFileSync(path.join(stubs, stub), `#!/bin/sh\necho "$*" >> ${dir}/${stub}.called\ncat > /dev/null\n`);
+        chmodSync(path.join(stubs, stub), 0o755);
+      }
+      const conf = path.join(dir, 'bulwark.conf');
+      writeFileSync(conf, aideConfig([watched], false).replaceAll('/var/lib/aide/', `${dir}/`));
+      const past = new Date(Date.now() - 3_600_000);
+      utimesSync(watched, past, past);
+      execFileSync('aide', ['--init', '--config', conf]);
+      execFileSync('mv', [path.join(dir, 'bulwark.db.new'), path.join(dir, 'bulwark.db')]);
+      if (change) writeFileSync(path.join(watched, 'hosts'), '10.1.2.3 intruder.example\n');
+      const script = aideCronScript().replace('CONF=/etc/aide/bulwark.conf', `CONF=${conf}`).replace('LOG=/var/log/bulwark-aide.log', `LOG=${dir}/check.log`).replace('PATH=/usr/sbin:', `PATH=${stubs}:/usr/sbin:`);
+      writeFileSync(path.join(dir, 'bulwark-aide'), script);
+      // cron's environment: nothing but a minimal PATH and SHELL
+      execFileSync(shell[0]!, [...shell.slice(1), path.join(dir, 'bulwark-aide')], { env: { PATH: '/usr/bin:/bin', SHELL: '/bin/sh' } });
+      const read = (file: string) => { try { return readFileSync(path.join(dir, file), 'utf8'); } catch { return ''; } };
+      return { log: read('check.log'), logger: read('logger.called'), mail: read('mail.called') };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  for (const shell of [['dash'], ['busybox', 'ash'], ['bash', '--posix']]) {
+    it(`under ${shell.join(' ')}: a changed file is logged for the audit, summarised to syslog (tag aide) and mailed to root`, () => {
+      const { log, logger, mail } = runScript(shell, true);
+      const result = parseScheduledLog(log);
+      expect(result?.exitCode).toBeGreaterThan(0);
+      expect(result?.report?.changed.some((p) => p.endsWith('/etc/hosts'))).toBe(true);
+      expect(Math.abs(result!.started - Date.now() / 1000)).toBeLessThan(600);
+      expect(logger).toMatch(/^-t aide -p authpriv\.notice bulwark baseline: files differ from the baseline \(exit [1-7]\)/);
+      expect(mail).toMatch(/^-s AIDE on .*: files differ from the baseline .* root$/m);
+    });
+  }
+
+  it('nothing changed: "no difference" logged, nobody mailed', () => {
+    const { log, logger, mail } = runScript(['dash'], false);
+    expect(parseScheduledLog(log)).toMatchObject({ exitCode: 0, report: { added: [], removed: [], changed: [] } });
+    expect(logger).toContain('bulwark baseline: no file changed since the baseline');
+    expect(mail).toBe('');
+  });
+
+  it('a failed check (exit above 7) is read as an error; a log of something else is not read', () => {
+    expect(parseScheduledLog('# bulwark-aide started=1700000000 exit=17\nCouldn\'t open file /var/lib/aide/bulwark.db for reading\n')).toEqual({ started: 1700000000, exitCode: 17, report: null, error: 'Couldn\'t open file /var/lib/aide/bulwark.db for reading' });
+    expect(parseScheduledLog('Start timestamp: 2024-01-01\n')).toBeNull();
+    expect([age(30), age(600), age(5 * 3600), age(3 * 86_400)]).toEqual(['30 s', '10 min', '5 h', '3 days']);
+  });
+
+  it('is shellcheck clean as POSIX sh', () => {
+    requireProgram('/usr/bin/shellcheck', 'shellcheck');
+    execFileSync('shellcheck', ['-s', 'sh', '-'], { input: aideCronScript() });
+  });
+});
+
 describe('the ids plan on small roots', () => {
   async function factsFor(entries: Record<string, string>) {
     const { mkdir, mkdtemp, writeFile, rm } = await import('node:fs/promises');
@@ -155,6 +219,23 @@ describe('the ids plan on small roots', () => {
     expect(changes.filter((c) => c.kind === 'command').map((c) => (c as { command: { file: string } }).command.file)).toEqual(['aide', 'mv']);
     // Under --root nothing is installed and nothing runs
     expect(idsStep.plan(facts, idsStep.defaults(facts)).filter((c) => c.kind !== 'file')).toEqual([]);
+  });
+
+  it('audit: the daily check\'s last result and its age, read from its log; a stale check and a missing one are findings', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const report = 'Changed entries:\n---------------------------------------------------\n\nf   ...    .C... : /etc/hosts\n';
+    const base = { ...DEBIAN, 'usr/bin/aide': '', 'var/lib/aide/bulwark.db': 'db', 'etc/cron.daily/bulwark-aide': aideCronScript() };
+    const recent = await factsFor({ ...base, 'var/log/bulwark-aide.log': `# bulwark-aide started=${now - 3 * 3600} exit=4\n${report}` });
+    expect(recent.idsStep.findings(recent.facts)).toContainEqual(expect.objectContaining({ severity: 'high', title: 'The daily integrity check 3 h ago found 1 file(s) differing from the baseline: changed /etc/hosts' }));
+    const stale = await factsFor({ ...base, 'var/log/bulwark-aide.log': `# bulwark-aide started=${now - 3 * 86_400} exit=0\n` });
+    const staleTitles = stale.idsStep.findings(stale.facts).map((f) => f.title);
+    expect(staleTitles).toContain('The daily integrity check last ran 3 days ago');
+    expect(staleTitles).toContain('The daily integrity check 3 days ago found no change');
+    const never = await factsFor(base);
+    expect(never.idsStep.findings(never.facts).map((f) => f.title)).toContain('The daily integrity check has not run yet (no /var/log/bulwark-aide.log)');
+    const { 'etc/cron.daily/bulwark-aide': _cron, ...unscheduled } = base;
+    const none = await factsFor(unscheduled);
+    expect(none.idsStep.findings(none.facts).map((f) => f.title)).toContain('Nothing checks the integrity baseline by itself');
   });
 
   it('leaves file integrity to OSSEC or Wazuh when it is installed', async () => {
