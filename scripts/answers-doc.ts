@@ -52,6 +52,7 @@ export const MEANINGS: Record<string, string> = {
   'ssl.selfSigned': 'Make a self-signed certificate (only when asked: browsers warn). Default `false`.',
   'ssl.hsts': 'Send Strict-Transport-Security (one year). Default `false`.',
   'ssl.keepHttp': 'URL paths that stay on plain HTTP (phone provisioning).',
+  'updates.unattendedUpgrades': 'Debian: have unattended-upgrades install security updates every day, from the security archive only (the package must be installed already: bulwark does not install it). Default `false`.',
 };
 
 interface Def {

@@ -159,6 +159,12 @@ export const answersSchema = z.strictObject({
       keepHttp: z.optional(list(z.string().check(z.regex(/^\/[^\s"]*$/, { error: 'expected a URL path starting with /' })), 'URL paths')),
     }, { error: section }),
   ),
+  updates: z.optional(
+    z.strictObject({
+      /** Debian: unattended-upgrades for the security archive only. Asked, never the default. */
+      unattendedUpgrades: z.boolean({ error: BOOLEAN }),
+    }, { error: 'expected an object such as {"unattendedUpgrades": false}' }),
+  ),
 }, { error: 'expected a JSON object with one key per step' });
 
 export type Answers = z.infer<typeof answersSchema>;

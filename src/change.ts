@@ -12,7 +12,8 @@ export type StepId =
   | 'ids'
   | 'htaccess'
   | 'ssh'
-  | 'ssl';
+  | 'ssl'
+  | 'updates';
 
 /** An external program and its arguments. Never a shell string (STYLE.md, cli-kit). */
 export interface Command {

@@ -1,4 +1,4 @@
-// The nine steps by id, title and summary, in the order the wizard walks them. Kept apart from
+// The ten steps by id, title and summary, in the order the wizard walks them. Kept apart from
 // the step modules so that the command line can name and check steps without loading them.
 import type { StepId } from '../src/change.js';
 
@@ -18,6 +18,8 @@ export const STEP_CATALOG: readonly CatalogEntry[] = [
   { id: 'htaccess', title: 'Web second layer', summary: 'Apache basic auth in front of the admin web apps.' },
   { id: 'ssh', title: 'SSH hardening', summary: 'Key-only login and an optional port change, guarded like the firewall.' },
   { id: 'ssl', title: 'Certificates', summary: 'A CA-signed certificate installed after a pre-flight check, HTTP redirected to HTTPS.' },
+  // Last: it adds to the walk without moving the others; its end-of-life warning is on the first screen anyway.
+  { id: 'updates', title: 'Security updates', summary: 'Is this release still getting security fixes, how many wait to be installed, and (Debian) install them automatically.' },
 ];
 
 export const STEP_IDS: readonly StepId[] = STEP_CATALOG.map((entry) => entry.id);

@@ -10,6 +10,7 @@ import { sshStep } from './ssh/index.js';
 import { firewallStep } from './firewall/index.js';
 import { geoblockStep } from './geoblock/index.js';
 import { voipStep } from './voip/index.js';
+import { updatesStep } from './updates/index.js';
 import type { ComingStep, Step } from './types.js';
 
 export { STEP_IDS } from './catalog.js';
@@ -26,6 +27,7 @@ const BUILT: Partial<Record<StepId, Step<any, any>>> = {
   htaccess: htaccessStep,
   ssh: sshStep,
   ssl: sslStep,
+  updates: updatesStep,
 };
 
 export const STEPS: readonly StepEntry[] = STEP_CATALOG.map((entry): StepEntry => {

@@ -14,6 +14,7 @@ import { diffLines, ScrollView, type StyledLine } from './ScrollView.js';
 import { StepList } from './StepBar.js';
 import { fit, wrap } from './text.js';
 import { useWizard } from './use-wizard.js';
+import { endOfLifeWarning, todayUtc } from '../../steps/updates/eol.js';
 
 export interface AppProps {
   readonly engine: Engine;
@@ -140,16 +141,23 @@ export function App({ engine, recovery, waiting = null, confirmTimeout, color, o
     switch (screen.kind) {
       case 'home': {
         const lines = state.banner ? wrap(state.banner, width) : [];
+        // From shipped dates and the distribution already read: no package manager at start-up.
+        const endOfLife = endOfLifeWarning(engine.system.distro, todayUtc());
         const allDone = state.rows.filter((r) => r.built).every((r) => ['applied', 'confirmed', 'skipped'].includes(r.status));
         return (
           <Box flexDirection="column">
             {lines.map((line, i) => (
               <Text key={i} color={color ? 'yellow' : undefined}>{line}</Text>
             ))}
-            <Text> </Text>
-            {wrap('bulwark walks you through hardening this server, one step at a time. Every change is shown first, saved in a snapshot, checked after it is made, and can be undone.', width).map((line, i) => (
+            {endOfLife ? wrap(endOfLife, width).map((line, i) => (
+              <Text key={`eol-${i}`} bold color={color ? 'red' : undefined}>{line}</Text>
+            )) : null}
+            {/* 24 rows hold a banner, the end-of-life warning and ten steps only without the introduction:
+                a banner (a recovery, a change waiting) means the admin has been here before. */}
+            {lines.length === 0 ? <Text> </Text> : null}
+            {lines.length === 0 ? wrap('bulwark walks you through hardening this server, one step at a time. Every change is shown first, saved in a snapshot, checked after it is made, and can be undone.', width).map((line, i) => (
               <Text key={`intro-${i}`}>{line}</Text>
-            ))}
+            )) : null}
             <Text> </Text>
             <StepList rows={state.rows} cursor={state.cursor} width={width} color={color} />
             <Text> </Text>

@@ -36,7 +36,8 @@ export function StepList({ rows, current, cursor, width, color = true }: { rows:
         const tone = !row.built ? undefined : row.status === 'applied' || row.status === 'confirmed' ? 'green' : row.status === 'failed' ? 'red' : row.status === 'rolled-back' ? 'yellow' : undefined;
         return (
           <Text key={row.id} dimColor={!row.built} bold={cursor === index} color={color ? tone : undefined}>
-            {fit(`${pointer} ${mark} ${String(index + 1)}. ${row.title.padEnd(22)} ${row.id.padEnd(15)} ${statusLabel(row)}`, width)}
+            {/* a two-digit number takes its extra column from the title's padding: the ids stay aligned */}
+            {fit(`${pointer} ${mark} ${String(index + 1)}. ${row.title.padEnd(23 - String(index + 1).length)} ${row.id.padEnd(15)} ${statusLabel(row)}`, width)}
           </Text>
         );
       })}

@@ -240,6 +240,9 @@ describe('the wizard in an 80x24 terminal', () => {
     expect(home).toMatch(/○ 2\. Minimal exposure\s+exposure\s+pending/);
     expect(home).toMatch(/3\. Toll-fraud hardening\s+voip\s+pending/);
     expect(home).toMatch(/9\. Certificates\s+ssl\s+pending/);
+    expect(home).toMatch(/10\. Security updates\s+updates\s+pending/);
+    // CentOS 5 is past its end of support: the first screen says so (from shipped dates, no yum)
+    expect(home).toContain('CentOS 5 has had no security updates since 2017-03-31');
     expect(home).not.toContain('coming in a later version'); // every step is built
     const checklist = await walkToChecklist();
     expect(checklist).toMatch(/› \[x\] MySQL/);
