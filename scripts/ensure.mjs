@@ -54,7 +54,7 @@ export function ensureBuilt() {
 }
 
 /** Debian packages the tests drive for real. Installed only when running as root on Debian. */
-export const TEST_PACKAGES = ['tmux', 'iproute2', 'util-linux', 'procps', 'openssh-server', 'openssh-client', 'rsyslog', 'iptables', 'ipset', 'ipset-persistent', 'apache2', 'curl', 'fail2ban', 'aide', 'sipvicious', 'sipsak', 'busybox', 'shellcheck', 'dash', 'time', 'ansible-core', 'unattended-upgrades'];
+export const TEST_PACKAGES = ['tmux', 'iproute2', 'util-linux', 'procps', 'openssh-server', 'openssh-client', 'rsyslog', 'iptables', 'ipset', 'ipset-persistent', 'apache2', 'curl', 'fail2ban', 'aide', 'sipvicious', 'sipsak', 'busybox', 'shellcheck', 'dash', 'time', 'ansible-core', 'unattended-upgrades', 'ssh-audit', 'lynis'];
 
 export function ensureDebianPackages(packages) {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;

@@ -138,6 +138,7 @@ export const answersSchema = z.strictObject({
     z.strictObject({
       port: z.optional(portNumber),
       passwordAuthentication: z.optional(z.boolean({ error: BOOLEAN })),
+      allowTcpForwarding: z.optional(z.boolean({ error: BOOLEAN })),
     }, { error: section }),
   ),
   ssl: z.optional(

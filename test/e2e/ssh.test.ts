@@ -91,6 +91,54 @@ describe('ssh: key-only login and a guarded port move, in a box', () => {
     expect((await box.ssh(['true'], { reject: false })).code).toBe(0);
   }, 120_000);
 
+  it('ssh-audit (Debian\'s, from the admin side) fails the stock sshd and passes it after the step; the admin\'s ssh still gets in; rollback gives back the file and the verdict', async () => {
+    requirePrograms({ '/usr/bin/ssh-audit': 'ssh-audit' });
+    // ssh-audit's exit codes: 0 good, 2 warnings, 3 failures (ssh_audit/exitcodes.py).
+    const audit = async () => {
+      const result = await box.admin('ssh-audit', ['--no-colors', '--level=warn', box.boxV4], { reject: false, timeoutMs: 60_000 });
+      const lines = result.stdout.split('\n');
+      return { code: result.code, fails: lines.filter((l) => /\[fail\]/.test(l)), warns: lines.filter((l) => /\[warn\]/.test(l)).length, text: result.stdout };
+    };
+    const before = await box.readFile('/etc/ssh/sshd_config');
+    const stock = await audit();
+    expect(stock.code, stock.text).toBe(3);
+    expect(stock.fails.length).toBeGreaterThan(0);
+    // bulwark's own audit names what ssh-audit fails
+    const stockFindings = await overSsh(box, ['audit', '--step', 'ssh']);
+    expect(stockFindings.stdout + stockFindings.stderr).toMatch(/SSH offers weak key exchanges: [^\n]*ecdh-sha2-nistp256/);
+
+    await box.writeFile('/root/answers.json', JSON.stringify({ ssh: {} }), 0o600);
+    const apply = await overSsh(box, ['apply', '--step', 'ssh', '--yes', '--answers', '/root/answers.json', '--confirm-timeout', '120']);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    // The admin's client negotiates the new algorithms: a NEW connection confirms.
+    const confirm = await box.ssh([process.execPath, BULWARK, 'confirm', tokenOf(apply), '--no-color'], { reject: false, timeoutMs: 60_000 });
+    expect(confirm.code, confirm.stdout + confirm.stderr).toBe(0);
+    expect(stepStatus(await status(box), 'ssh')).not.toBe('rolled-back');
+
+    const hardened = await audit();
+    console.log(`ssh-audit 2.5.0 before the ssh step: exit ${stock.code}, ${stock.fails.length} failure(s), ${stock.warns} warning(s); after: exit ${hardened.code}, ${hardened.fails.length} failure(s), ${hardened.warns} warning(s)`);
+    console.log(`failures before:\n${stock.fails.join('\n')}\nwarnings after:\n${hardened.text.split('\n').filter((l) => /\[warn\]/.test(l)).join('\n')}`);
+    expect(hardened.fails, hardened.text).toEqual([]);
+    expect(hardened.code).not.toBe(3);
+    // sshd -T has the session settings
+    const effective = (await box.exec('sshd', ['-T'])).stdout;
+    for (const line of ['maxauthtries 3', 'logingracetime 30', 'x11forwarding no', 'allowagentforwarding no', 'allowtcpforwarding no', 'clientaliveinterval 300', 'clientalivecountmax 2']) expect(effective).toMatch(new RegExp(`^${line}$`, 'm'));
+    expect((await box.ssh(['true'], { reject: false })).code).toBe(0);
+    // Applied once, nothing more to do (the dropped ECDSA host key stays dropped)
+    const replan = await overSsh(box, ['plan', '--step', 'ssh', '--answers', '/root/answers.json']);
+    expect(replan.stdout, replan.stdout + replan.stderr).toMatch(/nothing to do/);
+    expect(await box.readFile('/etc/ssh/sshd_config')).toMatch(/^HostKey \/etc\/ssh\/ssh_host_ed25519_key$/m);
+    expect(await box.readFile('/etc/ssh/sshd_config')).not.toMatch(/^HostKey \/etc\/ssh\/ssh_host_ecdsa_key$/m);
+    const audited = await overSsh(box, ['audit', '--step', 'ssh']);
+    expect(audited.stdout + audited.stderr).not.toMatch(/SSH offers weak/);
+
+    expect((await overSsh(box, ['rollback', '--step', 'ssh', '--yes'])).code).toBe(0);
+    expect(await box.readFile('/etc/ssh/sshd_config')).toBe(before);
+    const again = await audit();
+    expect(again.code).toBe(stock.code);
+    expect(again.fails).toEqual(stock.fails);
+  }, 240_000);
+
   it('refuses to turn passwords off from a session that did not log in with a key (exit 1, nothing changed)', async () => {
     const before = await box.readFile('/etc/ssh/sshd_config');
     await box.writeFile('/root/answers.json', JSON.stringify({ ssh: { passwordAuthentication: false } }), 0o600);

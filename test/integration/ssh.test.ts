@@ -34,6 +34,9 @@ describe('ssh on Elastix 2.x / CentOS 5', () => {
     expect(config).toMatch(/^PermitRootLogin without-password\nPort 2222\n# end of bulwark's block$/m);
     expect(config).not.toMatch(/^PasswordAuthentication no$/m);
     expect(config.match(/^Port \d+$/gm)).toEqual(['Port 2222']);
+    // OpenSSH 4.3: no KexAlgorithms (5.7) nor AllowAgentForwarding (5.2) keyword, AES-CTR, and HMAC-SHA1 (no SHA-2 MAC before 5.9)
+    expect(config).toMatch(/^Ciphers aes256-ctr,aes192-ctr,aes128-ctr\nMACs hmac-sha1\nMaxAuthTries 3\nLoginGraceTime 30\nClientAliveInterval 300\nClientAliveCountMax 2\nX11Forwarding no\nAllowTcpForwarding no\nPermitRootLogin/m);
+    expect(config).not.toMatch(/^(KexAlgorithms|AllowAgentForwarding|HostKeyAlgorithms)\b/m);
     const again = await bulwark(['plan', '--step', 'ssh', '--answers', await answers({ port: 2222 }), ...g()]);
     expect(again.code, output(again)).toBe(0);
     expect((await bulwark(['rollback', '--step', 'ssh', '--yes', ...g()])).code).toBe(0);
@@ -52,5 +55,38 @@ describe('ssh on Elastix 2.x / CentOS 5', () => {
     const result = await bulwark(['plan', '--step', 'ssh', '--answers', await answers({ port: 10022 }), ...g()]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/ssh\.port: 10022 is inside Asterisk's RTP range 10000-20000/);
+  });
+});
+
+describe('ssh algorithms on Issabel / CentOS 7 and Debian 12', () => {
+  it('CentOS 7 (OpenSSH 7.4): curve25519 and groups 16/18 key exchange, AEAD and CTR ciphers, ETM MACs; tunnels allowed when asked', async () => {
+    await box('issabel-centos7');
+    const apply = await bulwark(['apply', '--step', 'ssh', '--yes', '--answers', await answers({ allowTcpForwarding: true }), ...g()]);
+    expect(apply.code, output(apply)).toBe(0);
+    const config = await fs.readFile(path.join(root, 'etc/ssh/sshd_config'), 'utf8');
+    expect(config).toMatch(/^KexAlgorithms curve25519-sha256,curve25519-sha256@libssh\.org,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha256$/m);
+    expect(config).toMatch(/^Ciphers chacha20-poly1305@openssh\.com,aes256-gcm@openssh\.com,aes128-gcm@openssh\.com,aes256-ctr,aes192-ctr,aes128-ctr$/m);
+    expect(config).toMatch(/^MACs hmac-sha2-512-etm@openssh\.com,hmac-sha2-256-etm@openssh\.com,umac-128-etm@openssh\.com$/m);
+    expect(config).toMatch(/^AllowTcpForwarding yes\nAllowAgentForwarding no\nPermitRootLogin prohibit-password$/m);
+  });
+
+  it('Debian 12 (OpenSSH 9.2 from dpkg\'s status): sntrup761 first; the audit names the default algorithms before and not after', async () => {
+    await box('debian12-a2billing');
+    const before = await bulwark(['audit', '--step', 'ssh', ...g()]);
+    expect(output(before)).toMatch(/OpenSSH 9\.2's default algorithms/);
+    const apply = await bulwark(['apply', '--step', 'ssh', '--yes', '--answers', await answers({}), ...g()]);
+    expect(apply.code, output(apply)).toBe(0);
+    const config = await fs.readFile(path.join(root, 'etc/ssh/sshd_config'), 'utf8');
+    expect(config).toMatch(/^KexAlgorithms sntrup761x25519-sha512@openssh\.com,curve25519-sha256,/m);
+    expect(config).toMatch(/^AllowTcpForwarding no$/m);
+    const after = await bulwark(['audit', '--step', 'ssh', ...g()]);
+    expect(output(after)).not.toMatch(/default algorithms/);
+  });
+
+  it('allowTcpForwarding that is not a boolean is bad input (exit 2, naming the field)', async () => {
+    await box('debian12-a2billing');
+    const result = await bulwark(['plan', '--step', 'ssh', '--answers', await answers({ allowTcpForwarding: 'yes' }), ...g()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/ssh\.allowTcpForwarding/);
   });
 });
