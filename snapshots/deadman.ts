@@ -11,6 +11,7 @@ import type { StateFs } from '../src/state-fs.js';
 import type { SystemFacts } from '../src/system.js';
 import { switchSetPlan } from './ipset.js';
 import { firewallRestoreParts } from './netfilter.js';
+import { procPath } from './sysctl.js';
 import { rollbackScript, type RollbackPlan } from './rollback-script.js';
 import type { Manifest, SnapshotStore } from './store.js';
 
@@ -38,6 +39,7 @@ export async function rollbackPlanFor(host: Host, system: SystemFacts, store: Sn
     createdDirs: manifest.createdDirs ?? [],
     firewall: await firewallRestoreParts(store, manifest),
     ipset: manifest.ipsets ? await switchSetPlan(store, manifest) : null,
+    kernelSettings: Object.entries(manifest.kernelSettings ?? {}).map(([key, value]) => ({ key, path: procPath(key), value })),
     services,
     ...(guard.applier ? { applier: guard.applier } : {}),
   };

@@ -40,6 +40,8 @@ export interface RollbackPlan {
    * snapshot back at once — nobody may be able to log in and run bulwark again.
    */
   readonly applier?: { readonly pid: number; readonly startTime: string | null };
+  /** Kernel settings to write back (their /proc/sys file and the value before the apply). */
+  readonly kernelSettings?: readonly { readonly key: string; readonly path: string; readonly value: string }[];
   /** The service actions that make the programs read the old files again. */
   readonly services: readonly Command[];
 }
@@ -210,6 +212,8 @@ export function rollbackScript(plan: RollbackPlan): string {
     }
     for (const name of plan.ipset.destroy) lines.push(`ipset destroy ${q(name)} 2>/dev/null`);
   }
+  // Written straight to /proc/sys: no sysctl program needed, one file per key, each failure named.
+  for (const setting of plan.kernelSettings ?? []) lines.push(`printf '%s\\n' ${q(setting.value)} >${q(setting.path)} 2>/dev/null || failed ${q(`kernel setting ${setting.key}`)}`);
   for (const command of plan.services) lines.push(`${[command.file, ...command.args].map(q).join(' ')} >/dev/null 2>&1 || failed ${q(`service ${[command.file, ...command.args].join(' ')}`)}`);
   lines.push(
     '',

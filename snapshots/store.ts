@@ -38,6 +38,8 @@ export interface Manifest {
   firewallOwner?: FilterOwnership;
   /** bulwark's kernel sets before the apply: `ipset save` text as an object hash, or null (absent). */
   ipsets?: Record<string, string | null>;
+  /** Kernel settings the apply changed, with their live values before it (key -> value). */
+  kernelSettings?: Record<string, string>;
   /** Packages the apply removed, and the installed list before it (an object hash): a restore
    *  cannot reinstall them, it says what to reinstall. */
   packages?: { manager: 'apt' | 'yum' | 'dnf'; removed: string[]; listBefore: string };

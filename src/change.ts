@@ -158,7 +158,22 @@ export interface CommandChange {
   readonly reason: string;
 }
 
-export type Change = FileChange | ServiceChange | FirewallChange | IpsetChange | LinkChange | PackageChange | CommandChange;
+/**
+ * Running kernel settings (sysctl keys) changed at once. `before` is the live value the plan saw
+ * (null: the key does not exist on this kernel); the snapshot keeps the live values at apply time,
+ * and a rollback (and the dead-man switch) writes them back to /proc/sys. Never under --root: there
+ * is no running kernel, only the file that sets them at boot.
+ */
+export interface KernelSettingsChange {
+  readonly kind: 'sysctl';
+  readonly step: StepId;
+  readonly settings: readonly { readonly key: string; readonly before: string | null; readonly after: string }[];
+  /** What sets them (`sysctl -w key=value ...`). */
+  readonly apply: Command;
+  readonly reason: string;
+}
+
+export type Change = FileChange | ServiceChange | FirewallChange | IpsetChange | LinkChange | PackageChange | CommandChange | KernelSettingsChange;
 
 export function isFileChange(change: Change): change is FileChange {
   return change.kind === 'file';

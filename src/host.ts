@@ -524,6 +524,7 @@ export function readsOnly(command: Command): boolean {
     case 'id':
     case 'dpkg-query':
     case 'fail2ban-regex':
+    case 'grep':
       return true;
     case 'aide':
       return first === '--version' || first === '-v';

@@ -54,6 +54,7 @@ export function describeChange(change: Change): string {
   if (change.kind === 'firewall') return `load ${change.family === 'ipv4' ? 'IPv4' : 'IPv6'} firewall rules`;
   if (change.kind === 'ipset') return `load set ${change.name}: ${thousands(change.entries)} networks (hash:net, limit ${thousands(change.maxelem)})`;
   if (change.kind === 'link') return linkLine(change);
+  if (change.kind === 'sysctl') return `set ${change.settings.length} kernel setting(s) now (the old values are kept for a rollback)`;
   if (change.kind === 'command') return `run ${[change.command.file, ...change.command.args].join(' ')}`;
   if (change.kind === 'package') {
     const tool = change.manager === 'apt' ? 'apt-get' : change.manager;
@@ -88,6 +89,9 @@ export function renderPlan(changes: readonly Change[]): string {
   for (const change of changes) {
     if (change.kind === 'file') parts.push(`# ${change.reason}${change.afterConfirm ? ' (written only after you confirm)' : ''}\n${fileDiff(change)}`);
   }
+  for (const change of changes) {
+    if (change.kind === 'sysctl') parts.push([`# ${change.reason}`, ...change.settings.map((s) => `  ${s.key}: ${s.before ?? '(absent)'} -> ${s.after}`)].join('\n') + '\n');
+  }
   const links = changes.filter((c) => c.kind === 'link');
   if (links.length > 0) parts.push(['# links (what starts at boot, what Apache reads):', ...links.map((l) => `  ${describeChange(l)}`)].join('\n') + '\n');
   const services = changes.filter((c) => c.kind === 'service' || c.kind === 'package' || c.kind === 'command');
@@ -113,6 +117,8 @@ export function planToJson(changes: readonly Change[]): unknown[] {
         return { kind: 'link', step: change.step, path: change.path, before: change.before, after: change.after, madeBy: change.madeBy ?? null, reason: change.reason };
       case 'command':
         return { kind: 'command', step: change.step, command: [change.command.file, ...change.command.args], creates: change.creates, reason: change.reason };
+      case 'sysctl':
+        return { kind: 'sysctl', step: change.step, settings: change.settings, command: [change.apply.file, ...change.apply.args], reason: change.reason };
       case 'package':
         return { kind: 'package', step: change.step, action: change.action, manager: change.manager, packages: change.names, reason: change.reason };
     }

@@ -4,7 +4,7 @@
 // recovered on the next start (recovery.ts).
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CANDIDATE_PATH, type Change, type CommandChange, type FileChange, type FirewallChange, type IpsetChange, type LinkChange, type PackageChange, type ServiceChange, type StepId } from './change.js';
+import { CANDIDATE_PATH, type Change, type CommandChange, type FileChange, type FirewallChange, type IpsetChange, type KernelSettingsChange, type LinkChange, type PackageChange, type ServiceChange, type StepId } from './change.js';
 import { UserError } from './errors.js';
 import type { Host } from './host.js';
 import type { Journal } from './journal.js';
@@ -13,6 +13,7 @@ import type { SystemFacts } from './system.js';
 import type { Manifest, RestoreReport, SnapshotStore } from '../snapshots/store.js';
 import { checkScript, captureFirewall, loadScript, restoreFirewall } from '../snapshots/netfilter.js';
 import { captureSets, loadSetScript, restoreSets } from '../snapshots/ipset.js';
+import { readSettings, restoreSettings } from '../snapshots/sysctl.js';
 import { GuardFile, newToken, type GuardRecord } from '../snapshots/guard.js';
 import { rollbackPlanFor, startDeadManSwitch } from '../snapshots/deadman.js';
 import type { VerifyCheck } from '../steps/types.js';
@@ -103,6 +104,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const links = await resolveLinkChanges(host, input.changes.filter((c): c is LinkChange => c.kind === 'link'));
   const packages = input.changes.filter((c): c is PackageChange => c.kind === 'package');
   const commands = input.changes.filter((c): c is CommandChange => c.kind === 'command');
+  const kernel = host.live ? input.changes.filter((c): c is KernelSettingsChange => c.kind === 'sysctl') : [];
   await refuseIfChangedSincePlan(host, allFiles);
   await refuseIfLinksChangedSincePlan(host, links);
 
@@ -122,6 +124,11 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   // What the step owns in the filter table goes with the saved rules: a rollback needs nothing else.
   if (firewall.length > 0) manifest.firewallOwner = firewall[0]!.owns;
   await Promise.all([firewall.length > 0 ? captureFirewall(host, store, manifest) : null, sets.length > 0 ? captureSets(host, store, manifest, sets.map((s) => s.name)) : null]);
+  // The live kernel values now (not the plan's): what a rollback and the switch write back.
+  if (kernel.length > 0) {
+    const live = await readSettings(host, kernel.flatMap((c) => c.settings.map((s) => s.key)));
+    manifest.kernelSettings = Object.fromEntries(Object.entries(live).filter((entry): entry is [string, string] => entry[1] !== null));
+  }
   manifest.serviceUndo = services.filter((s) => s.undo).map((s) => ({ names: [...s.names], action: s.undo!, command: s.command ? { file: s.command.file, args: [...s.command.args] } : undefined }));
   // The directories the writes may create, recorded before the first write: a process killed in the
   // middle leaves no record of what it made, and a restore must still remove them (when empty).
@@ -189,6 +196,12 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     // Checked above, for every family, just before: nothing else loads rules in between.
     await settled(firewall.map((change) => loadScript(host, change.family, change.script, { checked: true })));
     if (firewall.length > 0) await failpoint('after-firewall');
+    // Under the switch too (a strict reverse-path filter can cut off a box that routes asymmetrically).
+    for (const change of kernel) {
+      progress({ phase: 'write', detail: `kernel settings: ${change.settings.map((s) => `${s.key}=${s.after}`).join(' ')}` });
+      await host.run(change.apply);
+      await failpoint('after-write');
+    }
     for (const change of files) await validateInstalled(host, change, progress, notes);
     await failpoint('after-validate');
     for (const change of services) {
@@ -291,6 +304,15 @@ export async function restoreSnapshot(
       await failpoint('during-restore');
     } catch (error) {
       report.failed.push({ path: 'firewall', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  if (manifest.kernelSettings && host.live) {
+    try {
+      progress({ phase: 'restore', detail: 'kernel settings' });
+      report.restored.push(...(await restoreSettings(host, manifest)));
+      await failpoint('during-restore');
+    } catch (error) {
+      report.failed.push({ path: 'kernel settings', error: error instanceof Error ? error.message : String(error) });
     }
   }
   // After the rules: a set still referenced by a rule cannot be destroyed.

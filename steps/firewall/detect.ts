@@ -7,6 +7,7 @@ import { FAMILIES, saveRules } from '../../snapshots/netfilter.js';
 import { configInventory, liveInventory, type InventoryEntry } from '../exposure/inventory.js';
 import { filterTable, parseSave } from '../../src/iptables-save.js';
 import { iptablesDialect, type IptablesDialect, type PortRule } from './rules.js';
+import { detectKernel, type KernelFacts } from './kernel.js';
 import { readTrunks, resolveTrunks, type ResolvedTrunk } from './trunks.js';
 
 export interface OtherManager {
@@ -48,17 +49,20 @@ export interface FirewallFacts {
   readonly bootLoader: { readonly name: string; readonly installed: boolean; readonly hint: string } | null;
   /** $SSH_CONNECTION split: the admin's address and the port they came in on. */
   readonly admin: { readonly address: string; readonly port: number } | null;
+  /** The network stack's kernel settings (steps/firewall/kernel.ts). */
+  readonly kernel: KernelFacts;
 }
 
 export async function detectFirewall(host: Host, system: SystemFacts, sshConnection: string | undefined): Promise<FirewallFacts> {
   // The programs below are independent of each other: run at once, they cost one wait, not six.
-  const [persist, fromConfig, live, effectiveSsh, trunks, kernel] = await Promise.all([
+  const [persist, fromConfig, live, effectiveSsh, trunks, kernel, settings] = await Promise.all([
     persistTargets(host, system),
     configInventory(host),
     host.live ? liveInventory(host) : null,
     effectiveSshPorts(host),
     readTrunks(host).then((found) => resolveTrunks(host, found)),
     host.live ? liveRules(host) : null,
+    detectKernel(host, system),
   ]);
   const missingTools = kernel?.missingTools ?? [];
   const current: Record<IpFamily, string> = { ipv4: '', ipv6: '' };
@@ -91,6 +95,7 @@ export async function detectFirewall(host: Host, system: SystemFacts, sshConnect
     persist,
     bootLoader: await bootLoader(host, system),
     admin: parseSshConnection(sshConnection),
+    kernel: settings,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Change, FileChange, FirewallChange, IpFamily } from '../../src/cha
 import { FAMILIES } from '../../snapshots/netfilter.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from './detect.js';
+import { fileContent, kernelApplied, planKernel, reversePathFor } from './kernel.js';
 import { BUILTIN_CHAINS, filterTable, parseSave, renderRuleset, renderTable, type Ruleset } from '../../src/iptables-save.js';
 import { admits, applyScript, DEFAULT_SIP_LIMIT, FIREWALL_OWNERSHIP, desiredChains, familyOf, isApplied, openSipPorts, portRange, predictTable, SIP_LIMITED_METHODS, type FirewallDesign, type PortRule } from './rules.js';
 
@@ -39,6 +40,7 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
   why: [
     'Even with only the needed programs listening, a firewall is a second wall: it blocks everything from everywhere, and then opens only the ports this server must offer — SSH for you, the web interfaces, SIP, IAX and the audio (RTP) of calls.',
     'It also slows down attackers: new SSH and SIP connections from one address are rate-limited, and the well-known SIP scanners are dropped by the name they announce. Fewer attempts also means smaller logs, so intrusion detection (the ids step, fail2ban) reads them as fast as they grow instead of falling behind and banning late.',
+    'It also sets the network stack\'s kernel settings for a server that routes nothing of its own: no ICMP redirects sent or obeyed, no source-routed packets, SYN cookies against SYN floods, no answers to broadcast pings, impossible ("martian") addresses logged, and a reverse-path filter that drops packets whose source address could not be answered through the interface they came in on. That filter is strict when the server has one way out; with gateways on more than one interface (two uplinks, a VPN with its own routes) replies may leave by another interface than the requests came in on, and a strict filter would drop that traffic, so bulwark chooses the loose mode there and says so. Forwarding is left as it is: a server running Docker or a VPN routes on purpose.',
     'A firewall mistake can lock you out, so bulwark applies it under a dead-man switch: unless you log in again from a NEW SSH connection and confirm within the time shown, the old rules come back by themselves. Rules are saved for the next boot only after you confirm.',
   ],
 
@@ -64,6 +66,9 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
         ? { label: `SIP trunk ${trunk.name}`, value: `${trunk.host}${trunk.addresses.join(',') === trunk.host ? '' : ` (${trunk.addresses.join(', ')})`}: never counted by the SIP limit`, tone: 'good' }
         : { label: `SIP trunk ${trunk.name}`, value: `${trunk.host}: ${trunk.problem}; add its addresses to firewall.sipLimit.exempt`, tone: 'bad' });
     }
+    const rp = reversePathFor(facts.kernel);
+    rows.push({ label: 'Reverse-path filter', value: rp === '1' ? 'strict (one way out)' : `loose: gateways on ${facts.kernel.gatewayInterfaces.join(', ')} (a strict filter could drop replies)`, tone: 'neutral' });
+    if (facts.kernel.forwarding) rows.push({ label: 'IP forwarding', value: 'on (this box routes: left as it is)', tone: 'neutral' });
     if (facts.admin) rows.push({ label: 'You are connected from', value: `${facts.admin.address} to port ${facts.admin.port}`, tone: 'neutral' });
     for (const manager of facts.managers) rows.push({ label: manager.name, value: manager.detail, tone: manager.effect === 'refuse' ? 'bad' : 'neutral' });
     if (facts.bootLoader && !facts.bootLoader.installed) rows.push({ label: 'At boot', value: `${facts.bootLoader.name} is not installed. ${facts.bootLoader.hint}`, tone: 'bad' });
@@ -161,9 +166,12 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
         changes.push(change);
       }
     }
+    const kernel = planKernel(facts.kernel, facts.live);
+    const kernelChanges = [kernel.settings, kernel.file].filter((c): c is NonNullable<typeof c> => c !== null);
     // Live, the files that load the rules at boot follow the running rules, written only after
     // confirmation; with nothing to load there is nothing to persist. Under --root they are the firewall.
-    if (facts.live && changes.length === 0) return changes;
+    if (facts.live && changes.length === 0) return kernelChanges;
+    changes.push(...kernelChanges);
     for (const target of facts.persist) {
       const content = persistable(predicted[target.family]!);
       if (target.current !== null && sameDesign(target.current, content)) continue;
@@ -203,6 +211,7 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
   async confirmedFiles(ctx: StepContext, announced: readonly FileChange[]): Promise<FileChange[]> {
     const facts = await detectFirewall(ctx.host, ctx.system, ctx.sshConnection);
     return announced.map((change) => {
+      if (change.path === facts.kernel.file.path) return { ...change, before: facts.kernel.file.current, after: fileContent(facts.kernel, facts.live) };
       const target = facts.persist.find((p) => p.path === change.path);
       if (!target) throw new Error(`bug: ${change.path} is not a file bulwark persists rules to`);
       return { ...change, before: target.current, after: persistable(parseSave(facts.current[target.family])) };
@@ -231,12 +240,19 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
     const facts = await detectFirewall(ctx.host, ctx.system, ctx.sshConnection);
     const design = designOf(facts, answers);
     if (!facts.live) {
-      return facts.persist.map((target) => ({ label: `${target.path} holds the new rules`, ok: target.current !== null && sameDesign(target.current, persistable(predictedRuleset(facts, design, target.family))) }));
+      return [
+        ...facts.persist.map((target) => ({ label: `${target.path} holds the new rules`, ok: target.current !== null && sameDesign(target.current, persistable(predictedRuleset(facts, design, target.family))) })),
+        { label: `${facts.kernel.file.path} holds the network kernel settings`, ok: facts.kernel.file.current === fileContent(facts.kernel, false) },
+      ];
     }
-    return FAMILIES.map((family) => {
-      const ok = isApplied(currentFilter(facts, family), desiredChains(design, family));
-      return { label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: INPUT drops by default, bulwark's chain is loaded`, ok };
-    });
+    const kernel = await kernelApplied(ctx.host, facts.kernel);
+    return [
+      ...FAMILIES.map((family) => {
+        const ok = isApplied(currentFilter(facts, family), desiredChains(design, family));
+        return { label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: INPUT drops by default, bulwark's chain is loaded`, ok };
+      }),
+      { label: 'the network kernel settings are in force (/proc/sys)', ok: kernel.ok, ...(kernel.wrong.length > 0 ? { detail: kernel.wrong.join('; ') } : {}) },
+    ];
   },
 };
 

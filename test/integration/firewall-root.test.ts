@@ -21,9 +21,10 @@ async function box(name: FixtureName): Promise<{ root: string; state: string; g:
 
 describe('firewall under --root', () => {
   it.each([
-    ['elastix-centos5', 'etc/sysconfig/iptables', 'etc/sysconfig/ip6tables'],
-    ['debian12-a2billing', 'etc/iptables/rules.v4', 'etc/iptables/rules.v6'],
-  ] as const)('%s: writes %s and %s, plans nothing again, and rolls back byte for byte', async (name, v4, v6) => {
+    // CentOS 5 reads only /etc/sysctl.conf at boot: the kernel settings go there, in a marked block.
+    ['elastix-centos5', 'etc/sysconfig/iptables', 'etc/sysconfig/ip6tables', 'etc/sysctl.conf'],
+    ['debian12-a2billing', 'etc/iptables/rules.v4', 'etc/iptables/rules.v6', 'etc/sysctl.d/60-bulwark-network.conf'],
+  ] as const)('%s: writes %s, %s and %s, plans nothing again, and rolls back byte for byte', async (name, v4, v6, sysctl) => {
     const { root, g } = await box(name);
     const pristine = await snapshotTree(root);
 
@@ -31,6 +32,9 @@ describe('firewall under --root', () => {
     expect(plan.code).toBe(2);
     expect(plan.stdout).toContain(`+++ b/${v4}`);
     expect(plan.stdout).toContain(`+++ b/${v6}`);
+    expect(plan.stdout).toContain(`+++ b/${sysctl}`);
+    // No running kernel under --root: no kernel settings changed now, the boot file only.
+    expect(plan.stdout).not.toContain('kernel setting(s) now');
     // Nothing about the running firewall: under --root there is none to touch.
     expect(plan.stdout).not.toContain('running iptables');
 
@@ -45,6 +49,10 @@ describe('firewall under --root', () => {
     for (const closed of ['--dport 3306', '--dport 5038', '--dport 25 ']) expect(rules).not.toContain(closed);
     expect((await fs.stat(path.join(root, v4))).mode & 0o777).toBe(0o600);
     expect(await fs.readFile(path.join(root, v6), 'utf8')).toContain('--icmpv6-type 135 -j RETURN');
+    const settings = await fs.readFile(path.join(root, sysctl), 'utf8');
+    for (const line of ['net.ipv4.conf.all.rp_filter = 1', 'net.ipv4.conf.default.accept_redirects = 0', 'net.ipv4.tcp_syncookies = 1', 'net.ipv6.conf.all.accept_source_route = 0']) expect(settings).toContain(`${line}\n`);
+    expect(settings).not.toContain('forward');
+    if (name === 'elastix-centos5') expect(settings).toMatch(/^# BEGIN bulwark network settings\n[^]*# END bulwark network settings\n$/);
 
     expect((await bulwark(['plan', '--step', 'firewall', ...g])).code).toBe(0);
     expect((await bulwark(['rollback', '--step', 'firewall', '--yes', ...g])).code).toBe(0);

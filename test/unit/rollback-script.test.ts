@@ -35,6 +35,10 @@ async function scene(deadlineInMs: number): Promise<{ root: string; state: strin
   await fs.writeFile(path.join(root, 'etc', 'new-dir', 'added.conf'), 'added\n');
   await fs.symlink('changed.conf', path.join(root, 'etc', 'link.conf'));
   await fs.chmod(path.join(root, 'etc'), 0o700);
+  // Stand-ins for /proc/sys files, holding the values the apply set (the switch writes to the path).
+  await fs.mkdir(path.join(root, 'proc', 'net', 'ipv4', 'conf', 'all'), { recursive: true });
+  await fs.writeFile(path.join(root, 'proc', 'net', 'ipv4', 'conf', 'all', 'rp_filter'), '1\n');
+  await fs.writeFile(path.join(root, 'proc', 'net', 'ipv4', 'tcp_syncookies'), '1\n');
   await fs.writeFile(path.join(state, 'guard.json'), JSON.stringify({ id: 'g1', status: 'armed' }, null, 2) + '\n');
   const uid = process.getuid!();
   const gid = process.getgid!();
@@ -53,6 +57,10 @@ async function scene(deadlineInMs: number): Promise<{ root: string; state: strin
     createdDirs: [path.join(root, 'etc', 'new-dir')],
     firewall: [],
     ipset: null,
+    kernelSettings: [
+      { key: 'net.ipv4.conf.all.rp_filter', path: path.join(root, 'proc', 'net', 'ipv4', 'conf', 'all', 'rp_filter'), value: '0' },
+      { key: 'net.ipv4.tcp_syncookies', path: path.join(root, 'proc', 'net', 'ipv4', 'tcp_syncookies'), value: '2' },
+    ],
     services: [{ file: 'true', args: [] }],
   };
   return { root, state, plan };
@@ -92,6 +100,8 @@ describe('the dead-man switch script', () => {
       expect((await fs.stat(path.join(root, 'etc'))).mode & 0o777).toBe(0o755);
       await expect(fs.access(path.join(root, 'etc', 'new-dir'))).rejects.toThrow();
       expect(await fs.readlink(path.join(root, 'etc', 'link.conf'))).toBe('other.conf');
+      expect(await fs.readFile(path.join(root, 'proc', 'net', 'ipv4', 'conf', 'all', 'rp_filter'), 'utf8')).toBe('0\n');
+      expect(await fs.readFile(path.join(root, 'proc', 'net', 'ipv4', 'tcp_syncookies'), 'utf8')).toBe('2\n');
       expect((await fs.readdir(path.join(root, 'etc'))).filter((n) => n.includes('bulwark'))).toEqual([]);
       expect(await fs.readFile(path.join(state, 'guard-g1.decision'), 'utf8')).toBe('expired');
       const outcome = parseOutcome(await fs.readFile(path.join(state, 'guard-g1.outcome'), 'utf8'));
@@ -132,6 +142,16 @@ describe('the dead-man switch script', () => {
     expect(outcome?.status).toBe('failed');
     expect(outcome?.failures).toEqual([path.join(root, 'etc', 'missing-object.conf')]);
     expect(await fs.readFile(path.join(root, 'etc', 'changed.conf'), 'utf8')).toContain('original content');
+  });
+
+  it('reports a kernel setting it could not write back, and goes on with the others', async () => {
+    const { root, state, plan } = await scene(0);
+    const broken: RollbackPlan = { ...plan, kernelSettings: [{ key: 'net.ipv6.conf.all.accept_redirects', path: path.join(root, 'proc', 'no-ipv6', 'accept_redirects'), value: '1' }, ...plan.kernelSettings!] };
+    expect(await runScript(SHELLS.dash, rollbackScript(broken))).toBe(0);
+    const outcome = parseOutcome(await fs.readFile(path.join(state, 'guard-g1.outcome'), 'utf8'));
+    expect(outcome?.status).toBe('failed');
+    expect(outcome?.failures).toEqual(['kernel setting net.ipv6.conf.all.accept_redirects']);
+    expect(await fs.readFile(path.join(root, 'proc', 'net', 'ipv4', 'conf', 'all', 'rp_filter'), 'utf8')).toBe('0\n');
   });
 
   it('while the change is being applied: waits as long as the applying process lives, past the deadline, restoring nothing', async () => {
