@@ -42,6 +42,7 @@ export const MEANINGS: Record<string, string> = {
   'htaccess.users[].passwordFile': 'A file holding the password on its first line (at least 10 characters). The password itself is never written in the answers file, the journal or a log. Left out only for a password typed in the wizard.',
   'ssh.port': 'Move SSH to this port (leave it out to keep the current one); it must be free and outside Asterisk\'s RTP range.',
   'ssh.passwordAuthentication': 'Allow password logins; `false` only once bulwark has seen this session log in with a key. Default: `false` when a key login is seen, else `true`.',
+  'ssh.allowTcpForwarding': 'Allow SSH tunnels (`ssh -L`), for example to reach MySQL from a GUI on your computer. Default: `false`.',
   'ssl.domain': 'The certificate\'s main name.',
   'ssl.cert': 'The CA-signed certificate. Without it, bulwark makes a key and a certificate signing request (CSR) for the CA.',
   'ssl.key': 'The certificate\'s private key (bulwark\'s own key is read on the box; files you bring are read where bulwark runs).',

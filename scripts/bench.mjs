@@ -1,8 +1,8 @@
 // Benchmarks (`npm run bench`): start-up, then the firewall step, then the geoblock step, ids, remote
-// mode and crash recovery. Not a test: it prints figures, it does not fail the build unless --strict is
+// mode, crash recovery and peers' audits. Not a test: it prints figures, it does not fail the build unless --strict is
 // given (exit 1 when any goal is missed).
 //
-//   node scripts/bench.mjs [--only startup|firewall|geoblock|ids|remote|crash] [--runs N] [--json] [--strict]
+//   node scripts/bench.mjs [--only startup|firewall|geoblock|ids|remote|crash|peers] [--runs N] [--json] [--strict]
 //                          [--bundle FILE] [--crash-runs N] [--crash-seed N] [--crash-keep]
 //
 // --only runs one section (default: all of them, in that order). --runs applies to the start-up
@@ -28,6 +28,10 @@
 // to the oldest snapshot, goal: no loss; --crash-seed repeats the draws, --crash-keep keeps the boxes
 // of lost runs). Files only, under --root: needs no root.
 //
+// Peers: scripts/bench-peers.mjs (Lynis's hardening index and ssh-audit's failures and warnings on a
+// sandbox box, before and after bulwark's default run; goals +10 points and no failure). Needs root,
+// lynis and ssh-audit; otherwise skipped.
+//
 // --bundle FILE measures another build of the CLI instead of dist/bulwark.js (A/B experiments on
 // the bundler settings); it is then not rebuilt.
 //
@@ -48,6 +52,7 @@ import { runGeoblockBench } from './bench-geoblock.mjs';
 import { runIdsBench } from './bench-ids.mjs';
 import { runRemoteBench } from './bench-remote.mjs';
 import { runCrashBench } from './bench-crash.mjs';
+import { runPeersBench } from './bench-peers.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(REPO, 'dist', 'bulwark.js');
@@ -58,7 +63,7 @@ const PLAN_GOAL = { ratio: 2.0, peakMiB: 64 };
 const WARMUP = 2;
 const FIRST_FRAME_TEXT = 'Minimal exposure';
 const FRAME_TIMEOUT_MS = 30_000;
-const SECTIONS = ['startup', 'firewall', 'geoblock', 'ids', 'remote', 'crash'];
+const SECTIONS = ['startup', 'firewall', 'geoblock', 'ids', 'remote', 'crash', 'peers'];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -372,6 +377,18 @@ async function main() {
     results.crash = crash.result;
     pass &&= crash.pass;
     if (!options.json) process.stdout.write(crash.text + '\n');
+  }
+  if (sections.includes('peers')) {
+    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
+    const peers = await runPeersBench({ json: options.json, log });
+    if ('skipped' in peers) {
+      results.peers = { skipped: peers.skipped };
+      process.stdout.write(peers.skipped + '\n');
+    } else {
+      results.peers = peers.result;
+      pass &&= peers.pass;
+      if (!options.json) process.stdout.write(peers.text + '\n');
+    }
   }
   if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   return options.strict && !pass ? 1 : 0;

@@ -1,8 +1,9 @@
-// File integrity with AIDE, scoped to what matters on a PBX: a bulwark-owned configuration next to
-// the distribution's (never in place of it), a baseline made with `aide --init` and moved into
+// File integrity with AIDE, scoped to what matters on a PBX: a bulwark-owned configuration (next to
+// the distribution's, never in place of it), a baseline made with `aide --init` and moved into
 // place, and `aide --check` read back as lists of added, removed and changed files.
 
-export const AIDE_CONF = '/etc/aide/bulwark.conf';
+/** bulwark's configuration when the distribution has one of its own (RHEL's aide package, Debian's aide-common). */
+export const AIDE_CONF_BESIDE = '/etc/aide/bulwark.conf';
 export const AIDE_DB = '/var/lib/aide/bulwark.db';
 export const AIDE_DB_NEW = '/var/lib/aide/bulwark.db.new';
 /** The daily check: run-parts' naming (no dot), so Debian's, CentOS 5's and CentOS 7's cron all run it. */
@@ -14,24 +15,45 @@ export const AIDE_LOG = '/var/log/bulwark-aide.log';
  *  A2Billing and Asterisk's AGI scripts (where a web exploit drops its code). */
 export const WATCHED = ['/etc', '/usr/bin', '/usr/sbin', '/var/www', '/usr/share/a2billing', '/var/lib/asterisk/agi-bin'] as const;
 
-/** Paths under /etc that change on their own and would drown the report. */
-const QUIET = ['/etc/mtab', '/etc/adjtime', '/etc/ld.so.cache', '/etc/aide/bulwark.conf'];
+/** Where the distribution's AIDE looks for its configuration by default (and where audit tools such as Lynis look for one). */
+export function distroAideConf(family: string): string {
+  return family === 'rhel' ? '/etc/aide.conf' : '/etc/aide/aide.conf';
+}
+
+export const MANAGED_MARK = '# Managed by bulwark (step ids)';
+
+/**
+ * Where bulwark's configuration goes. Beside the distribution's when it has one (never in place of
+ * it: Debian's covers the whole disk, too slow for a daily check on a PBX, and a package upgrade
+ * owns it); RHEL's aide package always brings one. Where an installed aide has none (Debian's aide
+ * without aide-common), at the distribution's path: a bare `aide --check` and audit tools (Lynis
+ * FINT-4315) then find it. Not when aide is still to be installed: the package may bring its own
+ * file there. A box bulwark set up beside keeps its file.
+ */
+export function chooseAideConf(input: { readonly family: string; readonly aideInstalled: boolean; readonly distroText: string | null; readonly besideExists: boolean }): string {
+  if (input.besideExists || input.family === 'rhel' || !input.aideInstalled) return AIDE_CONF_BESIDE;
+  if (input.distroText !== null && !input.distroText.startsWith(MANAGED_MARK)) return AIDE_CONF_BESIDE;
+  return distroAideConf(input.family);
+}
+
+/** Paths under /etc that change on their own and would drown the report (and bulwark's own configuration). */
+const QUIET = ['/etc/mtab', '/etc/adjtime', '/etc/ld.so.cache'];
 
 /**
  * AIDE 0.16 renamed `database` to `database_in`; CentOS 5/6 ship 0.13/0.14. The rule group: permissions,
  * inode, links, owner, group, size, mtime, ctime and SHA-256 (what changes when a file is replaced).
  */
-export function aideConfig(watched: readonly string[], legacy: boolean): string {
+export function aideConfig(confPath: string, watched: readonly string[], legacy: boolean): string {
   return [
-    '# Managed by bulwark (step ids): the file-integrity baseline of this PBX.',
-    `# Check by hand with: aide --check --config ${AIDE_CONF}`,
+    `${MANAGED_MARK}: the file-integrity baseline of this PBX.`,
+    `# Check by hand with: aide --check --config ${confPath}`,
     `${legacy ? 'database' : 'database_in'}=file:${AIDE_DB}`,
     `database_out=file:${AIDE_DB_NEW}`,
     'gzip_dbout=no',
     'report_url=stdout',
     'BULWARK = p+i+n+u+g+s+m+c+sha256',
     // AIDE's own regex syntax: ! excludes, $ anchors the end.
-    ...QUIET.map((path) => '!' + path + '$'),
+    ...[...QUIET, confPath].map((path) => '!' + path + '$'),
     '!/var/www/.*\\.log$',
     ...watched.map((path) => `${path} BULWARK`),
     '',
@@ -68,13 +90,13 @@ export function parseCheck(text: string): IntegrityReport {
  * header line the audit reads (start time, exit code); a one-line summary to syslog (tag aide); the
  * whole report mailed to root when something differs and a mailer exists.
  */
-export function aideCronScript(): string {
+export function aideCronScript(confPath: string): string {
   return `#!/bin/sh
 # Managed by bulwark (step ids): the daily check of the file-integrity baseline.
 # Removed by \`bulwark rollback --step ids\`. The last result: ${AIDE_LOG}.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-CONF=${AIDE_CONF}
+CONF=${confPath}
 LOG=${AIDE_LOG}
 [ -f "$CONF" ] || exit 0
 command -v aide >/dev/null 2>&1 || exit 0

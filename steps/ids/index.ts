@@ -8,7 +8,7 @@ import type { Host } from '../../src/host.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { detectFirewall } from '../firewall/detect.js';
 import { findDaemon } from '../elastix-extras/boot.js';
-import { age, AIDE_CONF, AIDE_CRON, AIDE_DB, AIDE_DB_NEW, AIDE_LOG, aideConfig, aideCronScript, parseCheck, parseScheduledLog, WATCHED, type IntegrityReport, type ScheduledCheck } from './aide.js';
+import { age, AIDE_CONF_BESIDE, AIDE_CRON, chooseAideConf, distroAideConf, AIDE_DB, AIDE_DB_NEW, AIDE_LOG, aideConfig, aideCronScript, parseCheck, parseScheduledLog, WATCHED, type IntegrityReport, type ScheduledCheck } from './aide.js';
 import { ACTION_FILE, actionFile, ASTERISK_DATEPATTERN, JAIL_FILE, jailFile, parseRegexOutput, trunkHosts, type FilterProof, type JailPlan } from './fail2ban.js';
 import { readAsteriskWithIncludes } from '../exposure/inventory.js';
 import { thousands } from '../../src/output.js';
@@ -27,6 +27,8 @@ export interface IntegrityFacts {
   readonly legacy: boolean;
   /** OSSEC or Wazuh, when installed: they do file integrity already, bulwark leaves it to them. */
   readonly other: string | null;
+  /** Where bulwark's configuration is (or goes): aide.ts chooseAideConf. */
+  readonly confPath: string;
   readonly conf: string | null;
   readonly dbExists: boolean;
   /** The distribution's own AIDE database, installed but never initialised? */
@@ -127,7 +129,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
       actionFile: await host.readText(ACTION_FILE),
       proofs: {},
       hostname: nameResolves ? null : hostname,
-      integrity: await detectIntegrity(host, Boolean(ctx.audit)),
+      integrity: await detectIntegrity(host, system.distro.family, Boolean(ctx.audit)),
     };
   },
 
@@ -239,16 +241,16 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     else if (facts.jailFile === null) findings.push({ severity: 'medium', title: 'fail2ban runs with its default jails', why: 'The defaults ban with one firewall rule per address and leave Asterisk unwatched.', fix: 'Give fail2ban bulwark\'s jails, proved on your logs, banning in kernel sets.' });
     const integrity = facts.integrity;
     if (integrity.other) findings.push({ severity: 'info', title: `${integrity.other} is in charge of file integrity`, why: 'It checks files already; bulwark leaves it to it.', fix: 'Nothing to do.' });
-    else if (!integrity.dbExists && integrity.distroUninitialised) findings.push({ severity: 'medium', title: 'AIDE is installed but its database was never initialised', why: 'Without a baseline AIDE has nothing to compare with: it checks nothing.', fix: `Record bulwark's baseline (aide --init --config ${AIDE_CONF}).` });
+    else if (!integrity.dbExists && integrity.distroUninitialised) findings.push({ severity: 'medium', title: 'AIDE is installed but its database was never initialised', why: 'Without a baseline AIDE has nothing to compare with: it checks nothing.', fix: `Record bulwark's baseline (aide --init --config ${integrity.confPath}).` });
     else if (!integrity.dbExists) findings.push({ severity: 'medium', title: 'No file-integrity baseline', why: 'Without checksums of the system files, a changed program or configuration goes unnoticed.', fix: `Record a baseline with AIDE (${WATCHED.join(', ')}).` });
     findings.push(...scheduledFindings(integrity));
-    if (integrity.check && 'error' in integrity.check) findings.push({ severity: 'medium', title: 'The integrity check could not run', why: integrity.check.error, fix: `Run aide --check --config ${AIDE_CONF} by hand.` });
+    if (integrity.check && 'error' in integrity.check) findings.push({ severity: 'medium', title: 'The integrity check could not run', why: integrity.check.error, fix: `Run aide --check --config ${integrity.confPath} by hand.` });
     else if (integrity.check) {
       const { added, removed, changed } = integrity.check;
       const total = added.length + removed.length + changed.length;
       if (total > 0) {
         const list = [...changed.map((p) => `changed ${p}`), ...added.map((p) => `added ${p}`), ...removed.map((p) => `removed ${p}`)];
-        findings.push({ severity: 'high', title: `${total} file(s) differ from the integrity baseline: ${list.slice(0, 20).join(', ')}${list.length > 20 ? `, and ${list.length - 20} more` : ''}`, why: 'Files changed since the baseline. After your own updates and edits that is expected; otherwise someone else changed them.', fix: `Look at each one. When the changes are yours, record a new baseline: aide --init --config ${AIDE_CONF} and move ${AIDE_DB_NEW} to ${AIDE_DB}.` });
+        findings.push({ severity: 'high', title: `${total} file(s) differ from the integrity baseline: ${list.slice(0, 20).join(', ')}${list.length > 20 ? `, and ${list.length - 20} more` : ''}`, why: 'Files changed since the baseline. After your own updates and edits that is expected; otherwise someone else changed them.', fix: `Look at each one. When the changes are yours, record a new baseline: aide --init --config ${integrity.confPath} and move ${AIDE_DB_NEW} to ${AIDE_DB}.` });
       } else findings.push({ severity: 'info', title: 'No file changed since the integrity baseline', why: 'AIDE compared every watched file with its checksum.', fix: 'Nothing to do.' });
     }
     if (facts.hostname) findings.push({ severity: 'low', title: `This server's name (${facts.hostname}) is not in /etc/hosts`, why: 'fail2ban looks the name up for every failure it sees; without a local answer it waits on DNS, and bans come late or not at all.', fix: `Add "127.0.1.1 ${facts.hostname}" to /etc/hosts.` });
@@ -262,7 +264,7 @@ export const idsStep: Step<IdsFacts, IdsAnswers> = {
     const expected = answers.jails.length === 0 ? null : jailFile(jailPlans(facts, answers), ignoreList(facts, answers));
     if (changes.some((c) => c.kind === 'file' && c.path === JAIL_FILE)) checks.push({ label: expected === null ? 'no jail file of bulwark\'s' : 'bulwark\'s jail file is in place', ok: facts.jailFile === expected });
     if (changes.some((c) => c.kind === 'command')) checks.push({ label: `the integrity baseline is in place (${AIDE_DB})`, ok: facts.integrity.dbExists });
-    if (changes.some((c) => c.kind === 'file' && c.path === AIDE_CRON)) checks.push({ label: `the daily integrity check is in place (${AIDE_CRON})`, ok: facts.integrity.cron === aideCronScript() });
+    if (changes.some((c) => c.kind === 'file' && c.path === AIDE_CRON)) checks.push({ label: `the daily integrity check is in place (${AIDE_CRON})`, ok: facts.integrity.cron === aideCronScript(facts.integrity.confPath) });
     if (ctx.host.live && answers.jails.length > 0) {
       const status = await ctx.host.run({ file: 'fail2ban-client', args: ['status'] }, { reject: false });
       const active = /Jail list:\s*(.*)$/m.exec(status.stdout)?.[1]?.split(/,\s*/).filter(Boolean) ?? [];
@@ -286,7 +288,7 @@ function scheduledFindings(integrity: IntegrityFacts, now = Date.now() / 1000): 
     const { added, removed, changed } = scheduled.report;
     const list = [...changed.map((p) => `changed ${p}`), ...added.map((p) => `added ${p}`), ...removed.map((p) => `removed ${p}`)];
     if (list.length === 0) findings.push({ severity: 'info', title: `The daily integrity check ${ago} ago found no change`, why: 'cron compared every watched file with the baseline.', fix: 'Nothing to do.' });
-    else findings.push({ severity: 'high', title: `The daily integrity check ${ago} ago found ${list.length} file(s) differing from the baseline: ${list.slice(0, 20).join(', ')}${list.length > 20 ? `, and ${list.length - 20} more` : ''}`, why: 'Files changed since the baseline. After your own updates and edits that is expected; otherwise someone else changed them.', fix: `Read ${AIDE_LOG}. When the changes are yours, record a new baseline: aide --init --config ${AIDE_CONF} and move ${AIDE_DB_NEW} to ${AIDE_DB}.` });
+    else findings.push({ severity: 'high', title: `The daily integrity check ${ago} ago found ${list.length} file(s) differing from the baseline: ${list.slice(0, 20).join(', ')}${list.length > 20 ? `, and ${list.length - 20} more` : ''}`, why: 'Files changed since the baseline. After your own updates and edits that is expected; otherwise someone else changed them.', fix: `Read ${AIDE_LOG}. When the changes are yours, record a new baseline: aide --init --config ${integrity.confPath} and move ${AIDE_DB_NEW} to ${AIDE_DB}.` });
   }
   return findings;
 }
@@ -356,20 +358,20 @@ function integrityChanges(facts: IdsFacts, answers: IdsAnswers): Change[] {
   if (!integrity.binary && facts.live && facts.packageManager) {
     changes.push({ kind: 'package', step: 'ids', action: 'install', manager: facts.packageManager, names: ['aide'], reason: 'AIDE is not installed' } satisfies PackageChange);
   }
-  const conf = aideConfig(integrity.watched, integrity.legacy);
-  if (conf !== integrity.conf) changes.push({ kind: 'file', step: 'ids', path: AIDE_CONF, before: integrity.conf, after: conf, mode: 0o600, reason: `what AIDE watches: ${integrity.watched.join(', ')}` } satisfies FileChange);
+  const conf = aideConfig(integrity.confPath, integrity.watched, integrity.legacy);
+  if (conf !== integrity.conf) changes.push({ kind: 'file', step: 'ids', path: integrity.confPath, before: integrity.conf, after: conf, mode: 0o600, reason: `what AIDE watches: ${integrity.watched.join(', ')}` } satisfies FileChange);
   // A baseline nobody compares with catches nothing: cron checks it every day.
-  const cron = aideCronScript();
+  const cron = aideCronScript(integrity.confPath);
   if (cron !== integrity.cron) changes.push({ kind: 'file', step: 'ids', path: AIDE_CRON, before: integrity.cron, after: cron, mode: 0o755, reason: `cron compares the files with the baseline every day: result in ${AIDE_LOG}, syslog (tag aide), mail to root when something differs` } satisfies FileChange);
   // The baseline is made on the live system only (under --root nothing runs).
   if (facts.live && (conf !== integrity.conf || !integrity.dbExists)) {
-    changes.push({ kind: 'command', step: 'ids', command: { file: 'aide', args: ['--init', '--config', AIDE_CONF] }, creates: [AIDE_DB_NEW], progress: `recording the integrity baseline: aide --init reads every file of ${integrity.watched.join(', ')} (a minute or more on a large system)`, timeoutMs: 3_600_000, reason: 'the baseline: a checksum of every watched file' } satisfies CommandChange);
+    changes.push({ kind: 'command', step: 'ids', command: { file: 'aide', args: ['--init', '--config', integrity.confPath] }, creates: [AIDE_DB_NEW], progress: `recording the integrity baseline: aide --init reads every file of ${integrity.watched.join(', ')} (a minute or more on a large system)`, timeoutMs: 3_600_000, reason: 'the baseline: a checksum of every watched file' } satisfies CommandChange);
     changes.push({ kind: 'command', step: 'ids', command: { file: 'mv', args: ['-f', AIDE_DB_NEW, AIDE_DB] }, creates: [AIDE_DB], progress: `moving the new baseline into place (${AIDE_DB})`, reason: 'AIDE compares with this file' } satisfies CommandChange);
   }
   return changes;
 }
 
-async function detectIntegrity(host: Host, audit: boolean): Promise<IntegrityFacts> {
+async function detectIntegrity(host: Host, family: string, audit: boolean): Promise<IntegrityFacts> {
   const binary = host.live ? await host.findProgram('aide') : (await firstExisting(host, ['/usr/bin/aide', '/usr/sbin/aide']));
   let legacy = false;
   if (binary && host.live) {
@@ -381,14 +383,15 @@ async function detectIntegrity(host: Host, audit: boolean): Promise<IntegrityFac
   const other = (await host.exists('/var/ossec/bin/wazuh-control')) ? 'Wazuh' : (await host.exists('/var/ossec')) ? 'OSSEC' : null;
   const watched: string[] = [];
   for (const dir of WATCHED) if (await host.exists(dir)) watched.push(dir);
+  const confPath = chooseAideConf({ family, aideInstalled: binary !== null, distroText: await host.readText(distroAideConf(family)), besideExists: await host.exists(AIDE_CONF_BESIDE) });
   const dbExists = await host.exists(AIDE_DB);
   const distroUninitialised = binary !== null && !(await host.exists('/var/lib/aide/aide.db')) && !(await host.exists('/var/lib/aide/aide.db.gz'));
   let check: IntegrityFacts['check'] = null;
   if (audit && binary && dbExists && host.live) {
-    const result = await host.run({ file: 'aide', args: ['--check', '--config', AIDE_CONF] }, { reject: false, timeoutMs: 3_600_000 });
+    const result = await host.run({ file: 'aide', args: ['--check', '--config', confPath] }, { reject: false, timeoutMs: 3_600_000 });
     // Exit codes 0-7 are "no difference" and the added/removed/changed bits; above that, an error.
     check = result.exitCode !== null && result.exitCode >= 0 && result.exitCode <= 7 ? parseCheck(result.stdout) : { error: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.exitCode}` };
   }
   const log = await host.readText(AIDE_LOG);
-  return { binary, legacy, other, conf: await host.readText(AIDE_CONF), dbExists, distroUninitialised, watched, cron: await host.readText(AIDE_CRON), scheduled: log === null ? null : parseScheduledLog(log), check };
+  return { binary, legacy, other, confPath, conf: await host.readText(confPath), dbExists, distroUninitialised, watched, cron: await host.readText(AIDE_CRON), scheduled: log === null ? null : parseScheduledLog(log), check };
 }

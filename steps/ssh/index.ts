@@ -215,7 +215,7 @@ export const sshStep: Step<SshFacts, SshAnswers> = {
     // The effective values (sshd -T), not the file: an earlier Include or Match could win over the block.
     // sshd -T is 5.1's: older versions (CentOS 5) have only the file, which the plan wrote.
     const facts = await sshStep.detect(ctx);
-    if (effective.algorithms) for (const [keyword, value] of sessionLines(facts.version, answers)) checks.push({ label: `sshd: ${keyword} ${value}`, ok: effective.settings[keyword.toLowerCase()] === value.toLowerCase() });
+    if (effective.algorithms) for (const [keyword, value] of sessionLines(facts.version, answers)) checks.push({ label: `sshd: ${keyword} ${value}`, ok: effective.settings[keyword.toLowerCase()]?.toLowerCase() === value.toLowerCase() });
     const chosen = facts.version ? chooseAlgorithms(facts.version) : null;
     if (chosen && effective.algorithms) {
       checks.push({ label: 'sshd offers only the chosen ciphers', ok: effective.algorithms.ciphers.join(',') === chosen.ciphers.join(',') });
@@ -260,6 +260,12 @@ function sessionLines(version: OpenSshVersion | null, answers: SshAnswers): [str
     ['LoginGraceTime', String(SESSION_SETTINGS.loginGraceTime)],
     ['ClientAliveInterval', String(SESSION_SETTINGS.clientAliveInterval)],
     ['ClientAliveCountMax', String(SESSION_SETTINGS.clientAliveCountMax)],
+    // ClientAlive checks (inside the encrypted channel) find dead clients; TCP keep-alives add nothing but a spoofable packet.
+    ['TCPKeepAlive', 'no'],
+    // Which key logged in (its fingerprint), in the log: who it was, after the fact.
+    ['LogLevel', 'VERBOSE'],
+    // Compressing before encrypting leaks the size of what was compressed (CRIME-like attacks); an admin's shell gains nothing from it.
+    ['Compression', 'no'],
     ['X11Forwarding', 'no'],
     ['AllowTcpForwarding', answers.allowTcpForwarding === true ? 'yes' : 'no'],
   ];

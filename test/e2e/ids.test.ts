@@ -145,7 +145,8 @@ describe('ids: fail2ban on kernel sets, in a box', () => {
     // When rolled back, bulwark's AIDE files are gone
     const rollback = await atConsole(box, ['rollback', '--step', 'ids', '--yes']);
     expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
-    for (const file of ['/var/lib/aide/bulwark.db', '/var/lib/aide/bulwark.db.new', '/etc/aide/bulwark.conf', '/etc/cron.daily/bulwark-aide']) {
+    // (bulwark's configuration is /etc/aide/aide.conf here: Debian's aide without aide-common has none of its own)
+    for (const file of ['/var/lib/aide/bulwark.db', '/var/lib/aide/bulwark.db.new', '/etc/aide/bulwark.conf', '/etc/aide/aide.conf', '/etc/cron.daily/bulwark-aide']) {
       expect((await box.exec('test', ['-e', file], { reject: false })).code, file).not.toBe(0);
     }
   }, 180_000);

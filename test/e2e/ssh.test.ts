@@ -122,7 +122,7 @@ describe('ssh: key-only login and a guarded port move, in a box', () => {
     expect(hardened.code).not.toBe(3);
     // sshd -T has the session settings
     const effective = (await box.exec('sshd', ['-T'])).stdout;
-    for (const line of ['maxauthtries 3', 'logingracetime 30', 'x11forwarding no', 'allowagentforwarding no', 'allowtcpforwarding no', 'clientaliveinterval 300', 'clientalivecountmax 2']) expect(effective).toMatch(new RegExp(`^${line}$`, 'm'));
+    for (const line of ['maxauthtries 3', 'logingracetime 30', 'x11forwarding no', 'allowagentforwarding no', 'allowtcpforwarding no', 'clientaliveinterval 300', 'clientalivecountmax 2', 'tcpkeepalive no', 'loglevel VERBOSE', 'compression no']) expect(effective).toMatch(new RegExp(`^${line}$`, 'm'));
     expect((await box.ssh(['true'], { reject: false })).code).toBe(0);
     // Applied once, nothing more to do (the dropped ECDSA host key stays dropped)
     const replan = await overSsh(box, ['plan', '--step', 'ssh', '--answers', '/root/answers.json']);

@@ -187,7 +187,7 @@ describe('bulwark audit', () => {
       expect(finding.fix).toMatch(/^Turn it off: /);
     }
     expect(extras.plannedChanges).toBeGreaterThan(0);
-    expect(report.steps.map((s) => s.id)).toEqual(['elastix-extras', 'exposure', 'voip', 'firewall', 'geoblock', 'ids', 'htaccess', 'ssh', 'ssl']);
+    expect(report.steps.map((s) => s.id)).toEqual(['elastix-extras', 'exposure', 'voip', 'firewall', 'geoblock', 'ids', 'htaccess', 'ssh', 'ssl', 'updates']);
     expect(report.score).toBeGreaterThanOrEqual(0);
     expect(report.score).toBeLessThan(50);
 

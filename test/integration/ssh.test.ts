@@ -35,7 +35,7 @@ describe('ssh on Elastix 2.x / CentOS 5', () => {
     expect(config).not.toMatch(/^PasswordAuthentication no$/m);
     expect(config.match(/^Port \d+$/gm)).toEqual(['Port 2222']);
     // OpenSSH 4.3: no KexAlgorithms (5.7) nor AllowAgentForwarding (5.2) keyword, AES-CTR, and HMAC-SHA1 (no SHA-2 MAC before 5.9)
-    expect(config).toMatch(/^Ciphers aes256-ctr,aes192-ctr,aes128-ctr\nMACs hmac-sha1\nMaxAuthTries 3\nLoginGraceTime 30\nClientAliveInterval 300\nClientAliveCountMax 2\nX11Forwarding no\nAllowTcpForwarding no\nPermitRootLogin/m);
+    expect(config).toMatch(/^Ciphers aes256-ctr,aes192-ctr,aes128-ctr\nMACs hmac-sha1\nMaxAuthTries 3\nLoginGraceTime 30\nClientAliveInterval 300\nClientAliveCountMax 2\nTCPKeepAlive no\nLogLevel VERBOSE\nCompression no\nX11Forwarding no\nAllowTcpForwarding no\nPermitRootLogin/m);
     expect(config).not.toMatch(/^(KexAlgorithms|AllowAgentForwarding|HostKeyAlgorithms)\b/m);
     const again = await bulwark(['plan', '--step', 'ssh', '--answers', await answers({ port: 2222 }), ...g()]);
     expect(again.code, output(again)).toBe(0);

@@ -6,7 +6,7 @@ import { accessSync, constants, chmodSync, mkdtempSync, readFileSync, rmSync, ut
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { age, aideConfig, aideCronScript, parseCheck, parseScheduledLog } from '../../steps/ids/aide.js';
+import { age, AIDE_CONF_BESIDE, aideConfig, aideCronScript, chooseAideConf, distroAideConf, parseCheck, parseScheduledLog } from '../../steps/ids/aide.js';
 import { ASTERISK_DATEPATTERN, jailFile, parseRegexOutput, trunkHosts, type JailPlan } from '../../steps/ids/fail2ban.js';
 
 /** The parsers are checked against what the installed programs print: without them the test fails. */
@@ -90,9 +90,28 @@ describe('jailFile', () => {
 
 describe('AIDE', () => {
   it('configuration: database_in for AIDE 0.16 and later, database for the older AIDE of CentOS 5/6', () => {
-    expect(aideConfig(['/etc'], false)).toContain('database_in=file:/var/lib/aide/bulwark.db\n');
-    expect(aideConfig(['/etc'], true)).toMatch(/^database=file:\/var\/lib\/aide\/bulwark\.db$/m);
-    expect(aideConfig(['/etc', '/var/www'], false)).toMatch(/^\/etc BULWARK\n\/var\/www BULWARK$/m);
+    expect(aideConfig(AIDE_CONF_BESIDE, ['/etc'], false)).toContain('database_in=file:/var/lib/aide/bulwark.db\n');
+    expect(aideConfig(AIDE_CONF_BESIDE, ['/etc'], true)).toMatch(/^database=file:\/var\/lib\/aide\/bulwark\.db$/m);
+    expect(aideConfig(AIDE_CONF_BESIDE, ['/etc', '/var/www'], false)).toMatch(/^\/etc BULWARK\n\/var\/www BULWARK$/m);
+    // Its own file is not watched (a new baseline rewrites it), wherever it is; SHA-256 is what Lynis looks for (FINT-4402)
+    expect(aideConfig('/etc/aide/aide.conf', ['/etc'], false)).toMatch(/^!\/etc\/aide\/aide\.conf\$$/m);
+    expect(aideConfig('/etc/aide/aide.conf', ['/etc'], false)).toMatch(/^BULWARK = .*sha256$/m);
+  });
+
+  it('configuration path: beside the distribution\'s own, at the distribution\'s path when there is none, and where an earlier run put it', () => {
+    expect(distroAideConf('debian')).toBe('/etc/aide/aide.conf');
+    expect(distroAideConf('rhel')).toBe('/etc/aide.conf');
+    const debian = { family: 'debian', aideInstalled: true, distroText: null, besideExists: false };
+    // Debian's aide alone: none there, so bulwark's takes the path audit tools (Lynis FINT-4315) and a bare aide look at
+    expect(chooseAideConf(debian)).toBe('/etc/aide/aide.conf');
+    // a second run finds its own there, and does not move it
+    expect(chooseAideConf({ ...debian, distroText: aideConfig('/etc/aide/aide.conf', ['/etc'], false) })).toBe('/etc/aide/aide.conf');
+    // Debian with aide-common, RHEL's aide package: never in place of theirs
+    expect(chooseAideConf({ ...debian, distroText: '# AIDE conf\n@@x_include /etc/aide/aide.conf.d ^[a-zA-Z0-9_-]+$\n' })).toBe(AIDE_CONF_BESIDE);
+    expect(chooseAideConf({ ...debian, family: 'rhel' })).toBe(AIDE_CONF_BESIDE);
+    // aide still to be installed (its package may bring a file there), or a box set up beside before
+    expect(chooseAideConf({ ...debian, aideInstalled: false })).toBe(AIDE_CONF_BESIDE);
+    expect(chooseAideConf({ ...debian, besideExists: true })).toBe(AIDE_CONF_BESIDE);
   });
 
   it('parseCheck reads what the installed aide --check prints', () => {
@@ -104,7 +123,7 @@ describe('AIDE', () => {
       writeFileSync(path.join(watched, 'one'), 'a\n');
       writeFileSync(path.join(watched, 'two'), 'b\n');
       const conf = path.join(dir, 'aide.conf');
-      writeFileSync(conf, aideConfig([watched], false).replaceAll('/var/lib/aide/', `${dir}/`));
+      writeFileSync(conf, aideConfig(conf, [watched], false).replaceAll('/var/lib/aide/', `${dir}/`));
       // The directory's times an hour back: the changes below then always change them (within the
       // same second as the baseline they would not, and AIDE would report the directory or not).
       const past = new Date(Date.now() - 3_600_000);
@@ -143,13 +162,13 @@ describe('the daily AIDE check (cron.daily script)', () => {
         chmodSync(path.join(stubs, stub), 0o755);
       }
       const conf = path.join(dir, 'bulwark.conf');
-      writeFileSync(conf, aideConfig([watched], false).replaceAll('/var/lib/aide/', `${dir}/`));
+      writeFileSync(conf, aideConfig(conf, [watched], false).replaceAll('/var/lib/aide/', `${dir}/`));
       const past = new Date(Date.now() - 3_600_000);
       utimesSync(watched, past, past);
       execFileSync('aide', ['--init', '--config', conf]);
       execFileSync('mv', [path.join(dir, 'bulwark.db.new'), path.join(dir, 'bulwark.db')]);
       if (change) writeFileSync(path.join(watched, 'hosts'), '10.1.2.3 intruder.example\n');
-      const script = aideCronScript().replace('CONF=/etc/aide/bulwark.conf', `CONF=${conf}`).replace('LOG=/var/log/bulwark-aide.log', `LOG=${dir}/check.log`).replace('PATH=/usr/sbin:', `PATH=${stubs}:/usr/sbin:`);
+      const script = aideCronScript(conf).replace('LOG=/var/log/bulwark-aide.log', `LOG=${dir}/check.log`).replace('PATH=/usr/sbin:', `PATH=${stubs}:/usr/sbin:`);
       writeFileSync(path.join(dir, 'bulwark-aide'), script);
       // cron's environment: nothing but a minimal PATH and SHELL
       execFileSync(shell[0]!, [...shell.slice(1), path.join(dir, 'bulwark-aide')], { env: { PATH: '/usr/bin:/bin', SHELL: '/bin/sh' } });
@@ -187,7 +206,7 @@ describe('the daily AIDE check (cron.daily script)', () => {
 
   it('is shellcheck clean as POSIX sh', () => {
     requireProgram('/usr/bin/shellcheck', 'shellcheck');
-    execFileSync('shellcheck', ['-s', 'sh', '-'], { input: aideCronScript() });
+    execFileSync('shellcheck', ['-s', 'sh', '-'], { input: aideCronScript(AIDE_CONF_BESIDE) });
   });
 });
 
@@ -224,7 +243,7 @@ describe('the ids plan on small roots', () => {
   it('audit: the daily check\'s last result and its age, read from its log; a stale check and a missing one are findings', async () => {
     const now = Math.floor(Date.now() / 1000);
     const report = 'Changed entries:\n---------------------------------------------------\n\nf   ...    .C... : /etc/hosts\n';
-    const base = { ...DEBIAN, 'usr/bin/aide': '', 'var/lib/aide/bulwark.db': 'db', 'etc/cron.daily/bulwark-aide': aideCronScript() };
+    const base = { ...DEBIAN, 'usr/bin/aide': '', 'var/lib/aide/bulwark.db': 'db', 'etc/cron.daily/bulwark-aide': aideCronScript('/etc/aide/aide.conf') };
     const recent = await factsFor({ ...base, 'var/log/bulwark-aide.log': `# bulwark-aide started=${now - 3 * 3600} exit=4\n${report}` });
     expect(recent.idsStep.findings(recent.facts)).toContainEqual(expect.objectContaining({ severity: 'high', title: 'The daily integrity check 3 h ago found 1 file(s) differing from the baseline: changed /etc/hosts' }));
     const stale = await factsFor({ ...base, 'var/log/bulwark-aide.log': `# bulwark-aide started=${now - 3 * 86_400} exit=0\n` });
