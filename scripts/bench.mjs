@@ -323,71 +323,30 @@ async function main() {
   if (options.bundle) BUNDLE = options.bundle;
   else ensureBuilt(log);
 
+  // Each section gives { result, pass, text }, or { skipped } when this machine cannot run it.
+  const runners = {
+    startup: () => startupSection(options),
+    firewall: () => runFirewallBench({ bundle: BUNDLE, json: options.json, log }),
+    geoblock: () => runGeoblockBench({ bundle: BUNDLE, json: options.json, log }),
+    ids: () => runIdsBench({ json: options.json, log }),
+    remote: () => runRemoteBench({ bundle: BUNDLE, json: options.json, log }),
+    crash: () => runCrashBench({ bundle: BUNDLE, json: options.json, log, rounds: options.runs, runs: options.crashRuns, seed: options.crashSeed, keep: options.crashKeep }),
+    peers: () => runPeersBench({ json: options.json, log }),
+  };
   const results = {};
   let pass = true;
-  if (sections.includes('startup')) {
-    const startup = await startupSection(options);
-    results.startup = startup.result;
-    pass &&= startup.pass;
-    // Printed now, not at the end: the firewall section takes a minute or two.
-    if (!options.json) process.stdout.write(startup.text + '\n');
-  }
-  if (sections.includes('firewall')) {
-    if (!options.json && results.startup) process.stdout.write('\n');
-    const firewall = await runFirewallBench({ bundle: BUNDLE, json: options.json, log });
-    if ('skipped' in firewall) {
-      results.firewall = { skipped: firewall.skipped };
-      if (options.json) log(firewall.skipped);
-      else process.stdout.write(firewall.skipped + '\n');
+  for (const name of SECTIONS.filter((section) => sections.includes(section))) {
+    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
+    const section = await runners[name]();
+    // Printed as each section ends, not at the end: some take minutes.
+    if ('skipped' in section) {
+      results[name] = { skipped: section.skipped };
+      if (options.json) log(section.skipped);
+      else process.stdout.write(section.skipped + '\n');
     } else {
-      results.firewall = firewall.result;
-      pass &&= firewall.pass;
-      if (!options.json) process.stdout.write(firewall.text + '\n');
-    }
-  }
-  if (sections.includes('geoblock')) {
-    if (!options.json && (results.startup || results.firewall)) process.stdout.write('\n');
-    const geoblock = await runGeoblockBench({ bundle: BUNDLE, json: options.json, log });
-    results.geoblock = geoblock.result;
-    pass &&= geoblock.pass;
-    if (!options.json) process.stdout.write(geoblock.text + '\n');
-  }
-  if (sections.includes('ids')) {
-    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
-    const ids = await runIdsBench({ json: options.json, log });
-    results.ids = ids.result;
-    pass &&= ids.pass;
-    if (!options.json) process.stdout.write(ids.text + '\n');
-  }
-  if (sections.includes('remote')) {
-    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
-    const remote = await runRemoteBench({ bundle: BUNDLE, json: options.json, log });
-    if ('skipped' in remote) {
-      results.remote = { skipped: remote.skipped };
-      process.stdout.write(remote.skipped + '\n');
-    } else {
-      results.remote = remote.result;
-      pass &&= remote.pass;
-      if (!options.json) process.stdout.write(remote.text + '\n');
-    }
-  }
-  if (sections.includes('crash')) {
-    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
-    const crash = await runCrashBench({ bundle: BUNDLE, json: options.json, log, rounds: options.runs, runs: options.crashRuns, seed: options.crashSeed, keep: options.crashKeep });
-    results.crash = crash.result;
-    pass &&= crash.pass;
-    if (!options.json) process.stdout.write(crash.text + '\n');
-  }
-  if (sections.includes('peers')) {
-    if (!options.json && Object.keys(results).length > 0) process.stdout.write('\n');
-    const peers = await runPeersBench({ json: options.json, log });
-    if ('skipped' in peers) {
-      results.peers = { skipped: peers.skipped };
-      process.stdout.write(peers.skipped + '\n');
-    } else {
-      results.peers = peers.result;
-      pass &&= peers.pass;
-      if (!options.json) process.stdout.write(peers.text + '\n');
+      results[name] = section.result;
+      pass &&= section.pass;
+      if (!options.json) process.stdout.write(section.text + '\n');
     }
   }
   if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');

@@ -337,7 +337,8 @@ describe('crash during a live change: the firewall rules in the kernel', () => {
 
   it.each([
     ['during-restore#1', 'one boot file put back, the kernel still holding bulwark\'s rules', 1, false],
-    ['during-restore#3', 'the boot files and the kernel\'s rules put back, the bookkeeping not done', 0, true],
+    // (three boot files: the rules for IPv4 and IPv6, and the network kernel settings)
+    ['during-restore#4', 'the boot files and the kernel\'s rules put back, the bookkeeping not done', 0, true],
   ])('killed during the rollback of a confirmed change (%s: %s): the next command finishes the rollback', async (point, _moment, bootFilesLeft, rulesBackAlready) => {
     // Given the firewall applied at the console and confirmed there, saved for boot
     const b = box!;
