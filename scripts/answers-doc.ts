@@ -24,6 +24,7 @@ export const MEANINGS: Record<string, string> = {
   'firewall.allow[].from': 'Limits the port to these sources (leave it out to allow everyone).',
   'firewall.trustedSources': 'Sources that may reach every port.',
   'firewall.rateLimit': 'Rate-limit SIP requests, new SSH connections and new SIP connections over TCP, per address. Default `true`.',
+  'firewall.networkSettings': 'Set the network stack\'s kernel settings for a server that routes nothing (reverse-path filter, no ICMP redirects or source routing, SYN cookies, martians logged). `false` leaves them as they are. Default `true`.',
   'firewall.sipLimit': 'Tunes the per-address limit on SIP requests; `false` turns it off (the other limits stay).',
   'firewall.sipLimit.perSecond': 'Requests a second one address may send, on average. Default `10`.',
   'firewall.sipLimit.burst': 'Requests one address may send at once. Default `60`.',

@@ -105,6 +105,7 @@ export const answersSchema = z.strictObject({
           exempt: z.optional(list(cidr, 'addresses or CIDRs')),
         }, { error: SIP_LIMIT }),
       ], { error: SIP_LIMIT })),
+      networkSettings: z.optional(z.boolean({ error: BOOLEAN })),
     }, { error: section }),
   ),
   geoblock: z.optional(

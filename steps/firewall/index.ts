@@ -15,6 +15,8 @@ export interface FirewallAnswers {
   rateLimit?: boolean;
   /** The per-source SIP request limit: numbers to tune it, `exempt` for trunks bulwark cannot see, false for none. */
   sipLimit?: false | { perSecond?: number; burst?: number; exempt?: string[] };
+  /** The network stack's kernel settings (kernel.ts). Default: true; false leaves them as they are. */
+  networkSettings?: boolean;
 }
 
 export function designOf(facts: FirewallFacts, answers: FirewallAnswers): FirewallDesign {
@@ -79,6 +81,7 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
     return {
       allow: facts.suggestions.filter((s) => s.recommended).map((s) => ({ port: /^\d+$/.test(s.rule.port) ? Number(s.rule.port) : s.rule.port, proto: s.rule.proto })),
       rateLimit: true,
+      networkSettings: true,
     };
   },
 
@@ -96,6 +99,12 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
         key: 'rateLimit',
         prompt: 'Rate-limit new SSH connections and SIP requests from any one address?',
         help: `Stops password guessing and SIP floods from filling the logs; normal use never reaches the limits. Your SIP trunks${facts.trunks.length > 0 ? ` (${[...new Set(facts.trunks.map((t) => t.host))].join(', ')})` : ''} and trusted sources are never counted.`,
+      },
+      {
+        kind: 'boolean',
+        key: 'networkSettings',
+        prompt: 'Also harden the network stack (no redirects or source routing, reverse-path filter, SYN cookies)? (Yes, recommended)',
+        help: `Kernel settings for a server that routes nothing of its own; the reverse-path filter will be ${reversePathFor(facts.kernel) === '1' ? 'strict (this server has one way out)' : `loose (gateways on ${facts.kernel.gatewayInterfaces.join(', ')})`}. Say no only if this server routes traffic with policies bulwark cannot see.`,
       },
     ];
   },
@@ -166,7 +175,7 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
         changes.push(change);
       }
     }
-    const kernel = planKernel(facts.kernel, facts.live);
+    const kernel = answers.networkSettings === false ? { settings: null, file: null } : planKernel(facts.kernel, facts.live);
     const kernelChanges = [kernel.settings, kernel.file].filter((c): c is NonNullable<typeof c> => c !== null);
     // Live, the files that load the rules at boot follow the running rules, written only after
     // confirmation; with nothing to load there is nothing to persist. Under --root they are the firewall.
@@ -242,17 +251,16 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
     if (!facts.live) {
       return [
         ...facts.persist.map((target) => ({ label: `${target.path} holds the new rules`, ok: target.current !== null && sameDesign(target.current, persistable(predictedRuleset(facts, design, target.family))) })),
-        { label: `${facts.kernel.file.path} holds the network kernel settings`, ok: facts.kernel.file.current === fileContent(facts.kernel, false) },
+        ...(answers.networkSettings === false ? [] : [{ label: `${facts.kernel.file.path} holds the network kernel settings`, ok: facts.kernel.file.current === fileContent(facts.kernel, false) }]),
       ];
     }
+    const rules = FAMILIES.map((family) => {
+      const ok = isApplied(currentFilter(facts, family), desiredChains(design, family));
+      return { label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: INPUT drops by default, bulwark's chain is loaded`, ok };
+    });
+    if (answers.networkSettings === false) return rules;
     const kernel = await kernelApplied(ctx.host, facts.kernel);
-    return [
-      ...FAMILIES.map((family) => {
-        const ok = isApplied(currentFilter(facts, family), desiredChains(design, family));
-        return { label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: INPUT drops by default, bulwark's chain is loaded`, ok };
-      }),
-      { label: 'the network kernel settings are in force (/proc/sys)', ok: kernel.ok, ...(kernel.wrong.length > 0 ? { detail: kernel.wrong.join('; ') } : {}) },
-    ];
+    return [...rules, { label: 'the network kernel settings are in force (/proc/sys)', ok: kernel.ok, ...(kernel.wrong.length > 0 ? { detail: kernel.wrong.join('; ') } : {}) }];
   },
 };
 

@@ -408,6 +408,7 @@ describe('the firewall step on a live box (real sshd, real iptables)', () => {
     await press('Enter', /What bulwark found/);
     await press('Enter', /Which ports should be open/);
     await press('Enter', /Rate-limit new SSH connections and SIP requests/);
+    await press('Enter', /Also harden the network stack/);
     await press('Enter', /The changes, exactly as they will be made/);
     const guard = await press('a', /Prove you can still get in: \d+ s left/);
 

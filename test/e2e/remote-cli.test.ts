@@ -293,6 +293,7 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
       await press('Enter', /What bulwark found/);
       await press('Enter', /Which ports should be open/);
       await press('Enter', /Rate-limit new SSH connections and SIP requests/);
+      await press('Enter', /Also harden the network stack/);
       await press('Enter', /The changes, exactly as they will be made/);
       await tmux(['send-keys', '-t', 'wiz', 'a']);
       // Then bulwark proves access from this machine and confirms, with no command to type

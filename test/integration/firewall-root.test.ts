@@ -99,6 +99,20 @@ describe('firewall under --root', () => {
     expect(v6).not.toContain('198.51.100.0');
   });
 
+  it('networkSettings false: the rules only, no kernel settings file, and the verify does not ask for one', async () => {
+    const { root, state, g } = await box('debian12-a2billing');
+    const answers = path.join(state, 'answers.json');
+    await fs.writeFile(answers, JSON.stringify({ firewall: { allow: [{ port: 22, proto: 'tcp' }], networkSettings: false } }));
+    const plan = await bulwark(['plan', '--step', 'firewall', '--answers', answers, ...g]);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('+++ b/etc/iptables/rules.v4');
+    expect(plan.stdout).not.toContain('sysctl');
+    const apply = await bulwark(['apply', '--step', 'firewall', '--yes', '--answers', answers, ...g]);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).not.toContain('network kernel settings');
+    await expect(fs.access(path.join(root, 'etc/sysctl.d/60-bulwark-network.conf'))).rejects.toThrow();
+  });
+
   it.each([
     [{ allow: [{ port: 70000, proto: 'tcp' }] }, /firewall\.allow\[0\]\.port: expected a port .*\(got 70000\)/],
     [{ allow: [{ port: '20000-10000', proto: 'udp' }] }, /firewall\.allow\[0\]\.port: .*LOW <= HIGH.*\(got "20000-10000"\)/],
@@ -107,6 +121,7 @@ describe('firewall under --root', () => {
     [{ allow: [{ proto: 'tcp', from: ['198.51.100.0/24'] }] }, /firewall\.allow\[0\]\.port: missing/],
     [{ allow: [{ port: 22, proto: 'tcp' }], sipLimit: { perSecond: 0 } }, /firewall\.sipLimit\.perSecond: expected a whole number of requests a second from 1 to 10000 \(got 0\)/],
     [{ allow: [{ port: 22, proto: 'tcp' }], sipLimit: { exempt: ['sip.example.com'] } }, /firewall\.sipLimit\.exempt\[0\]: expected an IPv4 or IPv6 address or CIDR/],
+    [{ allow: [{ port: 22, proto: 'tcp' }], networkSettings: 'no' }, /firewall\.networkSettings: expected true or false \(got "no"\)/],
   ])('bad answers %j: exit 2 naming the field, nothing changed', async (firewall, message) => {
     const { root, state, g } = await box('debian12-a2billing');
     const pristine = await snapshotTree(root);
