@@ -220,7 +220,10 @@ describe('bulwark --host: a box with nothing but /bin/sh, driven from the workst
     // A ruleset that lets SSH in, but the admin's NEW connections are cut (in the admin's own
     // namespace) once the change is armed: the workstation can never prove access.
     writeFileSync(answers.replace('answers.json', 'fw.json'), JSON.stringify({ firewall: { allow: [{ port: 22, proto: 'tcp' }] } }));
-    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${box.tmp}`, process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'firewall', '--yes', '--confirm-timeout', '10', '--answers', answers.replace('answers.json', 'fw.json'), '--no-color'], { stdio: 'ignore' });
+    // The workstation's bulwark pauses four seconds once the change is armed, before it proves access
+    // through a new connection: without the pause, a fast box lets that proof in (and confirms)
+    // before the admin's new connections are cut below.
+    const child = spawn('ip', ['netns', 'exec', box.namespaces.admin, 'env', `TMPDIR=${box.tmp}`, 'BULWARK_FAULT=pause@after-commit', process.execPath, BULWARK, ...ssh(), 'apply', '--step', 'firewall', '--yes', '--confirm-timeout', '10', '--answers', answers.replace('answers.json', 'fw.json'), '--no-color'], { stdio: 'ignore' });
     // armed, and the switch started on the box (its pid recorded)
     const armed = async () => (await box.exec('sh', ['-c', 'grep -q \'"status": "armed"\' /var/lib/bulwark/guard.json && grep -q \'"watchdogPid"\' /var/lib/bulwark/guard.json'], { reject: false })).code === 0;
     expect(await eventually(armed, 60_000, 50)).toBe(true);
