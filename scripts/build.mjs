@@ -77,6 +77,20 @@ const plugins = [
     },
   },
   {
+    // Commander requires node:child_process at the top for executable subcommands, which bulwark
+    // has none of; with it come net, dgram and the stream modules, compiled at every start (a few
+    // ms of a plan under --root, which starts no program). Loaded when a spawn is asked for instead.
+    name: 'commander-child-process-lazy',
+    setup(b) {
+      b.onLoad({ filter: /commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const eager = "const childProcess = require('node:child_process');";
+        if (!source.includes(eager) || (source.match(/childProcess\./g) ?? []).length !== (source.match(/childProcess\.spawn\(/g) ?? []).length) throw new Error('commander changed: its child_process use to make lazy is not what it was (scripts/build.mjs)');
+        return { contents: source.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"), loader: 'js' };
+      });
+    },
+  },
+  {
     // The password-strength dictionaries of the voip step (1.7 MB) are loaded only when a secret is
     // judged: they stay out of the bundle (which every start reads and V8 checks against its
     // cache), in CommonJS files of their own beside it (built below).

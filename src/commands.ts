@@ -1,5 +1,4 @@
 // The headless workflows behind each command. Each returns the process exit code (exit.ts).
-import * as readline from 'node:readline/promises';
 import type { StepId } from './change.js';
 import { Engine, GuardExpired, isPreRollback, type RecoveryReport, type RollbackOutcome } from './engine.js';
 import { describeSystemError, UserError } from './errors.js';
@@ -204,6 +203,7 @@ export async function rollbackCommand(
     }
     if (!options.yes) {
       if (!options.interactive) throw new UserError('`bulwark rollback` needs --yes when it cannot ask (no terminal).', 'Add --yes to restore the snapshots listed above.');
+      const readline = await import('node:readline/promises');
       const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
       const answer = (await rl.question('Restore them? [y/N] ')).trim().toLowerCase();
       rl.close();

@@ -3,7 +3,8 @@
 // (ControlMaster in a private 0700 directory, closed at exit), BatchMode so ssh never asks for a
 // password, and commands sent as argv quoted for the box's POSIX shell — never a shell string built
 // from the admin's input.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { childProcess } from '../builtins.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -109,7 +110,7 @@ export class SshTransport {
     const privileged = this.session.uid !== 0;
     const command = [...(privileged ? ['sudo', '-n', '--'] : []), ...argv].map(shellQuote).join(' ');
     this.roundTrips++;
-    return spawn('ssh', [...this.baseArgs(), '--', this.target.host, `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    return childProcess().spawn('ssh', [...this.baseArgs(), '--', this.target.host, `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   /**
@@ -152,7 +153,7 @@ export class SshTransport {
     const t0 = Date.now();
     const trace = process.env.BULWARK_TRACE_SSH ? (code: number) => process.stderr.write(`bulwark-ssh #${this.roundTrips} @${Math.round(performance.now())} ${Date.now() - t0} ms exit ${code}: ${describeRemote(args.at(-1) ?? '')}\n`) : null;
     return new Promise((resolve, reject) => {
-      const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = childProcess().spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : null;

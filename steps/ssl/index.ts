@@ -2,7 +2,7 @@
 // the step makes a private key and a certificate signing request (CSR) for the CA; with one, the
 // pre-flight gate (gate.ts) checks the certificate, its key and its chain before Apache is touched,
 // then installs a 443 virtual host and sends HTTP to HTTPS. Self-signed only when asked.
-import { execFileSync } from 'node:child_process';
+import { childProcess } from '../../src/builtins.js';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -359,7 +359,7 @@ function opensslWithKey(keyPem: string, args: readonly string[]): string {
   // openssl opens its key by name: /dev/stdin, which cannot be opened when stdin is a socket (Node's
   // stdio pipes are socket pairs); through `cat |` it is a real pipe. The script is fixed text, the
   // arguments go as arguments.
-  return execFileSync('sh', ['-c', 'cat | exec openssl "$@"', 'sh', ...args.map((arg) => (arg === KEY_ON_STDIN ? '/dev/stdin' : arg))], { input: keyPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  return childProcess().execFileSync('sh', ['-c', 'cat | exec openssl "$@"', 'sh', ...args.map((arg) => (arg === KEY_ON_STDIN ? '/dev/stdin' : arg))], { input: keyPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
 const KEY_ON_STDIN = '<key>';
 
@@ -373,7 +373,7 @@ function selfSign(keyPem: string, domain: string, names: readonly string[]): str
 
 function csrPublicKey(csrPem: string): string | null {
   try {
-    return execFileSync('openssl', ['req', '-noout', '-pubkey'], { input: csrPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    return childProcess().execFileSync('openssl', ['req', '-noout', '-pubkey'], { input: csrPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   } catch {
     return null;
   }
@@ -382,7 +382,7 @@ function csrPublicKey(csrPem: string): string | null {
 /** Is this CSR for this key and exactly these names? */
 function csrCovers(csrPem: string, keyPem: string, names: readonly string[]): boolean {
   try {
-    const text = execFileSync('openssl', ['req', '-noout', '-text'], { input: csrPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    const text = childProcess().execFileSync('openssl', ['req', '-noout', '-text'], { input: csrPem, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     const sans = /DNS:[^\n]+/.exec(text)?.[0].split(/,\s*/).map((s) => s.replace(/^DNS:/, '')).sort() ?? [];
     const pub = csrPublicKey(csrPem);
     const keyPub = opensslWithKey(keyPem, ['pkey', '-in', KEY_ON_STDIN, '-pubout']);
