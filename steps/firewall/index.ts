@@ -5,7 +5,7 @@ import type { Change, FileChange, FirewallChange, IpFamily } from '../../src/cha
 import { FAMILIES } from '../../snapshots/netfilter.js';
 import type { FactRow, Finding, Question, Step, StepContext, VerifyCheck } from '../types.js';
 import { currentFilter, detectFirewall, type FirewallFacts } from './detect.js';
-import { fileContent, kernelApplied, planKernel, reversePathFor } from './kernel.js';
+import { fileContent, planKernel, reversePathFor, settingsToChange } from './kernel.js';
 import { BUILTIN_CHAINS, filterTable, parseSave, renderRuleset, renderTable, type Ruleset } from '../../src/iptables-save.js';
 import { admits, applyScript, DEFAULT_SIP_LIMIT, FIREWALL_OWNERSHIP, desiredChains, familyOf, isApplied, openSipPorts, portRange, predictTable, SIP_LIMITED_METHODS, type FirewallDesign, type PortRule } from './rules.js';
 
@@ -259,8 +259,9 @@ export const firewallStep: Step<FirewallFacts, FirewallAnswers> = {
       return { label: `${family === 'ipv4' ? 'IPv4' : 'IPv6'}: INPUT drops by default, bulwark's chain is loaded`, ok };
     });
     if (answers.networkSettings === false) return rules;
-    const kernel = await kernelApplied(ctx.host, facts.kernel);
-    return [...rules, { label: 'the network kernel settings are in force (/proc/sys)', ok: kernel.ok, ...(kernel.wrong.length > 0 ? { detail: kernel.wrong.join('; ') } : {}) }];
+    // facts were read just now, after the apply: the live values are the kernel's.
+    const wrong = settingsToChange(facts.kernel).map(([key, value]) => `${key} is ${facts.kernel.live[key]}, not ${value}`);
+    return [...rules, { label: 'the network kernel settings are in force (/proc/sys)', ok: wrong.length === 0, ...(wrong.length > 0 ? { detail: wrong.join('; ') } : {}) }];
   },
 };
 

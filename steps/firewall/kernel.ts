@@ -5,7 +5,7 @@
 import type { Command, FileChange, KernelSettingsChange } from '../../src/change.js';
 import type { Host } from '../../src/host.js';
 import type { SystemFacts } from '../../src/system.js';
-import { readProc, readSettings } from '../../snapshots/sysctl.js';
+import { procPath, readProc } from '../../snapshots/sysctl.js';
 
 export type ReversePath = '1' | '2';
 
@@ -50,12 +50,15 @@ export function settingsFile(system: SystemFacts): { path: string; block: boolea
 export async function detectKernel(host: Host, system: SystemFacts): Promise<KernelFacts> {
   const target = settingsFile(system);
   const keys = wantedSettings('1').map(([key]) => key);
-  const [current, live, proc] = await Promise.all([
+  const ROUTES = '/proc/net/route';
+  const FORWARDING = '/proc/sys/net/ipv4/ip_forward';
+  // One read of /proc for the settings, the routes and forwarding (one program on the box).
+  const [current, proc] = await Promise.all([
     host.readText(target.path),
-    host.live ? readSettings(host, keys) : Promise.resolve({}),
-    host.live ? readProc(host, ['/proc/net/route', '/proc/sys/net/ipv4/ip_forward']) : Promise.resolve({} as Record<string, string | null>),
+    host.live ? readProc(host, [...keys.map(procPath), ROUTES, FORWARDING]) : Promise.resolve({} as Record<string, string | null>),
   ]);
-  return { live, gatewayInterfaces: gatewayInterfaces(proc['/proc/net/route'] ?? ''), forwarding: proc['/proc/sys/net/ipv4/ip_forward']?.trim() === '1', file: { ...target, current } };
+  const live = host.live ? Object.fromEntries(keys.map((key) => [key, proc[procPath(key)]?.trim() ?? null])) : {};
+  return { live, gatewayInterfaces: gatewayInterfaces(proc[ROUTES] ?? ''), forwarding: proc[FORWARDING]?.trim() === '1', file: { ...target, current } };
 }
 
 /** Interfaces with a route through a gateway (RTF_GATEWAY, 0x2), from /proc/net/route. */
@@ -116,7 +119,7 @@ export function planKernel(facts: KernelFacts, live: boolean): { file: FileChang
     afterConfirm: live,
     reason: 'the network kernel settings loaded at boot',
   };
-  const differing = wantedSettings(reversePathFor(facts)).filter(([key, value]) => live && facts.live[key] != null && facts.live[key] !== value);
+  const differing = settingsToChange(facts);
   const apply: Command = { file: 'sysctl', args: ['-w', ...differing.map(([key, value]) => `${key}=${value}`)] };
   const settings: KernelSettingsChange | null = differing.length === 0 ? null : {
     kind: 'sysctl',
@@ -128,10 +131,7 @@ export function planKernel(facts: KernelFacts, live: boolean): { file: FileChang
   return { file, settings };
 }
 
-/** After an apply: every key this kernel has holds its new value. */
-export async function kernelApplied(host: Host, facts: KernelFacts): Promise<{ ok: boolean; wrong: string[] }> {
-  const wanted = wantedSettings(reversePathFor(facts));
-  const now = await readSettings(host, wanted.map(([key]) => key));
-  const wrong = wanted.filter(([key, value]) => now[key] != null && now[key] !== value).map(([key, value]) => `${key} is ${now[key]}, not ${value}`);
-  return { ok: wrong.length === 0, wrong };
+/** The keys this kernel has whose live value is not bulwark's (none under --root: no running kernel). After an apply, none. */
+export function settingsToChange(facts: KernelFacts): [string, string][] {
+  return wantedSettings(reversePathFor(facts)).filter(([key, value]) => facts.live[key] != null && facts.live[key] !== value);
 }

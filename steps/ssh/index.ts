@@ -207,16 +207,15 @@ export const sshStep: Step<SshFacts, SshAnswers> = {
 
   async verify(ctx: StepContext, answers: SshAnswers): Promise<VerifyCheck[]> {
     if (!ctx.host.live) return [];
-    const effective = await effectiveSettings(ctx.host, await ctx.host.readText('/etc/ssh/sshd_config'));
+    const [effective, version] = await Promise.all([effectiveSettings(ctx.host, await ctx.host.readText('/etc/ssh/sshd_config')), openSshVersion(ctx.host, ctx.system.distro)]);
     const checks: VerifyCheck[] = [];
     if (answers.passwordAuthentication === false) checks.push({ label: 'sshd refuses passwords', ok: !effective.passwordAuthentication });
     checks.push({ label: 'root logs in with a key only', ok: /prohibit-password|without-password/.test(effective.permitRootLogin) });
     if (answers.port !== undefined) checks.push({ label: `sshd listens on ${answers.port}`, ok: effective.ports.includes(answers.port) });
     // The effective values (sshd -T), not the file: an earlier Include or Match could win over the block.
     // sshd -T is 5.1's: older versions (CentOS 5) have only the file, which the plan wrote.
-    const facts = await sshStep.detect(ctx);
-    if (effective.algorithms) for (const [keyword, value] of sessionLines(facts.version, answers)) checks.push({ label: `sshd: ${keyword} ${value}`, ok: effective.settings[keyword.toLowerCase()]?.toLowerCase() === value.toLowerCase() });
-    const chosen = facts.version ? chooseAlgorithms(facts.version) : null;
+    if (effective.algorithms) for (const [keyword, value] of sessionLines(version, answers)) checks.push({ label: `sshd: ${keyword} ${value}`, ok: effective.settings[keyword.toLowerCase()]?.toLowerCase() === value.toLowerCase() });
+    const chosen = version ? chooseAlgorithms(version) : null;
     if (chosen && effective.algorithms) {
       checks.push({ label: 'sshd offers only the chosen ciphers', ok: effective.algorithms.ciphers.join(',') === chosen.ciphers.join(',') });
       checks.push({ label: 'sshd offers only the chosen MACs', ok: effective.algorithms.macs.join(',') === chosen.macs.join(',') });
